@@ -1,0 +1,290 @@
+"""The data model of SPEC §3."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    ARRAY,
+    BigInteger,
+    Boolean,
+    Date,
+    ForeignKey,
+    Identity,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB, UUID
+from sqlalchemy.orm import Mapped, mapped_column
+
+from .base import Base, Synced, Timestamps, utcnow
+
+RANK = String(128, collation="C")
+"""Fractional-index ranks sort byte-wise, so they must compare in the C collation."""
+
+
+class User(Synced, Base):
+    __tablename__ = "users"
+    github_id: Mapped[int | None] = mapped_column(BigInteger, unique=True)
+    username: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str | None] = mapped_column(String(255))
+    email: Mapped[str | None] = mapped_column(String(255))
+    avatar_url: Mapped[str | None] = mapped_column(String(1024))
+    github_token_encrypted: Mapped[bytes | None] = mapped_column(LargeBinary)
+    __table_args__ = (Index("uq_users_username_lower", func.lower(text("username")), unique=True),)
+
+
+class Workspace(Synced, Base):
+    __tablename__ = "workspaces"
+    name: Mapped[str] = mapped_column(String(100))
+    seq: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    """The seq of the workspace's newest change; taken under a row lock."""
+    feed_floor: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    """Changes with seq ≤ feed_floor have been pruned from the feed."""
+    deleted_at: Mapped[datetime | None]
+
+
+class Member(Synced, Base):
+    __tablename__ = "members"
+    workspace_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    role: Mapped[str] = mapped_column(String(16))
+    __table_args__ = (UniqueConstraint("workspace_id", "user_id"),)
+
+
+class Invitation(Synced, Base):
+    __tablename__ = "invitations"
+    workspace_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    role: Mapped[str] = mapped_column(String(16))
+    created_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    expires_at: Mapped[datetime]
+    accepted_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    accepted_at: Mapped[datetime | None]
+
+
+class Repository(Synced, Base):
+    __tablename__ = "repositories"
+    workspace_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    github_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
+    owner: Mapped[str] = mapped_column(String(100))
+    name: Mapped[str] = mapped_column(String(100))
+    default_branch: Mapped[str] = mapped_column(String(255), default="main")
+    webhook_id: Mapped[int | None] = mapped_column(BigInteger)
+    webhook_secret_encrypted: Mapped[bytes | None] = mapped_column(LargeBinary)
+    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default="true")
+    __table_args__ = (
+        Index("uq_repositories_workspace_full_name", "workspace_id", func.lower(text("owner")),
+              func.lower(text("name")), unique=True),
+    )
+
+
+class Board(Synced, Base):
+    __tablename__ = "boards"
+    workspace_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(100))
+    key: Mapped[str] = mapped_column(String(10))
+    next_card_number: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    default_repository_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("repositories.id", ondelete="SET NULL")
+    )
+    branch_template: Mapped[str | None] = mapped_column(String(200))
+    automation: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict, server_default="{}")
+    archived: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
+    deleted_at: Mapped[datetime | None]
+    __table_args__ = (UniqueConstraint("workspace_id", "key"),)
+
+
+class BoardColumn(Synced, Base):
+    __tablename__ = "board_columns"
+    board_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("boards.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(100))
+    rank: Mapped[str] = mapped_column(RANK)
+    kind: Mapped[str] = mapped_column(String(16))
+    wip_limit: Mapped[int | None]
+    __table_args__ = (
+        Index("uq_board_columns_board_name", "board_id", func.lower(text("name")), unique=True),
+    )
+
+
+class Sprint(Synced, Base):
+    __tablename__ = "sprints"
+    board_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("boards.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    starts_on: Mapped[date | None] = mapped_column(Date)
+    ends_on: Mapped[date | None] = mapped_column(Date)
+    goal: Mapped[str | None] = mapped_column(String(500))
+    capacity_points: Mapped[int | None]
+    closed_at: Mapped[datetime | None]
+
+
+class Card(Synced, Base):
+    __tablename__ = "cards"
+    workspace_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    board_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("boards.id", ondelete="CASCADE"))
+    column_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("board_columns.id"))
+    number: Mapped[int]
+    title: Mapped[str] = mapped_column(String(255))
+    description: Mapped[str] = mapped_column(Text, default="", server_default="")
+    labels: Mapped[list[str]] = mapped_column(ARRAY(String(50)), default=list, server_default="{}")
+    priority: Mapped[str] = mapped_column(String(16), default="none", server_default="none")
+    points: Mapped[int | None]
+    due: Mapped[date | None] = mapped_column(Date)
+    remind_at: Mapped[datetime | None]
+    reminded_at: Mapped[datetime | None]
+    recurrence: Mapped[str] = mapped_column(String(16), default="none", server_default="none")
+    recurrence_interval: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    rank: Mapped[str] = mapped_column(RANK)
+    sprint_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("sprints.id", ondelete="SET NULL"))
+    assignee_ids: Mapped[list[uuid.UUID]] = mapped_column(
+        ARRAY(UUID(as_uuid=True)), default=list, server_default="{}"
+    )
+    branch: Mapped[str | None] = mapped_column(String(255))
+    created_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    deleted_at: Mapped[datetime | None]
+    __table_args__ = (
+        UniqueConstraint("board_id", "number"),
+        Index("ix_cards_column_rank", "column_id", "rank"),
+        Index("ix_cards_workspace", "workspace_id"),
+    )
+
+
+class Comment(Synced, Base):
+    __tablename__ = "comments"
+    card_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("cards.id", ondelete="CASCADE"), index=True)
+    workspace_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    author_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    body: Mapped[str] = mapped_column(Text)
+    edited: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
+    deleted: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
+
+
+class PullRequest(Synced, Base):
+    __tablename__ = "pull_requests"
+    repository_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("repositories.id", ondelete="CASCADE"))
+    number: Mapped[int]
+    title: Mapped[str] = mapped_column(String(1024), default="")
+    body: Mapped[str | None] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(String(16))
+    """open | draft | closed | merged"""
+    head_branch: Mapped[str | None] = mapped_column(String(255))
+    base_branch: Mapped[str | None] = mapped_column(String(255))
+    url: Mapped[str | None] = mapped_column(String(1024))
+    author: Mapped[str | None] = mapped_column(String(255))
+    ci_status: Mapped[str] = mapped_column(String(16), default="none", server_default="none")
+    checks: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict, server_default="{}")
+    approvals: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    changes_requested: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    reviews: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict, server_default="{}")
+    head_sha: Mapped[str | None] = mapped_column(String(64))
+    commit_count: Mapped[int | None]
+    merged_at: Mapped[datetime | None]
+    github_updated_at: Mapped[datetime | None]
+    __table_args__ = (UniqueConstraint("repository_id", "number"),)
+
+
+class CardPullRequest(Base):
+    __tablename__ = "card_pull_requests"
+    card_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("cards.id", ondelete="CASCADE"), primary_key=True)
+    pull_request_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("pull_requests.id", ondelete="CASCADE"), primary_key=True
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, server_default=func.now())
+
+
+class Change(Base):
+    """The change feed, also the activity and audit log."""
+
+    __tablename__ = "changes"
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    workspace_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    seq: Mapped[int] = mapped_column(BigInteger)
+    entity_type: Mapped[str] = mapped_column(String(32))
+    entity_id: Mapped[uuid.UUID]
+    op: Mapped[str] = mapped_column(String(16))
+    version: Mapped[int | None]
+    changes: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
+    data: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    actor_type: Mapped[str] = mapped_column(String(16))
+    actor_id: Mapped[uuid.UUID | None]
+    actor_name: Mapped[str | None] = mapped_column(String(255))
+    delivery_id: Mapped[str | None] = mapped_column(String(64))
+    mutation_id: Mapped[str | None] = mapped_column(String(255))
+    conflicts: Mapped[list[str]] = mapped_column(JSONB, default=list)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, server_default=func.now())
+    __table_args__ = (
+        UniqueConstraint("workspace_id", "seq"),
+        Index("ix_changes_entity", "entity_id", "seq"),
+    )
+
+
+class WebhookDelivery(Base):
+    __tablename__ = "webhook_deliveries"
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    delivery_id: Mapped[str] = mapped_column(String(64), unique=True)
+    event: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str | None] = mapped_column(String(64))
+    repository_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("repositories.id", ondelete="SET NULL")
+    )
+    payload: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    received_at: Mapped[datetime] = mapped_column(default=utcnow, server_default=func.now())
+    processed_at: Mapped[datetime | None]
+    outcome: Mapped[str | None] = mapped_column(String(64))
+    error: Mapped[str | None] = mapped_column(Text)
+
+
+class Notification(Synced, Base):
+    __tablename__ = "notifications"
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    workspace_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    card_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("cards.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(32))
+    message: Mapped[str] = mapped_column(Text, default="")
+    read: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
+
+
+class ApiToken(Timestamps, Base):
+    __tablename__ = "api_tokens"
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    scopes: Mapped[list[str]] = mapped_column(ARRAY(String(32)), default=list, server_default="{}")
+    last_used_at: Mapped[datetime | None]
+    expires_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+
+
+class RefreshToken(Base):
+    __tablename__ = "refresh_tokens"
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    family_id: Mapped[uuid.UUID] = mapped_column(index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    used_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+    expires_at: Mapped[datetime]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, server_default=func.now())
+
+
+class IdempotencyKey(Base):
+    """The first answer to a mutation, replayed for every later request with the same key."""
+
+    __tablename__ = "idempotency_keys"
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    principal_id: Mapped[uuid.UUID]
+    key: Mapped[str] = mapped_column(String(255))
+    request_hash: Mapped[str] = mapped_column(String(64))
+    status_code: Mapped[int | None]
+    response: Mapped[Any | None] = mapped_column(JSONB)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, server_default=func.now())
+    __table_args__ = (UniqueConstraint("principal_id", "key"),)

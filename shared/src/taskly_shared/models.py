@@ -1,0 +1,365 @@
+"""Request and response bodies: the wire contract between server and clients."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+Username = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9](?:[A-Za-z0-9._-]{0,37}[A-Za-z0-9])?$")]
+BoardKey = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2,10}$")]
+Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)]
+Label = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50)]
+Markdown = Annotated[str, StringConstraints(max_length=65_535)]
+CardRef = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+
+
+class Role(StrEnum):
+    OWNER = "owner"
+    ADMIN = "admin"
+    MEMBER = "member"
+    VIEWER = "viewer"
+
+
+class ColumnKind(StrEnum):
+    BACKLOG = "backlog"
+    TODO = "todo"
+    IN_PROGRESS = "in_progress"
+    REVIEW = "review"
+    DONE = "done"
+
+
+class Priority(StrEnum):
+    NONE = "none"
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+    URGENT = "urgent"
+
+
+class Recurrence(StrEnum):
+    NONE = "none"
+    DAILY = "daily"
+    WEEKLY = "weekly"
+    MONTHLY = "monthly"
+
+
+class Input(BaseModel):
+    """A request body: unknown fields are refused."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class Output(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+# --- users and auth -------------------------------------------------------------------------
+
+
+class UserOut(Output):
+    id: UUID
+    username: str
+    name: str | None = None
+    email: str | None = None
+    avatar_url: str | None = None
+
+
+class DevLogin(Input):
+    username: Username
+
+
+class RefreshRequest(Input):
+    refresh_token: Annotated[str, StringConstraints(min_length=1, max_length=512)]
+
+
+class LogoutRequest(Input):
+    refresh_token: Annotated[str, StringConstraints(min_length=1, max_length=512)] | None = None
+
+
+class AuthTokens(Output):
+    access_token: str
+    refresh_token: str
+    token_type: Literal["bearer"] = "bearer"
+    expires_in: int
+    user: UserOut
+
+
+class ApiTokenCreate(Input):
+    name: Name
+    expires_in_days: Annotated[int, Field(ge=1, le=3650)] | None = None
+
+
+class ApiTokenOut(Output):
+    id: UUID
+    name: str
+    scopes: list[str] = []
+    created_at: datetime
+    last_used_at: datetime | None = None
+    expires_at: datetime | None = None
+    revoked_at: datetime | None = None
+
+
+class ApiTokenCreated(ApiTokenOut):
+    token: str = Field(description="The secret, shown only in this response.")
+
+
+# --- workspaces and members ------------------------------------------------------------------
+
+
+class WorkspaceCreate(Input):
+    id: UUID | None = None
+    name: Name
+
+
+class WorkspacePatch(Input):
+    name: Name | None = None
+
+
+class WorkspaceOut(Output):
+    id: UUID
+    name: str
+    role: Role
+    seq: int
+    version: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class MemberOut(Output):
+    user_id: UUID
+    username: str
+    name: str | None = None
+    role: Role
+    joined_at: datetime
+
+
+class MemberPatch(Input):
+    role: Role
+
+
+class InvitationCreate(Input):
+    role: Role = Role.MEMBER
+    expires_in_hours: Annotated[int, Field(ge=1, le=24 * 90)] = 24 * 7
+
+
+class InvitationOut(Output):
+    token: str
+    workspace_id: UUID
+    role: Role
+    expires_at: datetime
+
+
+# --- boards and columns ----------------------------------------------------------------------
+
+
+class ColumnOut(Output):
+    id: UUID
+    board_id: UUID
+    name: str
+    kind: ColumnKind
+    rank: str
+    wip_limit: int | None = None
+    version: int
+
+
+class ColumnCreate(Input):
+    id: UUID | None = None
+    name: Name
+    kind: ColumnKind = ColumnKind.TODO
+    wip_limit: Annotated[int, Field(ge=1, le=999)] | None = None
+    position: Annotated[int, Field(ge=0, le=999)] | None = Field(
+        default=None, description="0-based place among the columns; the end when absent."
+    )
+
+
+class ColumnPatch(Input):
+    name: Name | None = None
+    kind: ColumnKind | None = None
+    wip_limit: Annotated[int, Field(ge=1, le=999)] | None = None
+    position: Annotated[int, Field(ge=0, le=999)] | None = None
+
+
+class BoardCreate(Input):
+    id: UUID | None = None
+    name: Name
+    key: BoardKey
+
+
+class BoardPatch(Input):
+    name: Name | None = None
+    archived: bool | None = None
+    branch_template: Annotated[str, StringConstraints(min_length=1, max_length=200)] | None = None
+
+
+class BoardOut(Output):
+    id: UUID
+    workspace_id: UUID
+    name: str
+    key: str
+    archived: bool
+    next_card_number: int
+    branch_template: str | None = None
+    default_repository_id: UUID | None = None
+    version: int
+    created_at: datetime
+    updated_at: datetime
+    columns: list[ColumnOut] = []
+
+
+# --- cards -----------------------------------------------------------------------------------
+
+
+class FieldConflict(Output):
+    """A field this write overwrote although its client had not seen the current value."""
+
+    field: str
+    overwritten: Any = None
+    value: Any = None
+
+
+class CardOut(Output):
+    id: UUID
+    key: str
+    number: int
+    board_id: UUID
+    workspace_id: UUID
+    title: str
+    description: str = ""
+    column: str
+    column_id: UUID
+    column_kind: ColumnKind
+    rank: str
+    labels: list[str] = []
+    priority: Priority = Priority.NONE
+    points: int | None = None
+    due: date | None = None
+    remind_at: datetime | None = None
+    recurrence: Recurrence = Recurrence.NONE
+    recurrence_interval: int = 1
+    assignees: list[str] = []
+    sprint_id: UUID | None = None
+    branch: str | None = None
+    created_by: str | None = None
+    version: int
+    created_at: datetime
+    updated_at: datetime
+    deleted_at: datetime | None = None
+    conflicts: list[FieldConflict] = Field(
+        default=[], description="Only in the answer to a write: same-field conflicts it overwrote."
+    )
+
+
+class BoardDetail(BoardOut):
+    cards: list[CardOut] = []
+
+
+class CardFields(Input):
+    """The editable fields of a card; a PATCH changes only the fields it names."""
+
+    title: Title | None = None
+    description: Markdown | None = None
+    labels: Annotated[list[Label], Field(max_length=50)] | None = None
+    priority: Priority | None = None
+    points: Annotated[int, Field(ge=0, le=99)] | None = None
+    due: date | None = None
+    remind_at: datetime | None = None
+    recurrence: Recurrence | None = None
+    recurrence_interval: Annotated[int, Field(ge=1, le=365)] | None = None
+    assignees: Annotated[list[Username], Field(max_length=20)] | None = None
+    sprint_id: UUID | None = None
+
+
+class CardCreate(CardFields):
+    id: UUID | None = Field(default=None, description="Chosen by a client that creates offline.")
+    title: Title
+    column: CardRef | None = Field(default=None, description="Column name or id; first column when absent.")
+
+
+class CardPatch(CardFields):
+    column: CardRef | None = Field(default=None, description="Move to the bottom of this column.")
+    base_version: Annotated[int, Field(ge=0)] | None = Field(
+        default=None, description="The card version the client saw (also accepted as If-Match)."
+    )
+
+
+class CardMove(Input):
+    column: CardRef = Field(description="Target column: name (case-insensitive) or id.")
+    before: CardRef | None = Field(default=None, description="Place just before this card.")
+    after: CardRef | None = Field(default=None, description="Place just after this card.")
+    position: Literal["top", "bottom"] | None = None
+    base_version: Annotated[int, Field(ge=0)] | None = None
+
+
+class BulkCardPatch(CardPatch):
+    card: CardRef
+
+
+class BulkUpdate(Input):
+    cards: Annotated[list[BulkCardPatch], Field(min_length=1, max_length=500)]
+
+
+class CommentCreate(Input):
+    id: UUID | None = None
+    body: Annotated[str, StringConstraints(min_length=1, max_length=65_535)]
+
+
+class CommentPatch(Input):
+    body: Annotated[str, StringConstraints(min_length=1, max_length=65_535)]
+
+
+class CommentOut(Output):
+    id: UUID
+    card_id: UUID
+    author_id: UUID | None = None
+    author: str | None = None
+    body: str
+    edited: bool
+    deleted: bool
+    version: int
+    created_at: datetime
+    updated_at: datetime
+
+
+# --- the change feed -------------------------------------------------------------------------
+
+
+class Actor(Output):
+    type: Literal["user", "token", "automation", "system"]
+    id: UUID | None = None
+    name: str | None = None
+    delivery_id: str | None = None
+
+
+class FieldChange(Output):
+    old: Any = None
+    new: Any = None
+
+
+class ChangeOut(Output):
+    seq: int
+    workspace_id: UUID
+    entity_type: str
+    entity_id: UUID
+    op: Literal["create", "update", "delete", "restore", "move"]
+    version: int | None = None
+    changes: dict[str, FieldChange] = {}
+    data: dict[str, Any] | None = Field(default=None, description="The entity after the change.")
+    actor: Actor
+    mutation_id: str | None = None
+    conflicts: list[str] = []
+    created_at: datetime
+
+
+class Problem(Output):
+    """RFC 9457 problem details, with a stable `code`."""
+
+    type: str = "about:blank"
+    title: str
+    status: int
+    detail: str | None = None
+    code: str
