@@ -5,7 +5,6 @@ import asyncio
 from alembic import context
 from sqlalchemy import pool
 from sqlalchemy.ext.asyncio import create_async_engine
-
 from taskly_server.db.models import Base
 
 target_metadata = Base.metadata

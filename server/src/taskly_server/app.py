@@ -1,0 +1,71 @@
+"""create_app(settings): plugins, dependency injection, routes and the one error handler."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator
+from contextlib import asynccontextmanager
+
+from litestar import Litestar
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.spec import Components, SecurityScheme
+from litestar.plugins.problem_details import ProblemDetailsPlugin
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from .db.session import create_engine, create_sessionmaker
+from .domain.auth import controllers as auth
+from .domain.auth.dependencies import provide_principal
+from .domain.boards import controllers as boards
+from .domain.cards import controllers as cards
+from .domain.health import controllers as health
+from .domain.sync import controllers as sync
+from .domain.workspaces import controllers as workspaces
+from .errors import PROBLEM_DETAILS
+from .settings import Settings
+
+
+async def provide_db(state: State) -> AsyncGenerator[AsyncSession, None]:
+    async with state.sessionmaker() as session:
+        yield session
+
+
+def provide_settings(state: State) -> Settings:
+    return state.settings
+
+
+def create_app(settings: Settings) -> Litestar:
+    """The ASGI app; `settings.database_url` must point at a migrated database."""
+    assert settings.database_url, "create_app needs a database URL (start embedded Postgres first)"
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncGenerator[None, None]:
+        engine = create_engine(settings.database_url, settings.db_pool_size)
+        app.state.engine = engine
+        app.state.sessionmaker = create_sessionmaker(engine)
+        try:
+            yield
+        finally:
+            await engine.dispose()
+
+    return Litestar(
+        route_handlers=[*health.ROUTES, *auth.ROUTES, *workspaces.ROUTES, *boards.ROUTES,
+                        *cards.ROUTES, *sync.ROUTES],
+        state=State({"settings": settings, "after_commit": []}),
+        lifespan=[lifespan],
+        dependencies={
+            "db": Provide(provide_db),
+            "principal": Provide(provide_principal),
+            "settings": Provide(provide_settings, sync_to_thread=False),
+        },
+        plugins=[ProblemDetailsPlugin(PROBLEM_DETAILS)],
+        openapi_config=OpenAPIConfig(
+            title="Taskly", version="1.0.0", path="/schema",
+            components=Components(security_schemes={
+                "BearerToken": SecurityScheme(type="http", scheme="bearer", bearer_format="JWT or API token"),
+            }),
+            security=[{"BearerToken": []}],
+        ),
+        request_max_body_size=10 * 1024 * 1024,
+        debug=False,
+    )

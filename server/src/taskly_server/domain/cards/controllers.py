@@ -1,0 +1,3 @@
+"""HTTP routes of cards."""
+
+ROUTES: list = []

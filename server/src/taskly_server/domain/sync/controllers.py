@@ -1,0 +1,3 @@
+"""HTTP routes of sync."""
+
+ROUTES: list = []

@@ -1,0 +1,170 @@
+"""One write: its change-feed rows, its idempotency record, its transaction and its retry."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections import defaultdict
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from litestar import Request, Response
+from pydantic import BaseModel
+from sqlalchemy import insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncSession
+from taskly_shared.errors import ErrorCode
+
+from ...db.models import Change, IdempotencyKey, Workspace
+from ...errors import Conflict, Invalid
+from ..auth.tokens import Principal
+
+RETRYABLE_SQLSTATES = {"40001", "40P01"}  # serialization failure, deadlock
+MAX_ATTEMPTS = 4
+
+
+def jsonable(value: Any) -> Any:
+    """Wire form of a change value or a response body."""
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json")
+    if isinstance(value, list | tuple):
+        return [jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return value
+
+
+@dataclass
+class Mutation:
+    """Collects the Change rows of one write; `flush` numbers them under the workspace row lock."""
+
+    db: AsyncSession
+    actor_type: str
+    actor_id: uuid.UUID | None
+    actor_name: str | None
+    mutation_id: str | None = None
+    delivery_id: str | None = None
+    pending: dict[uuid.UUID, list[dict[str, Any]]] = field(default_factory=lambda: defaultdict(list))
+    committed_seqs: dict[uuid.UUID, int] = field(default_factory=dict)
+
+    @classmethod
+    def by(cls, db: AsyncSession, principal: Principal, mutation_id: str | None = None) -> Mutation:
+        actor_id = principal.token_id or principal.user_id
+        return cls(db, principal.actor_type, actor_id, principal.username, mutation_id)
+
+    def record(self, workspace_id: uuid.UUID, entity_type: str, entity_id: uuid.UUID, op: str, *,
+               changes: dict[str, tuple[Any, Any]] | None = None, data: Any = None,
+               version: int | None = None, conflicts: Iterable[str] = ()) -> None:
+        self.pending[workspace_id].append({
+            "workspace_id": workspace_id,
+            "entity_type": entity_type,
+            "entity_id": entity_id,
+            "op": op,
+            "version": version,
+            "changes": {k: {"old": jsonable(o), "new": jsonable(n)} for k, (o, n) in (changes or {}).items()},
+            "data": jsonable(data) if data is not None else None,
+            "actor_type": self.actor_type,
+            "actor_id": self.actor_id,
+            "actor_name": self.actor_name,
+            "delivery_id": self.delivery_id,
+            "mutation_id": self.mutation_id,
+            "conflicts": list(conflicts),
+        })
+
+    async def flush(self) -> None:
+        """Take each workspace's next seqs under its row lock (held to commit), write the rows.
+
+        Taken last in the transaction so the lock is held as briefly as possible; workspaces in id
+        order so two multi-workspace writes cannot deadlock.
+        """
+        for workspace_id in sorted(self.pending, key=str):
+            rows = self.pending[workspace_id]
+            last = await self.db.scalar(
+                update(Workspace).where(Workspace.id == workspace_id)
+                .values(seq=Workspace.seq + len(rows)).returning(Workspace.seq)
+            )
+            first = last - len(rows) + 1
+            for offset, row in enumerate(rows):
+                row["seq"] = first + offset
+            await self.db.execute(insert(Change), rows)
+            self.committed_seqs[workspace_id] = last
+        self.pending.clear()
+
+
+Operation = Callable[[Mutation], Awaitable[Any]]
+
+
+async def execute(request: Request, principal: Principal, operation: Operation,
+                  status_code: int = 200) -> Response[Any]:
+    """Run `operation` in one transaction with its Change rows, honouring `Idempotency-Key`.
+
+    A replayed key (also a concurrent one: the second insert waits on the unique index) answers
+    the stored first result and changes nothing. A failed operation stores nothing, so the
+    client may retry with the same key.
+    """
+    key = request.headers.get("idempotency-key")
+    if key is not None and not 1 <= len(key) <= 255:
+        raise Invalid("Idempotency-Key must be 1 to 255 characters")
+    fingerprint = await _fingerprint(request) if key else ""
+    state = request.app.state
+    for attempt in range(1, MAX_ATTEMPTS + 1):
+        try:
+            async with state.sessionmaker() as db, db.begin():
+                if key is not None:
+                    replay = await _claim_key(db, principal.user_id, key, fingerprint)
+                    if replay is not None:
+                        return replay
+                mutation = Mutation.by(db, principal, key)
+                body = jsonable(await operation(mutation))
+                await mutation.flush()
+                if key is not None:
+                    await db.execute(
+                        update(IdempotencyKey)
+                        .where(IdempotencyKey.principal_id == principal.user_id, IdempotencyKey.key == key)
+                        .values(status_code=status_code, response=body)
+                    )
+            break
+        except DBAPIError as exc:
+            if _sqlstate(exc) not in RETRYABLE_SQLSTATES or attempt == MAX_ATTEMPTS:
+                raise
+    for notify in getattr(state, "after_commit", ()):
+        await notify(mutation.committed_seqs)
+    return Response(body, status_code=status_code)
+
+
+async def _fingerprint(request: Request) -> str:
+    digest = hashlib.sha256(f"{request.method} {request.url.path}\n".encode())
+    digest.update(await request.body())
+    return digest.hexdigest()
+
+
+async def _claim_key(db: AsyncSession, principal_id: uuid.UUID, key: str,
+                     fingerprint: str) -> Response[Any] | None:
+    claimed = await db.scalar(
+        pg_insert(IdempotencyKey)
+        .values(principal_id=principal_id, key=key, request_hash=fingerprint)
+        .on_conflict_do_nothing(index_elements=["principal_id", "key"])
+        .returning(IdempotencyKey.id)
+    )
+    if claimed is not None:
+        return None
+    stored = (await db.execute(
+        select(IdempotencyKey.request_hash, IdempotencyKey.status_code, IdempotencyKey.response)
+        .where(IdempotencyKey.principal_id == principal_id, IdempotencyKey.key == key)
+    )).one()
+    if stored.request_hash != fingerprint:
+        raise Conflict("this Idempotency-Key was used for a different request",
+                       code=ErrorCode.IDEMPOTENCY_KEY_REUSED)
+    return Response(stored.response, status_code=stored.status_code or 200,
+                    headers={"Idempotent-Replayed": "true"})
+
+
+def _sqlstate(exc: DBAPIError) -> str | None:
+    orig = getattr(exc, "orig", None)
+    return getattr(orig, "sqlstate", None) or getattr(getattr(orig, "__cause__", None), "sqlstate", None)

@@ -1,0 +1,35 @@
+"""Membership checks: every query inside a workspace goes through one of these."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from taskly_shared.models import Role
+
+from ...db.models import Member, Workspace
+from ...errors import Forbidden, NotFound
+
+ROLE_RANK = {Role.VIEWER: 0, Role.MEMBER: 1, Role.ADMIN: 2, Role.OWNER: 3}
+
+
+async def member_role(db: AsyncSession, workspace_id: uuid.UUID, user_id: uuid.UUID) -> Role | None:
+    role = await db.scalar(
+        select(Member.role)
+        .join(Workspace, Workspace.id == Member.workspace_id)
+        .where(Member.workspace_id == workspace_id, Member.user_id == user_id,
+               Workspace.deleted_at.is_(None))
+    )
+    return Role(role) if role is not None else None
+
+
+async def require_role(db: AsyncSession, workspace_id: uuid.UUID, user_id: uuid.UUID,
+                       minimum: Role = Role.VIEWER, what: str = "workspace") -> Role:
+    """The caller's role; 404 for a non-member (nothing is revealed), 403 below `minimum`."""
+    role = await member_role(db, workspace_id, user_id)
+    if role is None:
+        raise NotFound(f"{what} not found")
+    if ROLE_RANK[role] < ROLE_RANK[minimum]:
+        raise Forbidden(f"this needs the {minimum.value} role or higher; you are {role.value}")
+    return role
