@@ -8,6 +8,7 @@ import structlog
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.plugins.problem_details import ProblemDetailsConfig, ProblemDetailsException
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+from pydantic import ValidationError as PydanticValidationError
 from taskly_shared.errors import ErrorCode
 
 log = structlog.get_logger("taskly.errors")
@@ -77,6 +78,9 @@ def to_problem_details(exc: Exception) -> ProblemDetailsException:
         errors = exc.extra if isinstance(exc.extra, list) else []
         detail = exc.detail if isinstance(exc.detail, str) else "Validation failed"
         return _problem(400, ErrorCode.VALIDATION, "Invalid request", detail, errors=_safe(errors))
+    if isinstance(exc, PydanticValidationError):
+        errors = [{"key": ".".join(map(str, e["loc"])), "message": e["msg"]} for e in exc.errors()]
+        return _problem(400, ErrorCode.VALIDATION, "Invalid request", "Validation failed", errors=errors[:20])
     if isinstance(exc, HTTPException):
         code, title = _HTTP_CODES.get(exc.status_code, (ErrorCode.BAD_REQUEST, "Request failed"))
         if exc.status_code >= 500 and exc.status_code != 503:

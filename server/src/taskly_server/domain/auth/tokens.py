@@ -42,15 +42,20 @@ def hash_secret(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
+def signing_key(secret_key: str, purpose: str) -> bytes:
+    """A key per purpose, derived from TASKLY_SECRET_KEY."""
+    return hashlib.sha256(f"taskly:{purpose}:{secret_key}".encode()).digest()
+
+
 def issue_access_token(secret_key: str, user_id: uuid.UUID, username: str, ttl: int) -> str:
     now = int(time.time())
     claims = {"sub": str(user_id), "name": username, "typ": "access", "iat": now, "exp": now + ttl}
-    return jwt.encode(claims, secret_key, algorithm="HS256")
+    return jwt.encode(claims, signing_key(secret_key, "jwt"), algorithm="HS256")
 
 
 def read_access_token(secret_key: str, token: str) -> Principal:
     try:
-        claims = jwt.decode(token, secret_key, algorithms=["HS256"],
+        claims = jwt.decode(token, signing_key(secret_key, "jwt"), algorithms=["HS256"],
                             options={"require": ["exp", "sub", "typ"]})
     except jwt.ExpiredSignatureError:
         raise Unauthenticated("access token expired", code=ErrorCode.TOKEN_EXPIRED) from None
