@@ -363,3 +363,32 @@ class Problem(Output):
     status: int
     detail: str | None = None
     code: str
+
+
+class ChangesPage(Output):
+    """A page of the change feed: changes with seq > since, oldest first."""
+
+    changes: list[ChangeOut]
+    next_since: int = Field(description="Pass as `since` for the next page.")
+    has_more: bool
+    seq: int = Field(description="The workspace's newest seq when this page was read.")
+
+
+class WorkspaceData(Output):
+    """A workspace as it appears in the feed and the snapshot (no per-user role)."""
+
+    id: UUID
+    name: str
+    version: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class Snapshot(Output):
+    """Everything a client caches for one workspace, valid at `seq`."""
+
+    seq: int
+    workspace: WorkspaceOut
+    members: list[MemberOut]
+    boards: list[BoardOut]
+    cards: list[CardOut] = Field(description="Soft-deleted cards included, with deleted_at set.")
