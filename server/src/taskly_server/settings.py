@@ -37,6 +37,14 @@ class Settings(BaseSettings):
     """Lifetime of a refresh token, in seconds."""
     feed_retention_days: float = Field(default=30.0, gt=0)
     """How long change-feed rows are kept; older cursors get 410 and reload a snapshot."""
+    feed_poll_interval: float = Field(default=3.0, gt=0)
+    """Seconds between checks of the feed heads: heals realtime notices lost in transit."""
+    ws_auth_timeout: float = Field(default=5.0, gt=0)
+    """Seconds a new WebSocket has to send its `auth` message."""
+    ws_ping_interval: float = Field(default=20.0, gt=0)
+    """Seconds between the server's `ping` messages on each WebSocket."""
+    ws_ping_timeout: float = Field(default=20.0, gt=0)
+    """A WebSocket silent this many seconds after a `ping` is dropped."""
     db_pool_size: int = Field(default=20, ge=1)
     """Connections kept by each server process."""
     log_level: str = "INFO"

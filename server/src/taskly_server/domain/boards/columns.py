@@ -100,7 +100,7 @@ class ColumnService:
         others = [c for c in await self.boards.columns(board.id) if c.id != column.id]
         if not others:
             raise Conflict("a board keeps at least one column")
-        target = self._target(column, others, move_to) if move_to is not None else None
+        target = self._target(column, others, move_to) if move_to and move_to.strip() else None
         cards = list((await self.db.scalars(
             select(Card).where(Card.column_id == column.id).order_by(Card.rank, Card.number)
             .with_for_update()

@@ -1,3 +1,126 @@
-"""HTTP routes of cards."""
+"""HTTP routes of cards, their moves, bulk edits, comments and activity."""
 
-ROUTES: list = []
+from __future__ import annotations
+
+import uuid
+
+from litestar import Controller, Request, Response, delete, get, patch, post
+from litestar.params import Parameter
+from sqlalchemy.ext.asyncio import AsyncSession
+from taskly_shared.models import (
+    BulkUpdate,
+    CardCreate,
+    CardMove,
+    CardOut,
+    CardPatch,
+    ChangeOut,
+    CommentCreate,
+    CommentOut,
+    CommentPatch,
+)
+
+from ..auth.tokens import Principal
+from ..sync.mutation import execute
+from .comments import CommentService, card_activity
+from .services import CardService
+
+
+class BoardCardController(Controller):
+    path = "/api/v1/boards/{board_id:uuid}/cards"
+    tags = ["cards"]
+
+    @get("/")
+    async def list_cards(self, principal: Principal, db: AsyncSession, board_id: uuid.UUID,
+                         include_deleted: bool = False) -> list[CardOut]:
+        """The board's cards ordered by column, then by rank inside the column."""
+        return await CardService(db).list(principal, board_id, include_deleted)
+
+    @post("/", status_code=201)
+    async def create(self, request: Request, principal: Principal, board_id: uuid.UUID,
+                     data: CardCreate) -> Response[CardOut]:
+        """A card at the bottom of its column (the first column unless named)."""
+        return await execute(request, principal,
+                             lambda m: CardService(m).create(principal, board_id, data), 201)
+
+
+class CardController(Controller):
+    path = "/api/v1/cards"
+    tags = ["cards"]
+
+    @post("/bulk-update", status_code=200)
+    async def bulk_update(self, request: Request, principal: Principal,
+                          data: BulkUpdate) -> Response[list[CardOut]]:
+        """Patch many cards in one transaction: all of them or none."""
+        return await execute(request, principal,
+                             lambda m: CardService(m).bulk_update(principal, data))
+
+    @get("/{card_ref:str}")
+    async def read(self, principal: Principal, db: AsyncSession, card_ref: str) -> CardOut:
+        """A card by id or by key (`WEB-12`, case-insensitive)."""
+        return await CardService(db).get(principal, card_ref)
+
+    @patch("/{card_ref:str}")
+    async def update(self, request: Request, principal: Principal, card_ref: str,
+                     data: CardPatch) -> Response[CardOut]:
+        """Change the named fields; `base_version` or If-Match lets the answer report conflicts."""
+        if_match = request.headers.get("if-match")
+        return await execute(request, principal,
+                             lambda m: CardService(m).update(principal, card_ref, data, if_match))
+
+    @delete("/{card_ref:str}", status_code=200)
+    async def remove(self, request: Request, principal: Principal, card_ref: str) -> Response[CardOut]:
+        """Soft delete; the card stays readable by id and key with `deleted_at` set."""
+        return await execute(request, principal,
+                             lambda m: CardService(m).delete(principal, card_ref))
+
+    @post("/{card_ref:str}/restore", status_code=200)
+    async def restore(self, request: Request, principal: Principal, card_ref: str) -> Response[CardOut]:
+        return await execute(request, principal,
+                             lambda m: CardService(m).restore(principal, card_ref))
+
+    @post("/{card_ref:str}/move", status_code=200)
+    async def move(self, request: Request, principal: Principal, card_ref: str,
+                   data: CardMove) -> Response[CardOut]:
+        """Into a column of the same board: before or after a card, or at the top or bottom."""
+        if_match = request.headers.get("if-match")
+        return await execute(request, principal,
+                             lambda m: CardService(m).move(principal, card_ref, data, if_match))
+
+    @get("/{card_ref:str}/comments")
+    async def list_comments(self, principal: Principal, db: AsyncSession,
+                            card_ref: str) -> list[CommentOut]:
+        return await CommentService(db).list(principal, card_ref)
+
+    @post("/{card_ref:str}/comments", status_code=201)
+    async def add_comment(self, request: Request, principal: Principal, card_ref: str,
+                          data: CommentCreate) -> Response[CommentOut]:
+        return await execute(request, principal,
+                             lambda m: CommentService(m).create(principal, card_ref, data), 201)
+
+    @get("/{card_ref:str}/activity")
+    async def activity(self, principal: Principal, db: AsyncSession, card_ref: str,
+                       limit: int = Parameter(default=100, ge=1, le=1000)) -> list[ChangeOut]:
+        """The card's changes and its comments' changes, newest first."""
+        return await card_activity(db, principal, card_ref, limit)
+
+
+class CommentController(Controller):
+    path = "/api/v1/comments/{comment_id:uuid}"
+    tags = ["cards"]
+
+    @patch("/")
+    async def update(self, request: Request, principal: Principal, comment_id: uuid.UUID,
+                     data: CommentPatch) -> Response[CommentOut]:
+        """Only the author edits; the comment is marked edited."""
+        return await execute(request, principal,
+                             lambda m: CommentService(m).update(principal, comment_id, data))
+
+    @delete("/", status_code=200)
+    async def remove(self, request: Request, principal: Principal,
+                     comment_id: uuid.UUID) -> Response[CommentOut]:
+        """The author or a workspace admin deletes; the comment leaves the list."""
+        return await execute(request, principal,
+                             lambda m: CommentService(m).delete(principal, comment_id))
+
+
+ROUTES = [BoardCardController, CardController, CommentController]

@@ -8,9 +8,16 @@ from collections.abc import Iterable, Sequence
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from taskly_shared.keys import format_card_key
-from taskly_shared.models import CardOut, ColumnKind, FieldConflict
+from taskly_shared.models import (
+    Actor,
+    CardOut,
+    ChangeOut,
+    ColumnKind,
+    CommentOut,
+    FieldConflict,
+)
 
-from ...db.models import Board, BoardColumn, Card, User
+from ...db.models import Board, BoardColumn, Card, Change, Comment, User
 
 
 class CardRenderer:
@@ -68,3 +75,24 @@ class CardRenderer:
     async def many(self, cards: Sequence[Card]) -> list[CardOut]:
         await self.load(cards)
         return [self.render(card) for card in cards]
+
+
+def comment_out(comment: Comment, author: str | None) -> CommentOut:
+    """A comment on the wire; a deleted comment's body is not shown to anyone."""
+    return CommentOut(
+        id=comment.id, card_id=comment.card_id, author_id=comment.author_id, author=author,
+        body="" if comment.deleted else comment.body, edited=comment.edited, deleted=comment.deleted,
+        version=comment.version, created_at=comment.created_at, updated_at=comment.updated_at,
+    )
+
+
+def change_out(change: Change) -> ChangeOut:
+    """A row of the change feed on the wire."""
+    return ChangeOut(
+        seq=change.seq, workspace_id=change.workspace_id, entity_type=change.entity_type,
+        entity_id=change.entity_id, op=change.op, version=change.version,
+        changes=change.changes or {}, data=change.data,
+        actor=Actor(type=change.actor_type, id=change.actor_id, name=change.actor_name,
+                    delivery_id=change.delivery_id),
+        mutation_id=change.mutation_id, conflicts=change.conflicts or [], created_at=change.created_at,
+    )

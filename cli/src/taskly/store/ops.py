@@ -1,0 +1,143 @@
+"""Local writes: the outbox entry (`Op`) and how each one is applied optimistically to the cache.
+
+An `Op` holds what is sent to the server (method, path, JSON payload, the `base_version` the
+client saw, the mutation id used as `Idempotency-Key`) and `local`: what the optimistic apply
+needs that the server computes itself (a provisional card, the target column id and rank).
+Appliers are pure functions `(state, op) -> state` on wire-JSON dicts, registered per operation
+name, so a new kind of write is one `@applier("noun.verb")` function plus its builder in `sync/`.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+State = dict[str, Any] | None
+Applier = Callable[[State, "Op"], State]
+APPLIERS: dict[str, Applier] = {}
+
+
+def utcnow() -> str:
+    return datetime.now(UTC).isoformat()
+
+
+@dataclass
+class Op:
+    """One local write, as stored in the outbox and sent to the server."""
+
+    operation: str
+    workspace_id: str
+    entity_type: str
+    entity_id: str
+    method: str
+    path: str
+    payload: dict[str, Any] | None = None
+    base_version: int | None = None
+    local: dict[str, Any] = field(default_factory=dict)
+    mutation_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    created_at: str = field(default_factory=utcnow)
+
+    def body(self) -> dict[str, Any] | None:
+        """The JSON body sent: the payload plus `base_version` for writes that carry it."""
+        if self.payload is None:
+            return None
+        if self.base_version is None or not self.local.get("sends_base_version", True):
+            return dict(self.payload)
+        return {**self.payload, "base_version": self.base_version}
+
+    def fields(self) -> list[str]:
+        """The entity fields this write sets (used to match conflicts reported by the feed)."""
+        names = [name for name in (self.payload or {}) if name not in ("id", "base_version")]
+        return names or [self.operation.rsplit(".", 1)[-1]]
+
+
+@dataclass
+class OutboxEntry(Op):
+    """An `Op` read back from the outbox, with its delivery state."""
+
+    id: int = 0
+    state: str = "pending"
+    attempts: int = 0
+    last_error: str | None = None
+    error_code: str | None = None
+    updated_at: str | None = None
+
+
+def applier(operation: str) -> Callable[[Applier], Applier]:
+    def register(function: Applier) -> Applier:
+        APPLIERS[operation] = function
+        return function
+
+    return register
+
+
+def apply(state: State, op: Op) -> State:
+    """The entity after `op`, from its state before (None: unknown or gone)."""
+    return APPLIERS[op.operation](state, op)
+
+
+# --- cards -------------------------------------------------------------------------------------
+
+CARD_FIELDS = ("title", "description", "labels", "priority", "points", "due", "remind_at",
+               "recurrence", "recurrence_interval", "assignees", "sprint_id")
+
+
+@applier("card.create")
+def _card_create(state: State, op: Op) -> State:
+    # Once the server has the card (its answer or a pulled change), the server's copy wins.
+    return state if state is not None else dict(op.local["card"])
+
+
+def _place(card: dict[str, Any], op: Op) -> None:
+    if op.local.get("column_id"):
+        card["column_id"] = op.local["column_id"]
+    if op.local.get("rank"):
+        card["rank"] = op.local["rank"]
+
+
+@applier("card.update")
+def _card_update(state: State, op: Op) -> State:
+    if state is None:
+        return None
+    card = dict(state)
+    for name, value in (op.payload or {}).items():
+        if name in CARD_FIELDS:
+            card[name] = value
+    _place(card, op)
+    card["updated_at"] = op.created_at
+    return card
+
+
+@applier("card.move")
+def _card_move(state: State, op: Op) -> State:
+    if state is None:
+        return None
+    card = dict(state)
+    _place(card, op)
+    card["updated_at"] = op.created_at
+    return card
+
+
+@applier("card.delete")
+def _card_delete(state: State, op: Op) -> State:
+    if state is None:
+        return None
+    return {**state, "deleted_at": state.get("deleted_at") or op.created_at, "updated_at": op.created_at}
+
+
+@applier("card.restore")
+def _card_restore(state: State, op: Op) -> State:
+    if state is None:
+        return None
+    return {**state, "deleted_at": None, "updated_at": op.created_at}
+
+
+# --- comments ----------------------------------------------------------------------------------
+
+
+@applier("comment.add")
+def _comment_add(state: State, op: Op) -> State:
+    return state if state is not None else dict(op.local["comment"])
