@@ -22,7 +22,12 @@ from .domain.health import controllers as health
 from .domain.sync import controllers as sync
 from .domain.workspaces import controllers as workspaces
 from .errors import PROBLEM_DETAILS
+from .observability import instrument
+from .realtime import ROUTES as REALTIME_ROUTES
+from .realtime import create_channels
+from .realtime import lifespan as realtime_lifespan
 from .settings import Settings
+from .worker import queue_lifespan
 
 
 async def provide_db(state: State) -> AsyncGenerator[AsyncSession, None]:
@@ -48,17 +53,17 @@ def create_app(settings: Settings) -> Litestar:
         finally:
             await engine.dispose()
 
-    return Litestar(
+    return instrument(Litestar(
         route_handlers=[*health.ROUTES, *auth.ROUTES, *workspaces.ROUTES, *boards.ROUTES,
-                        *cards.ROUTES, *sync.ROUTES],
+                        *cards.ROUTES, *sync.ROUTES, *REALTIME_ROUTES],
         state=State({"settings": settings, "after_commit": []}),
-        lifespan=[lifespan],
+        lifespan=[lifespan, queue_lifespan, realtime_lifespan],
         dependencies={
             "db": Provide(provide_db),
             "principal": Provide(provide_principal),
             "settings": Provide(provide_settings, sync_to_thread=False),
         },
-        plugins=[ProblemDetailsPlugin(PROBLEM_DETAILS)],
+        plugins=[ProblemDetailsPlugin(PROBLEM_DETAILS), create_channels(settings)],
         openapi_config=OpenAPIConfig(
             title="Taskly", version="1.0.0", path="/schema",
             components=Components(security_schemes={
@@ -67,5 +72,6 @@ def create_app(settings: Settings) -> Litestar:
             security=[{"BearerToken": []}],
         ),
         request_max_body_size=10 * 1024 * 1024,
+        logging_config=None,  # observability.configure_logging owns logging
         debug=False,
-    )
+    ))

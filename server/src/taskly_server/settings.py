@@ -49,6 +49,10 @@ class Settings(BaseSettings):
     """Connections kept by each server process."""
     log_level: str = "INFO"
     """Log level of the structured JSON logs."""
+    queue_name: str = Field(default="taskly", min_length=1, max_length=100)
+    """Name of the SAQ job queue (deployments sharing one Redis or database use different names)."""
+    worker_in_process: bool | None = None
+    """Run the SAQ worker inside each server process; unset: only on the embedded Postgres."""
 
     @property
     def data_dir(self) -> Path:

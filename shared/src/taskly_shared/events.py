@@ -90,3 +90,11 @@ ServerMessage = Annotated[
 ]
 client_message = TypeAdapter(ClientMessage)
 server_message = TypeAdapter(ServerMessage)
+
+# Close codes of /api/v1/ws (1000 normal; 1012 server restarting: reconnect and resubscribe).
+CLOSE_UNAUTHENTICATED = 4401
+"""The first message was not `auth` with a valid token (or came too late): refresh, then reconnect."""
+CLOSE_PING_TIMEOUT = 4408
+"""The client stopped answering the server's `ping`: reconnect."""
+CLOSE_TOO_SLOW = 4429
+"""The client fell too far behind reading its events: reconnect and catch up from its last seq."""

@@ -44,7 +44,7 @@ class Op:
         """The JSON body sent: the payload plus `base_version` for writes that carry it."""
         if self.payload is None:
             return None
-        if self.base_version is None or not self.local.get("sends_base_version", True):
+        if self.base_version is None:
             return dict(self.payload)
         return {**self.payload, "base_version": self.base_version}
 

@@ -43,21 +43,24 @@ class CommentService:
         if data.id is not None and await self.db.get(Comment, data.id) is not None:
             raise Conflict(f"a comment with id {data.id} exists", code=ErrorCode.DUPLICATE)
         now = utcnow()
-        comment = Comment(id=data.id or uuid.uuid4(), card_id=card.id, workspace_id=card.workspace_id,
-                          author_id=principal.user_id, body=checked_text(data.body, "body"),
-                          edited=False, deleted=False, version=1, created_at=now, updated_at=now)
+        comment = Comment(id=data.id or uuid.uuid4(), card_id=card.id,
+                          workspace_id=card.workspace_id, author_id=principal.user_id,
+                          body=checked_text(data.body, "body"), edited=False, deleted=False,
+                          version=1, created_at=now, updated_at=now)
         self.db.add(comment)
         try:
             await self.db.flush()
         except IntegrityError:
-            raise Conflict(f"a comment with id {comment.id} exists", code=ErrorCode.DUPLICATE) from None
+            raise Conflict(f"a comment with id {comment.id} exists",
+                           code=ErrorCode.DUPLICATE) from None
         out = comment_out(comment, principal.username)
         self.mutation.record(card.workspace_id, "comment", comment.id, "create",
                              changes={"card_id": (None, card.id), "body": (None, comment.body)},
                              data=out, version=comment.version)
         return out
 
-    async def update(self, principal: Principal, comment_id: uuid.UUID, data: CommentPatch) -> CommentOut:
+    async def update(self, principal: Principal, comment_id: uuid.UUID,
+                     data: CommentPatch) -> CommentOut:
         """Only its author edits a comment."""
         comment, _ = await self._load(principal, comment_id)
         if comment.author_id != principal.user_id:
@@ -72,7 +75,8 @@ class CommentService:
             await self.db.flush()
             self.mutation.record(comment.workspace_id, "comment", comment.id, "update",
                                  changes={"body": (old, body)},
-                                 data=comment_out(comment, principal.username), version=comment.version)
+                                 data=comment_out(comment, principal.username),
+                                 version=comment.version)
         return comment_out(comment, principal.username)
 
     async def delete(self, principal: Principal, comment_id: uuid.UUID) -> CommentOut:
@@ -101,7 +105,8 @@ class CommentService:
         )
         if workspace_id is None:
             raise NotFound("comment not found")
-        role = await require_role(self.db, workspace_id, principal.user_id, Role.MEMBER, what="comment")
+        role = await require_role(self.db, workspace_id, principal.user_id, Role.MEMBER,
+                                  what="comment")
         comment = await self.db.scalar(
             select(Comment).where(Comment.id == comment_id).with_for_update()
             .execution_options(populate_existing=True)

@@ -24,6 +24,9 @@ from ..sync.mutation import execute
 from .comments import CommentService, card_activity
 from .services import CardService
 
+IF_MATCH = Parameter(header="If-Match", default=None, required=False,
+                     description="The card version the client saw (like `base_version`).")
+
 
 class BoardCardController(Controller):
     path = "/api/v1/boards/{board_id:uuid}/cards"
@@ -60,29 +63,29 @@ class CardController(Controller):
         return await CardService(db).get(principal, card_ref)
 
     @patch("/{card_ref:str}")
-    async def update(self, request: Request, principal: Principal, card_ref: str,
-                     data: CardPatch) -> Response[CardOut]:
+    async def update(self, request: Request, principal: Principal, card_ref: str, data: CardPatch,
+                     if_match: str | None = IF_MATCH) -> Response[CardOut]:
         """Change the named fields; `base_version` or If-Match lets the answer report conflicts."""
-        if_match = request.headers.get("if-match")
         return await execute(request, principal,
                              lambda m: CardService(m).update(principal, card_ref, data, if_match))
 
     @delete("/{card_ref:str}", status_code=200)
-    async def remove(self, request: Request, principal: Principal, card_ref: str) -> Response[CardOut]:
+    async def remove(self, request: Request, principal: Principal,
+                     card_ref: str) -> Response[CardOut]:
         """Soft delete; the card stays readable by id and key with `deleted_at` set."""
         return await execute(request, principal,
                              lambda m: CardService(m).delete(principal, card_ref))
 
     @post("/{card_ref:str}/restore", status_code=200)
-    async def restore(self, request: Request, principal: Principal, card_ref: str) -> Response[CardOut]:
+    async def restore(self, request: Request, principal: Principal,
+                      card_ref: str) -> Response[CardOut]:
         return await execute(request, principal,
                              lambda m: CardService(m).restore(principal, card_ref))
 
     @post("/{card_ref:str}/move", status_code=200)
-    async def move(self, request: Request, principal: Principal, card_ref: str,
-                   data: CardMove) -> Response[CardOut]:
+    async def move(self, request: Request, principal: Principal, card_ref: str, data: CardMove,
+                   if_match: str | None = IF_MATCH) -> Response[CardOut]:
         """Into a column of the same board: before or after a card, or at the top or bottom."""
-        if_match = request.headers.get("if-match")
         return await execute(request, principal,
                              lambda m: CardService(m).move(principal, card_ref, data, if_match))
 

@@ -13,8 +13,8 @@ from taskly_shared.models import CardFields, Priority, Recurrence
 from ...db.models import Card, Member, Sprint, User
 from ...errors import Invalid
 
-EDITABLE = ("title", "description", "labels", "priority", "points", "due", "remind_at", "recurrence",
-            "recurrence_interval", "assignees", "sprint_id")
+EDITABLE = ("title", "description", "labels", "priority", "points", "due", "remind_at",
+            "recurrence", "recurrence_interval", "assignees", "sprint_id")
 """CardFields in the order they are applied; `assignees` is stored as `assignee_ids`."""
 
 PLACEMENT = ("column", "column_id", "rank")

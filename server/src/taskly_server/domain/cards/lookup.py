@@ -149,7 +149,9 @@ class Ranks:
 
     async def below(self, rank: str) -> str | None:
         """The nearest rank after `rank`."""
-        return await self.db.scalar(self._query().where(Card.rank > rank).order_by(Card.rank).limit(1))
+        return await self.db.scalar(
+            self._query().where(Card.rank > rank).order_by(Card.rank).limit(1)
+        )
 
     async def above(self, rank: str) -> str | None:
         """The nearest rank before `rank`."""
@@ -157,7 +159,8 @@ class Ranks:
             self._query().where(Card.rank < rank).order_by(Card.rank.desc()).limit(1)
         )
 
-    async def bounds(self, position: str, anchor: Card | None = None) -> tuple[str | None, str | None]:
+    async def bounds(self, position: str,
+                     anchor: Card | None = None) -> tuple[str | None, str | None]:
         """The ranks a card placed at `position` (top, bottom, before, after) goes between."""
         if position == "top":
             return None, await self.first()
@@ -171,6 +174,7 @@ class Ranks:
 
 def rank_between(lower: str | None, upper: str | None, current: str | None = None) -> str:
     """`current` when it already lies between the bounds, else a new key between them."""
-    if current is not None and (lower is None or lower < current) and (upper is None or current < upper):
+    above_lower = current is not None and (lower is None or lower < current)
+    if above_lower and (upper is None or current < upper):
         return current
     return generate_key_between(lower, upper)

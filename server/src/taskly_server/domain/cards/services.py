@@ -48,14 +48,14 @@ MAX_BASE_VERSION = 2**31 - 1
 
 def base_version_of(body_value: int | None, if_match: str | None) -> int | None:
     """The version the client saw: `base_version` in the body, else the If-Match header."""
-    if body_value is not None:
-        return min(body_value, MAX_BASE_VERSION)
-    if if_match is None:
-        return None
-    match = IF_MATCH.match(if_match)
-    if match is None:
-        raise Invalid("If-Match must be the card version the client saw, e.g. If-Match: \"3\"")
-    return min(int(match[1]), MAX_BASE_VERSION)
+    if body_value is None and if_match is not None:
+        match = IF_MATCH.match(if_match)
+        if match is None:
+            raise Invalid("If-Match must be the card version the client saw, e.g. If-Match: \"3\"")
+        body_value = int(match[1])
+    if body_value is not None and body_value > MAX_BASE_VERSION:
+        raise Invalid("base_version is larger than any card version")
+    return body_value
 
 
 class CardService:
@@ -121,7 +121,7 @@ class CardService:
 
     async def update(self, principal: Principal, ref: str, data: CardPatch,
                      if_match: str | None = None) -> CardOut:
-        """Change only the fields the body names; `column` moves the card to that column's bottom."""
+        """Change only the fields the body names; `column` moves the card to its column's bottom."""
         base_version = base_version_of(data.base_version, if_match)
         card = await load_card(self.db, principal.user_id, ref, Role.MEMBER, lock=True)
         return await self._patch(card, data, base_version)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
 from typing import Any
 
@@ -11,7 +12,8 @@ from ...db.base import utcnow
 from ...db.models import Change, Workspace
 
 
-async def prune_feed(ctx: dict[str, Any], *, retention_days: float | None = None) -> dict[str, Any]:
+async def prune_feed(ctx: dict[str, Any], *, retention_days: float | None = None,
+                     workspace_id: str | None = None) -> dict[str, Any]:
     """Retire the sync payload of changes older than the retention; the activity log keeps its rows.
 
     A Change row is two things: a sync record (`data`, the whole entity after the change, the bulk
@@ -20,19 +22,23 @@ async def prune_feed(ctx: dict[str, Any], *, retention_days: float | None = None
     lose `data`, and `workspace.feed_floor` rises to that seq, so the feed answers 410 to older
     cursors (the client reloads the snapshot) and never serves a row without its payload. Rows are
     not deleted: card activity, `taskly log` and sprint burndown still read them. Idempotent.
+    `workspace_id` limits the run to one workspace (every workspace when absent).
     """
     settings = ctx["settings"]
     days = settings.feed_retention_days if retention_days is None else retention_days
     cutoff = utcnow() - timedelta(days=days)
     pruned_workspaces = 0
     pruned_changes = 0
+    query = (
+        select(Change.workspace_id, func.max(Change.seq))
+        .join(Workspace, Workspace.id == Change.workspace_id)
+        .where(Change.created_at < cutoff, Change.seq > Workspace.feed_floor)
+        .group_by(Change.workspace_id)
+    )
+    if workspace_id is not None:
+        query = query.where(Change.workspace_id == uuid.UUID(str(workspace_id)))
     async with ctx["sessionmaker"]() as db:
-        candidates = (await db.execute(
-            select(Change.workspace_id, func.max(Change.seq))
-            .join(Workspace, Workspace.id == Change.workspace_id)
-            .where(Change.created_at < cutoff, Change.seq > Workspace.feed_floor)
-            .group_by(Change.workspace_id)
-        )).tuples().all()
+        candidates = (await db.execute(query)).all()
     for workspace_id, floor in candidates:
         # First raise the floor (a short transaction: writers of the workspace barely wait), so no
         # reader is served a row below it; then strip the payloads below it.

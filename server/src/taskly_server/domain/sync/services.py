@@ -7,24 +7,16 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from taskly_shared.models import (
-    Actor,
-    BoardOut,
-    ChangeOut,
-    ChangesPage,
-    ColumnOut,
-    MemberOut,
-    Role,
-    Snapshot,
-    WorkspaceOut,
-)
+from taskly_shared.models import ChangesPage, Role, Snapshot
 
 from ...db.models import Board, BoardColumn, Card, Change, Member, User, Workspace
 from ...errors import Gone, NotFound
-from ..cards.views import CardRenderer
+from ..boards.services import board_out
+from ..cards.views import CardRenderer, change_out
 from ..workspaces.access import require_role
+from ..workspaces.services import member_out, workspace_out
 
 DEFAULT_PAGE = 500
 MAX_PAGE = 5000
@@ -37,18 +29,6 @@ async def repeatable_read(sessionmaker: async_sessionmaker[AsyncSession]) -> Asy
         await db.connection(execution_options={"isolation_level": "REPEATABLE READ",
                                                "postgresql_readonly": True})
         yield db
-
-
-def change_out(row: Change) -> ChangeOut:
-    """A Change row as the wire sees it."""
-    return ChangeOut(
-        seq=row.seq, workspace_id=row.workspace_id, entity_type=row.entity_type,
-        entity_id=row.entity_id, op=row.op, version=row.version, changes=row.changes or {},
-        data=row.data, mutation_id=row.mutation_id, conflicts=row.conflicts or [],
-        created_at=row.created_at,
-        actor=Actor(type=row.actor_type, id=row.actor_id, name=row.actor_name,
-                    delivery_id=row.delivery_id),
-    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,8 +84,9 @@ class FeedService:
         workspace = await self.db.get_one(Workspace, workspace_id)
         members = (await self.db.execute(
             select(Member, User).join(User, User.id == Member.user_id)
-            .where(Member.workspace_id == workspace_id).order_by(Member.created_at, User.username)
-        )).tuples().all()
+            .where(Member.workspace_id == workspace_id)
+            .order_by(Member.created_at, func.lower(User.username))
+        )).all()
         boards = (await self.db.scalars(
             select(Board).where(Board.workspace_id == workspace_id, Board.deleted_at.is_(None))
             .order_by(Board.created_at, Board.key)
@@ -123,23 +104,20 @@ class FeedService:
         renderer.columns.update({c.id: c for c in columns})
         return Snapshot(
             seq=workspace.seq,
-            workspace=WorkspaceOut(id=workspace.id, name=workspace.name, role=role, seq=workspace.seq,
-                                   version=workspace.version, created_at=workspace.created_at,
-                                   updated_at=workspace.updated_at),
-            members=[MemberOut(user_id=user.id, username=user.username, name=user.name,
-                               role=Role(member.role), joined_at=member.created_at)
-                     for member, user in members],
-            boards=[_board_out(board, [c for c in columns if c.board_id == board.id])
-                    for board in boards],
+            workspace=workspace_out(workspace, role),
+            members=[member_out(member, user) for member, user in members],
+            boards=[board_out(board, [c for c in columns if c.board_id == board.id]) for board in boards],
             cards=await renderer.many(cards),
         )
 
 
-def _board_out(board: Board, columns: Sequence[BoardColumn]) -> BoardOut:
-    return BoardOut(
-        id=board.id, workspace_id=board.workspace_id, name=board.name, key=board.key,
-        archived=board.archived, next_card_number=board.next_card_number,
-        branch_template=board.branch_template, default_repository_id=board.default_repository_id,
-        version=board.version, created_at=board.created_at, updated_at=board.updated_at,
-        columns=[ColumnOut.model_validate(column) for column in columns],
-    )
+async def current_members(db: AsyncSession, workspace_id: uuid.UUID,
+                          user_ids: set[uuid.UUID]) -> set[uuid.UUID]:
+    """Those of `user_ids` who are still members of the (not deleted) workspace."""
+    if not user_ids:
+        return set()
+    return set((await db.scalars(
+        select(Member.user_id).join(Workspace, Workspace.id == Member.workspace_id)
+        .where(Member.workspace_id == workspace_id, Member.user_id.in_(user_ids),
+               Workspace.deleted_at.is_(None))
+    )).all())

@@ -1,0 +1,179 @@
+"""The REST client: httpx under /api/v1, typed errors, shared wire models in and out.
+
+    api = ApiClient("http://127.0.0.1:8000", credentials)
+    page = api.changes(workspace_id, since=41)            # ChangesPage; Gone (410) when pruned
+    card = api.update_card(card_id, CardPatch(title="x", base_version=3), idempotency_key=mid)
+
+A 401 triggers one transparent token refresh (`credentials.refresh()`) and a retry. An unreachable
+server (or a 502/503/504 from a proxy) raises `Offline`; problem details raise the typed
+`ApiError` subclasses of `taskly.errors`.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any, TypeVar
+from uuid import UUID
+
+import httpx
+from pydantic import BaseModel, TypeAdapter
+from taskly_shared.models import (
+    AuthTokens,
+    BoardOut,
+    CardCreate,
+    CardMove,
+    CardOut,
+    CardPatch,
+    ChangesPage,
+    CommentOut,
+    Snapshot,
+    UserOut,
+    WorkspaceOut,
+)
+
+from ..errors import ApiError, NotLoggedIn, Offline, from_problem
+from .credentials import Credentials
+
+M = TypeVar("M", bound=BaseModel)
+UNREACHABLE = {502, 503, 504}
+_workspaces = TypeAdapter(list[WorkspaceOut])
+
+
+class ApiClient:
+    """A synchronous, thread-safe client for one server."""
+
+    def __init__(self, server_url: str, credentials: Credentials | None = None, *, timeout: float = 10.0,
+                 transport: httpx.BaseTransport | None = None) -> None:
+        self.server_url = server_url.rstrip("/")
+        self.credentials = credentials
+        self._refresh_lock = threading.Lock()
+        self._http = httpx.Client(base_url=f"{self.server_url}/api/v1", timeout=timeout, transport=transport,
+                                  headers={"User-Agent": "taskly-cli"})
+
+    def close(self) -> None:
+        self._http.close()
+
+    # --- plumbing -------------------------------------------------------------------------------
+
+    def _token(self) -> str:
+        token = self.credentials.get() if self.credentials is not None else None
+        if not token:
+            raise NotLoggedIn("not logged in: run `taskly login`", code="unauthenticated")
+        return token
+
+    def refreshed_token(self, stale: str | None) -> str | None:
+        """A fresh access token after `stale` was refused (refreshing at most once per expiry)."""
+        if self.credentials is None:
+            return None
+        with self._refresh_lock:
+            current = self.credentials.get()
+            if current and current != stale:
+                return current
+            return self.credentials.refresh()
+
+    def _send(self, method: str, path: str, token: str | None, json: Any, params: dict[str, Any] | None,
+              headers: dict[str, str], timeout: float | None) -> httpx.Response:
+        all_headers = {**headers, **({"Authorization": f"Bearer {token}"} if token else {})}
+        extra = {} if timeout is None else {"timeout": timeout}
+        try:
+            return self._http.request(method, path, json=json, params=params, headers=all_headers, **extra)
+        except httpx.HTTPError as exc:
+            raise Offline(f"cannot reach {self.server_url}: {type(exc).__name__}: {exc}".rstrip(": ")) from exc
+
+    def request(self, method: str, path: str, *, json: Any = None, params: dict[str, Any] | None = None,
+                idempotency_key: str | None = None, timeout: float | None = None,
+                auth: bool = True) -> httpx.Response:
+        """One request; returns a 2xx response or raises a typed error."""
+        headers = {"Idempotency-Key": idempotency_key} if idempotency_key else {}
+        token = self._token() if auth else None
+        response = self._send(method, path, token, json, params, headers, timeout)
+        if response.status_code == 401 and auth:
+            fresh = self.refreshed_token(token)
+            if fresh:
+                response = self._send(method, path, fresh, json, params, headers, timeout)
+        if response.is_success:
+            return response
+        if response.status_code in UNREACHABLE:
+            raise Offline(f"{self.server_url} is unavailable (HTTP {response.status_code})")
+        raise self._error(response)
+
+    @staticmethod
+    def _error(response: httpx.Response) -> ApiError:
+        try:
+            problem = response.json()
+        except ValueError:
+            problem = None
+        return from_problem(response.status_code, problem, response.reason_phrase)
+
+    def _model(self, model: type[M], method: str, path: str, **kwargs: Any) -> M:
+        return model.model_validate_json(self.request(method, path, **kwargs).content)
+
+    def send(self, method: str, path: str, body: dict[str, Any] | None, *, idempotency_key: str,
+             model: type[M], timeout: float | None = None) -> M:
+        """A queued write as stored in the outbox (used by the sync engine's push)."""
+        return self._model(model, method, path, json=body, idempotency_key=idempotency_key, timeout=timeout)
+
+    # --- auth -----------------------------------------------------------------------------------
+
+    def dev_login(self, username: str) -> AuthTokens:
+        return self._model(AuthTokens, "POST", "/auth/dev-login", json={"username": username}, auth=False)
+
+    def refresh_tokens(self, refresh_token: str) -> AuthTokens:
+        return self._model(AuthTokens, "POST", "/auth/refresh", json={"refresh_token": refresh_token},
+                           auth=False)
+
+    def me(self, timeout: float | None = None) -> UserOut:
+        return self._model(UserOut, "GET", "/me", timeout=timeout)
+
+    # --- workspaces, boards, sync -----------------------------------------------------------------
+
+    def list_workspaces(self, timeout: float | None = None) -> list[WorkspaceOut]:
+        return _workspaces.validate_json(self.request("GET", "/workspaces", timeout=timeout).content)
+
+    def create_workspace(self, name: str, *, workspace_id: UUID | str | None = None,
+                         idempotency_key: str | None = None) -> WorkspaceOut:
+        body = {"name": name, **({"id": str(workspace_id)} if workspace_id else {})}
+        return self._model(WorkspaceOut, "POST", "/workspaces", json=body, idempotency_key=idempotency_key)
+
+    def create_board(self, workspace_id: UUID | str, name: str, key: str, *,
+                     idempotency_key: str | None = None) -> BoardOut:
+        return self._model(BoardOut, "POST", f"/workspaces/{workspace_id}/boards",
+                           json={"name": name, "key": key}, idempotency_key=idempotency_key)
+
+    def changes(self, workspace_id: UUID | str, since: int, limit: int = 500,
+                timeout: float | None = None) -> ChangesPage:
+        """Changes with seq > since, oldest first; raises `Gone` when `since` was pruned."""
+        return self._model(ChangesPage, "GET", f"/workspaces/{workspace_id}/changes",
+                           params={"since": since, "limit": limit}, timeout=timeout)
+
+    def snapshot(self, workspace_id: UUID | str, timeout: float | None = None) -> Snapshot:
+        return self._model(Snapshot, "GET", f"/workspaces/{workspace_id}/snapshot", timeout=timeout)
+
+    # --- cards and comments -----------------------------------------------------------------------
+
+    def get_card(self, card_ref: str, timeout: float | None = None) -> CardOut:
+        return self._model(CardOut, "GET", f"/cards/{card_ref}", timeout=timeout)
+
+    def create_card(self, board_id: UUID | str, data: CardCreate, *, idempotency_key: str | None = None) -> CardOut:
+        return self._model(CardOut, "POST", f"/boards/{board_id}/cards", idempotency_key=idempotency_key,
+                           json=data.model_dump(mode="json", exclude_unset=True))
+
+    def update_card(self, card_ref: str, data: CardPatch, *, idempotency_key: str | None = None) -> CardOut:
+        return self._model(CardOut, "PATCH", f"/cards/{card_ref}", idempotency_key=idempotency_key,
+                           json=data.model_dump(mode="json", exclude_unset=True))
+
+    def move_card(self, card_ref: str, data: CardMove, *, idempotency_key: str | None = None) -> CardOut:
+        return self._model(CardOut, "POST", f"/cards/{card_ref}/move", idempotency_key=idempotency_key,
+                           json=data.model_dump(mode="json", exclude_unset=True))
+
+    def delete_card(self, card_ref: str, *, idempotency_key: str | None = None) -> CardOut:
+        return self._model(CardOut, "DELETE", f"/cards/{card_ref}", idempotency_key=idempotency_key)
+
+    def restore_card(self, card_ref: str, *, idempotency_key: str | None = None) -> CardOut:
+        return self._model(CardOut, "POST", f"/cards/{card_ref}/restore", idempotency_key=idempotency_key)
+
+    def add_comment(self, card_ref: str, body: str, *, comment_id: UUID | str | None = None,
+                    idempotency_key: str | None = None) -> CommentOut:
+        payload = {"body": body, **({"id": str(comment_id)} if comment_id else {})}
+        return self._model(CommentOut, "POST", f"/cards/{card_ref}/comments", json=payload,
+                           idempotency_key=idempotency_key)

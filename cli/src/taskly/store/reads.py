@@ -1,0 +1,271 @@
+"""Reading the cache: wire models for commands and the TUI, plain strings for completion."""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+import threading
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from .outbox import Outbox
+
+if TYPE_CHECKING:
+    from taskly_shared.models import (
+        BoardOut,
+        CardOut,
+        ColumnOut,
+        CommentOut,
+        MemberOut,
+        WorkspaceOut,
+    )
+
+UUID_RE = re.compile(r"^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$")
+KEY_RE = re.compile(r"^([A-Za-z]{2,10})-(\d+)$")
+
+# A card's column name and kind are read from the cached column, so they follow renames.
+_CARD_SELECT = ("SELECT c.json, col.name, col.kind, c.dirty, c.number FROM cards c"
+                " LEFT JOIN columns col ON col.id = c.column_id")
+
+
+def _models() -> Any:
+    # pydantic and the wire models cost ~100 ms to import; completion reads keys without them.
+    from taskly_shared import models
+
+    return models
+
+
+def normal_uuid(value: str) -> str | None:
+    """The canonical form of a UUID string, or None when `value` is not one."""
+    if not UUID_RE.match(value):
+        return None
+    hexed = value.replace("-", "").lower()
+    return f"{hexed[:8]}-{hexed[8:12]}-{hexed[12:16]}-{hexed[16:20]}-{hexed[20:]}"
+
+
+@dataclass
+class ConflictRecord:
+    """A field whose value was overwritten without its writer having seen the other value."""
+
+    id: int
+    workspace_id: str
+    entity_type: str
+    entity_id: str
+    entity_key: str | None
+    field: str
+    overwritten: Any
+    value: Any
+    source: str
+    """"push": our write overwrote someone's value; "feed": someone overwrote ours."""
+    actor: str | None
+    mutation_id: str | None
+    seq: int | None
+    created_at: str
+    seen_at: str | None
+
+
+class Reads:
+    """Queries shared by `Store` and `Transaction`; each takes the store's (re-entrant) lock."""
+
+    _conn: sqlite3.Connection
+    _lock: threading.RLock
+    outbox: Outbox
+
+    def _all(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        with self._lock:
+            return self._conn.execute(sql, params).fetchall()
+
+    def _one(self, sql: str, params: tuple[Any, ...] = ()) -> tuple[Any, ...] | None:
+        with self._lock:
+            return self._conn.execute(sql, params).fetchone()
+
+    def meta(self, key: str) -> str | None:
+        row = self._one("SELECT value FROM meta WHERE key = ?", (key,))
+        return row[0] if row else None
+
+    # --- workspaces, members, boards, columns ----------------------------------------------------
+
+    def workspace_json(self, workspace_id: str) -> dict[str, Any] | None:
+        row = self._one("SELECT w.json, cur.seq FROM workspaces w LEFT JOIN cursors cur"
+                        " ON cur.workspace_id = w.id WHERE w.id = ?", (workspace_id,))
+        return {**json.loads(row[0]), "seq": row[1] or 0} if row else None
+
+    def workspaces(self) -> list[WorkspaceOut]:
+        rows = self._all("SELECT w.json, cur.seq FROM workspaces w LEFT JOIN cursors cur"
+                         " ON cur.workspace_id = w.id ORDER BY w.name, w.id")
+        model = _models().WorkspaceOut
+        return [model.model_validate({**json.loads(text), "seq": seq or 0}) for text, seq in rows]
+
+    def workspace(self, ref: str) -> WorkspaceOut | None:
+        """A cached workspace by id or name (case-insensitive)."""
+        workspace_id = normal_uuid(ref)
+        row = (self._one("SELECT id FROM workspaces WHERE id = ?", (workspace_id,)) if workspace_id
+               else self._one("SELECT id FROM workspaces WHERE lower(name) = lower(?)", (ref,)))
+        data = self.workspace_json(row[0]) if row else None
+        return _models().WorkspaceOut.model_validate(data) if data else None
+
+    def workspace_ids(self) -> list[str]:
+        return [row[0] for row in self._all("SELECT id FROM workspaces ORDER BY id")]
+
+    def members(self, workspace_id: str) -> list[MemberOut]:
+        rows = self._all("SELECT json FROM members WHERE workspace_id = ? ORDER BY lower(username)",
+                         (workspace_id,))
+        return [_models().MemberOut.model_validate_json(text) for (text,) in rows]
+
+    def columns(self, board_id: str) -> list[ColumnOut]:
+        rows = self._all("SELECT json FROM columns WHERE board_id = ? ORDER BY rank", (board_id,))
+        return [_models().ColumnOut.model_validate_json(text) for (text,) in rows]
+
+    def column_json(self, board_id: str, ref: str) -> dict[str, Any] | None:
+        """A column of a board by id or name (case-insensitive)."""
+        column_id = normal_uuid(ref)
+        row = (self._one("SELECT json FROM columns WHERE board_id = ? AND id = ?", (board_id, column_id))
+               if column_id else
+               self._one("SELECT json FROM columns WHERE board_id = ? AND lower(name) = lower(?)",
+                         (board_id, ref)))
+        return json.loads(row[0]) if row else None
+
+    def _board_dict(self, text: str) -> dict[str, Any]:
+        board = json.loads(text)
+        rows = self._all("SELECT json FROM columns WHERE board_id = ? ORDER BY rank", (board["id"],))
+        board["columns"] = [json.loads(column) for (column,) in rows]
+        return board
+
+    def boards(self, workspace_id: str | None = None) -> list[BoardOut]:
+        if workspace_id is None:
+            rows = self._all("SELECT json FROM boards ORDER BY key")
+        else:
+            rows = self._all("SELECT json FROM boards WHERE workspace_id = ? ORDER BY key", (workspace_id,))
+        return [_models().BoardOut.model_validate(self._board_dict(text)) for (text,) in rows]
+
+    def board_json(self, ref: str, workspace_id: str | None = None) -> dict[str, Any] | None:
+        """A board (with its columns) by id, key or name (case-insensitive)."""
+        board_id = normal_uuid(ref)
+        scope, params = ("", ()) if workspace_id is None else (" AND workspace_id = ?", (workspace_id,))
+        if board_id:
+            row = self._one("SELECT json FROM boards WHERE id = ?" + scope, (board_id, *params))
+        else:
+            row = (self._one("SELECT json FROM boards WHERE key = upper(?)" + scope, (ref, *params))
+                   or self._one("SELECT json FROM boards WHERE lower(name) = lower(?)" + scope,
+                                (ref, *params)))
+        return self._board_dict(row[0]) if row else None
+
+    def board(self, ref: str, workspace_id: str | None = None) -> BoardOut | None:
+        data = self.board_json(ref, workspace_id)
+        return _models().BoardOut.model_validate(data) if data else None
+
+    # --- cards and comments -------------------------------------------------------------------
+
+    @staticmethod
+    def _card_dict(row: tuple[Any, ...]) -> dict[str, Any]:
+        card = json.loads(row[0])
+        if row[1] is not None:
+            card["column"], card["column_kind"] = row[1], row[2]
+        return card
+
+    def card_json(self, ref: str, *, board_id: str | None = None,
+                  workspace_id: str | None = None) -> dict[str, Any] | None:
+        """A card by id, key (`WEB-12`, case-insensitive) or number within `board_id`."""
+        ref = ref.strip()
+        card_id = normal_uuid(ref)
+        where, params = "c.id = ?", (card_id,)
+        if card_id is None:
+            match = KEY_RE.match(ref)
+            if match:
+                where, params = "c.key = ?", (f"{match[1].upper()}-{int(match[2])}",)
+            elif ref.isdigit() and board_id is not None:
+                where, params = "c.board_id = ? AND c.number = ?", (board_id, int(ref))
+            else:
+                return None
+        if workspace_id is not None:
+            where, params = where + " AND c.workspace_id = ?", (*params, workspace_id)
+        row = self._one(f"{_CARD_SELECT} WHERE {where} LIMIT 1", params)
+        return self._card_dict(row) if row else None
+
+    def card(self, ref: str, *, board_id: str | None = None,
+             workspace_id: str | None = None) -> CardOut | None:
+        data = self.card_json(ref, board_id=board_id, workspace_id=workspace_id)
+        return _models().CardOut.model_validate(data) if data else None
+
+    def cards(self, *, workspace_id: str | None = None, board_id: str | None = None,
+              column_id: str | None = None, include_deleted: bool = False) -> list[CardOut]:
+        """Cards in board order (column rank, then card rank)."""
+        where, params = ["1 = 1"], []
+        for name, value in (("c.workspace_id", workspace_id), ("c.board_id", board_id),
+                            ("c.column_id", column_id)):
+            if value is not None:
+                where.append(f"{name} = ?")
+                params.append(value)
+        if not include_deleted:
+            where.append("c.deleted = 0")
+        rows = self._all(f"{_CARD_SELECT} WHERE {' AND '.join(where)} ORDER BY col.rank, c.rank, c.id",
+                         tuple(params))
+        validate = _models().CardOut.model_validate
+        return [validate(self._card_dict(row)) for row in rows]
+
+    def column_ranks(self, column_id: str, exclude: str | None = None) -> list[tuple[str, str]]:
+        """(card id, rank) of the live cards of a column, in order."""
+        rows = self._all("SELECT id, rank FROM cards WHERE column_id = ? AND deleted = 0 AND id IS NOT ?"
+                         " ORDER BY rank, id", (column_id, exclude))
+        return [(row[0], row[1]) for row in rows]
+
+    def card_keys(self, prefix: str = "", workspace_id: str | None = None) -> list[str]:
+        """Keys of live cards starting with `prefix` (for shell completion; no pydantic)."""
+        sql = "SELECT key FROM cards WHERE key IS NOT NULL AND deleted = 0 AND key LIKE ? ESCAPE '\\'"
+        pattern = prefix.upper().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        params: tuple[Any, ...] = (pattern,)
+        if workspace_id is not None:
+            sql, params = sql + " AND workspace_id = ?", (pattern, workspace_id)
+        return [row[0] for row in self._all(sql + " ORDER BY board_id, number", params)]
+
+    def comments(self, card_id: str) -> list[CommentOut]:
+        rows = self._all("SELECT json FROM comments WHERE card_id = ? ORDER BY created_at, id", (card_id,))
+        return [_models().CommentOut.model_validate_json(text) for (text,) in rows]
+
+    def comment(self, comment_id: str) -> CommentOut | None:
+        row = self._one("SELECT json FROM comments WHERE id = ?", (comment_id,))
+        return _models().CommentOut.model_validate_json(row[0]) if row else None
+
+    def is_pending(self, entity_id: str) -> bool:
+        """Whether the entity has local writes not yet accepted by the server."""
+        return self.outbox.has_pending(entity_id)
+
+    def entities(self, entity_type: str, workspace_id: str | None = None) -> list[dict[str, Any]]:
+        """Cached entities of a type this cache has no table for (sprints, pull requests …)."""
+        if workspace_id is None:
+            rows = self._all("SELECT json FROM entities WHERE entity_type = ?", (entity_type,))
+        else:
+            rows = self._all("SELECT json FROM entities WHERE entity_type = ? AND workspace_id = ?",
+                             (entity_type, workspace_id))
+        return [json.loads(text) for (text,) in rows]
+
+    # --- sync state ---------------------------------------------------------------------------
+
+    def cursor(self, workspace_id: str) -> int | None:
+        """The last seq applied for a workspace; None before its first sync."""
+        row = self._one("SELECT seq FROM cursors WHERE workspace_id = ?", (workspace_id,))
+        return row[0] if row else None
+
+    def cursors(self) -> dict[str, int]:
+        return dict(self._all("SELECT workspace_id, seq FROM cursors"))
+
+    def last_synced(self, workspace_id: str | None = None) -> str | None:
+        """ISO time of the last successful pull (of one workspace, or the latest of all)."""
+        if workspace_id is None:
+            row = self._one("SELECT max(synced_at) FROM cursors")
+        else:
+            row = self._one("SELECT synced_at FROM cursors WHERE workspace_id = ?", (workspace_id,))
+        return row[0] if row else None
+
+    def conflicts(self, *, unseen_only: bool = True) -> list[ConflictRecord]:
+        sql = ("SELECT id, workspace_id, entity_type, entity_id, entity_key, field, overwritten, value,"
+               " source, actor, mutation_id, seq, created_at, seen_at FROM conflicts")
+        rows = self._all(sql + (" WHERE seen_at IS NULL" if unseen_only else "") + " ORDER BY id")
+        out = []
+        for row in rows:
+            values = list(row)
+            values[6] = json.loads(values[6]) if values[6] is not None else None
+            values[7] = json.loads(values[7]) if values[7] is not None else None
+            out.append(ConflictRecord(*values))
+        return out

@@ -1,0 +1,222 @@
+"""One authenticated WebSocket: its subscriptions, its ordered writer and its heartbeat."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from contextlib import suppress
+
+import structlog
+from litestar.connection import WebSocket
+from litestar.exceptions import WebSocketDisconnect
+from pydantic import BaseModel, ValidationError
+from taskly_shared.errors import ErrorCode
+from taskly_shared.events import (
+    CLOSE_PING_TIMEOUT,
+    CLOSE_TOO_SLOW,
+    Auth,
+    Error,
+    Ping,
+    Pong,
+    Subscribe,
+    Unsubscribe,
+    Unsubscribed,
+    client_message,
+)
+
+from ..domain.auth.tokens import Principal
+from ..domain.workspaces.access import member_role
+from ..settings import Settings
+from .hub import Fanout, NotMember, Subscription, WorkspaceFeed
+
+log = structlog.get_logger("taskly.realtime")
+
+MAX_BACKLOG = 20_000
+"""Frames queued for one socket before it counts as too slow and is dropped."""
+MAX_SUBSCRIPTIONS = 200
+
+
+def frame_of(message: BaseModel) -> str:
+    return message.model_dump_json()
+
+
+def text_of(event: dict) -> str:
+    """The text of a received frame (a binary frame is read as UTF-8)."""
+    if event.get("text") is not None:
+        return event["text"]
+    return (event.get("bytes") or b"").decode("utf-8", errors="replace")
+
+
+class Connection:
+    """Everything sent goes through one queue, so each socket gets its frames in order."""
+
+    def __init__(self, socket: WebSocket, principal: Principal, fanout: Fanout,
+                 settings: Settings) -> None:
+        self.socket = socket
+        self.principal = principal
+        self.fanout = fanout
+        self.settings = settings
+        self.subscriptions: dict[uuid.UUID, tuple[Subscription, WorkspaceFeed]] = {}
+        self.close_code: int | None = None
+        self.close_reason = ""
+        self._queue: asyncio.Queue[list[str]] = asyncio.Queue()
+        self._backlog = 0
+        self._done = asyncio.Event()
+        self._ping_sent: float | None = None
+        """When the oldest unanswered ping went out."""
+        self._releases: set[asyncio.Task[None]] = set()
+
+    # --- what the hub calls ---------------------------------------------------------------
+
+    def send_frames(self, frames: list[str]) -> None:
+        if self._done.is_set():
+            return
+        self._queue.put_nowait(frames)
+        self._backlog += len(frames)
+        if self._backlog > MAX_BACKLOG:
+            self.close(CLOSE_TOO_SLOW, "too far behind: reconnect and catch up")
+
+    async def drained(self) -> None:
+        """Wait until everything queued so far was written (back-pressure for a long catch-up)."""
+        if not self._done.is_set():
+            await self._queue.join()
+
+    def subscription_removed(self, subscription: Subscription, reason: str) -> None:
+        entry = self.subscriptions.get(subscription.workspace_id)
+        if entry is None or entry[0] is not subscription:
+            return
+        del self.subscriptions[subscription.workspace_id]
+        self.send(Unsubscribed(workspace_id=subscription.workspace_id, reason=reason))
+        task = asyncio.create_task(self.fanout.release(entry[1]))
+        self._releases.add(task)
+        task.add_done_callback(self._releases.discard)
+
+    # --- life cycle -----------------------------------------------------------------------
+
+    def send(self, message: BaseModel) -> None:
+        self.send_frames([frame_of(message)])
+
+    def close(self, code: int, reason: str) -> None:
+        if self.close_code is None:
+            self.close_code, self.close_reason = code, reason
+        self._done.set()
+
+    async def run(self) -> None:
+        """Until the client leaves, stops answering, or falls too far behind."""
+        tasks = [asyncio.create_task(coro) for coro in
+                 (self._read(), self._write(), self._heartbeat(), self._done.wait())]
+        try:
+            await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+            for task in tasks:
+                if task.done() and not task.cancelled() and task.exception() is not None:
+                    exc = task.exception()
+                    if not _is_disconnect(exc):
+                        log.warning("realtime_socket_failed", error=type(exc).__name__)
+        finally:
+            self._done.set()
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            for subscription, feed in list(self.subscriptions.values()):
+                feed.remove(subscription)
+                await self.fanout.release(feed)
+            self.subscriptions.clear()
+            if self._releases:
+                await asyncio.gather(*self._releases, return_exceptions=True)
+            if self.close_code is not None:
+                with suppress(Exception):
+                    await self.socket.close(self.close_code, self.close_reason)
+
+    async def _write(self) -> None:
+        while True:
+            frames = await self._queue.get()
+            for frame in frames:
+                await self.socket.send_text(frame)
+            self._backlog -= len(frames)
+            self._queue.task_done()
+
+    async def _heartbeat(self) -> None:
+        """Ping every interval; drop the socket when a ping stays unanswered past the timeout."""
+        interval, timeout = self.settings.ws_ping_interval, self.settings.ws_ping_timeout
+        next_ping = time.monotonic() + interval
+        while True:
+            deadline = next_ping if self._ping_sent is None else min(next_ping, self._ping_sent + timeout)
+            await asyncio.sleep(max(0.0, deadline - time.monotonic()))
+            now = time.monotonic()
+            if self._ping_sent is not None and now - self._ping_sent >= timeout:
+                self.close(CLOSE_PING_TIMEOUT, "no answer to ping")
+                return
+            if now >= next_ping:
+                if self._ping_sent is None:
+                    self._ping_sent = now
+                self.send(Ping())
+                next_ping = now + interval
+
+    # --- what the client says -------------------------------------------------------------
+
+    async def _read(self) -> None:
+        while True:
+            event = await self.socket.receive()
+            if event["type"] == "websocket.disconnect":
+                return
+            self._ping_sent = None  # anything the client sends shows it is alive
+            await self._handle(text_of(event))
+
+    async def _handle(self, text: str) -> None:
+        try:
+            message = client_message.validate_json(text)
+        except ValidationError as exc:
+            problem = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'message'}: {e['msg']}"
+                                for e in exc.errors()[:3])
+            self.send(Error(code=ErrorCode.VALIDATION, message=f"invalid message: {problem}"[:500]))
+            return
+        if isinstance(message, Subscribe):
+            try:
+                await self._subscribe(message)
+            except Exception as exc:
+                log.warning("realtime_subscribe_failed", error=type(exc).__name__)
+                await self._leave(message.workspace_id)
+                self.send(Error(code=ErrorCode.UNAVAILABLE, workspace_id=message.workspace_id,
+                                message="subscription failed, try again"))
+        elif isinstance(message, Unsubscribe):
+            await self._leave(message.workspace_id)
+            self.send(Unsubscribed(workspace_id=message.workspace_id, reason="requested"))
+        elif isinstance(message, Ping):
+            self.send(Pong())
+        elif isinstance(message, Auth):
+            self.send(Error(code=ErrorCode.BAD_REQUEST, message="already authenticated"))
+
+    async def _subscribe(self, message: Subscribe) -> None:
+        workspace_id = message.workspace_id
+        await self._leave(workspace_id)  # subscribing again restarts from the new `since`
+        if len(self.subscriptions) >= MAX_SUBSCRIPTIONS:
+            self.send(Error(code=ErrorCode.BAD_REQUEST, workspace_id=workspace_id,
+                            message=f"at most {MAX_SUBSCRIPTIONS} subscriptions per connection"))
+            return
+        async with self.fanout.sessionmaker() as db:
+            role = await member_role(db, workspace_id, self.principal.user_id)
+        if role is None:
+            self.send(Error(code=ErrorCode.NOT_FOUND, message="workspace not found",
+                            workspace_id=workspace_id))
+            return
+        feed = await self.fanout.acquire(workspace_id)
+        subscription = Subscription(self, workspace_id, self.principal.user_id)
+        self.subscriptions[workspace_id] = (subscription, feed)
+        try:
+            await feed.join(subscription, message.since)
+        except NotMember:
+            await self._leave(workspace_id)
+            self.send(Error(code=ErrorCode.NOT_FOUND, message="workspace not found",
+                            workspace_id=workspace_id))
+
+    async def _leave(self, workspace_id: uuid.UUID) -> None:
+        entry = self.subscriptions.pop(workspace_id, None)
+        if entry is not None:
+            subscription, feed = entry
+            feed.remove(subscription)
+            await self.fanout.release(feed)
+
+
+def _is_disconnect(exc: BaseException) -> bool:
+    return isinstance(exc, WebSocketDisconnect | OSError)

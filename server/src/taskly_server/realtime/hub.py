@@ -1,0 +1,313 @@
+"""Fan-out inside one server process: one feed reader per workspace, shared by all its sockets.
+
+A notice ("workspace W is at seq S": published after every commit, heard from every process, and
+found by a poll of the feed heads every few seconds) wakes the workspace's reader, which reads
+the new changes from the feed once, serialises each event once and hands the frames to every
+subscribed socket; each subscription remembers the last seq it was handed, so nothing is sent
+twice and nothing is skipped, whichever notice arrives first or gets lost.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import Sequence
+from contextlib import suppress
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import structlog
+from litestar.channels import ChannelsPlugin
+from litestar.channels.subscriber import Subscriber
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from taskly_shared.events import ChangeEvent, Resync, Subscribed
+
+from ..db.models import Change, Member, Workspace
+from ..domain.cards.views import change_out
+from ..domain.sync.services import current_members, feed_head, read_changes
+from .channels import Notice, channel_name
+
+log = structlog.get_logger("taskly.realtime")
+
+PAGE = 1000
+"""Changes read from the feed per query."""
+
+
+class Receiver(Protocol):
+    """The socket side of a subscription."""
+
+    def send_frames(self, frames: list[str]) -> None: ...
+
+    async def drained(self) -> None: ...
+
+    def subscription_removed(self, subscription: Subscription, reason: str) -> None: ...
+
+
+@dataclass(eq=False)
+class Subscription:
+    receiver: Receiver
+    workspace_id: uuid.UUID
+    user_id: uuid.UUID
+    last: int = 0
+    """The newest seq handed to the socket."""
+    joined_at: float = field(default_factory=time.monotonic)
+
+
+def event_frame(row: Change) -> str:
+    return ChangeEvent(workspace_id=row.workspace_id, seq=row.seq, change=change_out(row)).model_dump_json()
+
+
+class NotMember(Exception):
+    """The user may not (or no longer) subscribe to the workspace."""
+
+
+class WorkspaceFeed:
+    """The realtime fan-out of one workspace in this process."""
+
+    def __init__(self, fanout: Fanout, workspace_id: uuid.UUID) -> None:
+        self.fanout = fanout
+        self.workspace_id = workspace_id
+        self.subscriptions: set[Subscription] = set()
+        self.refs = 0
+        self.head = 0
+        """The newest seq read from the feed and handed out."""
+        self.target = 0
+        """The newest seq announced by a notice or the poll."""
+        self.lock = asyncio.Lock()
+        """Held while reading and handing out, and while a subscription joins."""
+        self._wake = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._channel: Subscriber | None = None
+
+    async def open(self) -> None:
+        """Listen first, then read the head: a commit in between is announced, never lost."""
+        self._channel = await self.fanout.channels.subscribe(channel_name(self.workspace_id))
+        async with self.fanout.sessionmaker() as db:
+            head = await feed_head(db, self.workspace_id)
+        self.head = self.target = head.seq if head else 0
+        self._tasks = [asyncio.create_task(self._listen()), asyncio.create_task(self._read_loop())]
+
+    async def close(self, unsubscribe: bool = True) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        if unsubscribe and self._channel is not None:
+            with suppress(Exception):
+                await self.fanout.channels.unsubscribe(self._channel, channel_name(self.workspace_id))
+
+    def announce(self, seq: int) -> None:
+        if seq > self.target:
+            self.target = seq
+            if seq > self.head:
+                self._wake.set()
+
+    async def _listen(self) -> None:
+        assert self._channel is not None
+        async for payload in self._channel.iter_events():
+            notice = Notice.decode(payload)
+            if notice is not None and notice.workspace_id == self.workspace_id:
+                self.announce(notice.seq)
+
+    async def _read_loop(self) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            try:
+                await self.pull()
+            except Exception as exc:
+                log.warning("realtime_feed_read_failed", workspace_id=str(self.workspace_id),
+                            error=type(exc).__name__)
+                await asyncio.sleep(1)
+                self._wake.set()
+
+    async def pull(self) -> None:
+        """Read the feed after `head` once for all sockets and hand each its new changes."""
+        async with self.lock:
+            while self.head < self.target:
+                async with self.fanout.sessionmaker() as db:
+                    rows = await read_changes(db, self.workspace_id, self.head, PAGE)
+                    cuts = await self._removed_members(db, rows) if rows else {}
+                if not rows:
+                    self.target = self.head
+                    break
+                self._hand_out(rows, cuts)
+                self.head = rows[-1].seq
+
+    def _hand_out(self, rows: Sequence[Change], cuts: dict[uuid.UUID, int]) -> None:
+        """Synchronous (no await): a subscription is never half-served or served after removal."""
+        frames = [(row.seq, event_frame(row)) for row in rows]
+        every_frame = [frame for _, frame in frames]
+        first, last = rows[0].seq, rows[-1].seq
+        for subscription in list(self.subscriptions):
+            cut = cuts.get(subscription.user_id)
+            if cut is None and subscription.last < first:
+                out = every_frame
+            else:
+                out = [frame for seq, frame in frames
+                       if seq > subscription.last and (cut is None or seq < cut)]
+            if out:
+                subscription.receiver.send_frames(out)
+            if cut is not None:
+                self.remove(subscription)
+                subscription.receiver.subscription_removed(subscription, "removed")
+            else:
+                subscription.last = max(subscription.last, last)
+
+    async def _removed_members(self, db: AsyncSession, rows: Sequence[Change]) -> dict[uuid.UUID, int]:
+        """Subscribed users this batch removed, each with the first seq they must not receive."""
+        cuts: dict[uuid.UUID | None, int] = {}
+        for row in rows:
+            if row.op != "delete" or row.entity_type not in ("member", "workspace"):
+                continue
+            if row.entity_type == "workspace":
+                cuts.setdefault(None, row.seq)
+            for user_id in _member_user_ids(row):
+                cuts.setdefault(user_id, row.seq)
+        if not cuts:
+            return {}
+        users = {s.user_id for s in self.subscriptions}
+        gone = users - await current_members(db, self.workspace_id, users)
+        first = min(cuts.values())
+        return {user_id: cuts.get(user_id, cuts.get(None, first)) for user_id in gone}
+
+    async def join(self, subscription: Subscription, since: int) -> None:
+        """`subscribed`, then the changes after `since` (or `resync`), then live: no gap, no repeat."""
+        receiver = subscription.receiver
+        async with self.fanout.sessionmaker() as db:
+            head = await feed_head(db, self.workspace_id)
+        if head is None:
+            raise NotMember
+        receiver.send_frames([Subscribed(workspace_id=self.workspace_id, seq=head.seq).model_dump_json()])
+        if since < head.feed_floor or since > head.seq:
+            reason = "gone" if since < head.feed_floor else "ahead"
+            receiver.send_frames([Resync(workspace_id=self.workspace_id, reason=reason).model_dump_json()])
+            last = head.seq
+        else:
+            last = await self._send_feed(receiver, since, head.seq)
+        async with self.lock:
+            async with self.fanout.sessionmaker() as db:
+                if not await current_members(db, self.workspace_id, {subscription.user_id}):
+                    receiver.subscription_removed(subscription, "removed")
+                    return
+                if self.head > last:  # read by this process's reader while we caught up
+                    last = await self._send_feed(receiver, last, self.head, db)
+            subscription.last = last
+            self.subscriptions.add(subscription)
+
+    async def _send_feed(self, receiver: Receiver, since: int, until: int,
+                         db: AsyncSession | None = None) -> int:
+        """Hand the changes in (since, until] to one socket, page by page; returns the last seq."""
+        while since < until:
+            if db is None:
+                async with self.fanout.sessionmaker() as session:
+                    rows = await read_changes(session, self.workspace_id, since, PAGE, until)
+            else:
+                rows = await read_changes(db, self.workspace_id, since, PAGE, until)
+            if not rows:
+                break
+            receiver.send_frames([event_frame(row) for row in rows])
+            since = rows[-1].seq
+            if db is None:  # not under the lock: a slow socket must not hold up the others
+                await receiver.drained()
+        return max(since, until)
+
+    def remove(self, subscription: Subscription) -> bool:
+        if subscription in self.subscriptions:
+            self.subscriptions.discard(subscription)
+            return True
+        return False
+
+
+def _member_user_ids(row: Change) -> set[uuid.UUID]:
+    """The user a member change is about: its entity id, or `user_id` in its data or changes."""
+    found = {row.entity_id}
+    candidates: list[Any] = [(row.data or {}).get("user_id")]
+    user_change = (row.changes or {}).get("user_id")
+    if isinstance(user_change, dict):
+        candidates.append(user_change.get("old"))
+    for value in candidates:
+        with suppress(ValueError, TypeError, AttributeError):
+            found.add(uuid.UUID(str(value)))
+    return found
+
+
+class Fanout:
+    """This process's realtime fan-out: workspace feeds, the after-commit notices, the poll."""
+
+    def __init__(self, channels: ChannelsPlugin, sessionmaker: async_sessionmaker[AsyncSession],
+                 poll_interval: float) -> None:
+        self.channels = channels
+        self.sessionmaker = sessionmaker
+        self.poll_interval = poll_interval
+        self.feeds: dict[uuid.UUID, WorkspaceFeed] = {}
+        self._lock = asyncio.Lock()
+
+    async def acquire(self, workspace_id: uuid.UUID) -> WorkspaceFeed:
+        async with self._lock:
+            feed = self.feeds.get(workspace_id)
+            if feed is None:
+                feed = WorkspaceFeed(self, workspace_id)
+                await feed.open()
+                self.feeds[workspace_id] = feed
+            feed.refs += 1
+            return feed
+
+    async def release(self, feed: WorkspaceFeed) -> None:
+        async with self._lock:
+            feed.refs -= 1
+            if feed.refs <= 0 and self.feeds.get(feed.workspace_id) is feed:
+                del self.feeds[feed.workspace_id]
+                await feed.close()
+
+    async def on_commit(self, committed_seqs: dict[uuid.UUID, int]) -> None:
+        """The after_commit hook: wake this process's readers, tell the other processes."""
+        for workspace_id, seq in committed_seqs.items():
+            feed = self.feeds.get(workspace_id)
+            if feed is not None:
+                feed.announce(seq)
+            try:
+                self.channels.publish(Notice(workspace_id, seq).encode(), channel_name(workspace_id))
+            except RuntimeError:  # channels not started (shutting down): the poll heals it
+                log.warning("realtime_notice_not_published", workspace_id=str(workspace_id))
+
+    async def run_poll(self) -> None:
+        """The safety net: every few seconds, one query for the heads of every followed workspace."""
+        while True:
+            await asyncio.sleep(self.poll_interval)
+            try:
+                await self.poll()
+            except Exception as exc:
+                log.warning("realtime_poll_failed", error=type(exc).__name__)
+
+    async def poll(self) -> None:
+        """Announce the feed heads; drop subscriptions whose user is no longer a member."""
+        feeds = dict(self.feeds)
+        if not feeds:
+            return
+        started = time.monotonic()
+        user_ids = {s.user_id for feed in feeds.values() for s in feed.subscriptions}
+        async with self.sessionmaker() as db:
+            heads = dict((await db.execute(
+                select(Workspace.id, Workspace.seq).where(Workspace.id.in_(feeds))
+            )).all())
+            members = {tuple(row) for row in (await db.execute(
+                select(Member.workspace_id, Member.user_id)
+                .join(Workspace, Workspace.id == Member.workspace_id)
+                .where(Member.workspace_id.in_(feeds), Member.user_id.in_(user_ids),
+                       Workspace.deleted_at.is_(None))
+            )).all()} if user_ids else set()
+        for workspace_id, feed in feeds.items():
+            if workspace_id in heads:
+                feed.announce(heads[workspace_id])
+            for subscription in list(feed.subscriptions):
+                if (subscription.joined_at < started
+                        and (workspace_id, subscription.user_id) not in members
+                        and feed.remove(subscription)):
+                    subscription.receiver.subscription_removed(subscription, "removed")
+
+    async def close(self) -> None:
+        for feed in list(self.feeds.values()):
+            await feed.close(unsubscribe=False)
+        self.feeds.clear()

@@ -1,0 +1,196 @@
+"""SAQ: the job queue, the job list, cron, and the worker (separate or inside the server).
+
+The queue lives on Redis when `TASKLY_REDIS_URL` is set, else on Postgres (SAQ's own `saq_*`
+tables next to ours, LISTEN/NOTIFY wake-ups). Jobs are small idempotent functions with keyword
+arguments that return a summary; their context holds `settings`, `sessionmaker` and `queue`.
+Services enqueue through `app.state.queue` (a `JobQueue`), with a key so duplicates collapse:
+`await state.queue.enqueue("create_branch", key=f"branch:{card_id}", card_id=str(card_id))`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncGenerator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import structlog
+from saq import CronJob, Job, Queue, Worker
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+
+from .domain.sync.jobs import prune_feed
+from .settings import Settings
+
+log = structlog.get_logger("taskly.worker")
+
+CONCURRENCY = 10
+SHUTDOWN_GRACE = 10.0
+"""Seconds a stopping worker lets running jobs finish before cancelling them (they are retried)."""
+JOB_DEFAULTS: dict[str, Any] = {"timeout": 60, "retries": 4, "retry_delay": 1.0,
+                                "retry_backoff": 60.0, "ttl": 24 * 3600}
+"""Every job: up to 4 attempts with jittered exponential backoff (1 s, 2 s, 4 s, capped at 60 s)."""
+
+
+async def health(ctx: dict[str, Any]) -> dict[str, Any]:
+    """A round trip through queue, worker and database: what `taskly-server worker --check` asks."""
+    async with ctx["sessionmaker"]() as db:
+        version = await db.scalar(text("SHOW server_version"))
+        migration = await db.scalar(text("SELECT version_num FROM alembic_version"))
+    return {"worker": ctx["worker"].id, "queue": backend(ctx["settings"]),
+            "database": version, "migration": migration}
+
+
+JOBS: list[Any] = [health, prune_feed]
+CRON: list[CronJob] = [
+    CronJob(prune_feed, cron="17 * * * *", timeout=600, retries=2),  # hourly, off the full hour
+]
+
+
+def backend(settings: Settings) -> str:
+    return "redis" if settings.redis_url else "postgres"
+
+
+def psycopg_url(database_url: str) -> str:
+    """The libpq form of our SQLAlchemy URL (SAQ's Postgres queue runs on psycopg, not asyncpg)."""
+    url = make_url(database_url).set(drivername="postgresql")
+    if "ssl" in url.query:  # asyncpg spells libpq's sslmode `ssl`
+        query = dict(url.query)
+        query["sslmode"] = query.pop("ssl")
+        url = url.set(query=query)
+    return url.render_as_string(hide_password=False)
+
+
+def create_queue(settings: Settings, *, max_connections: int = 10) -> Queue:
+    """The SAQ queue of these settings (not yet connected)."""
+    if settings.redis_url:
+        return Queue.from_url(settings.redis_url, name=settings.queue_name)
+    assert settings.database_url, "the Postgres queue needs a database URL"
+    return Queue.from_url(psycopg_url(settings.database_url), name=settings.queue_name,
+                          min_size=1, max_size=max_connections)
+
+
+class JobQueue:
+    """What the server and jobs enqueue through; duplicates by `key` collapse (returns None)."""
+
+    def __init__(self, queue: Queue) -> None:
+        self.saq = queue
+
+    async def enqueue(self, name: str, *, key: str | None = None, **kwargs: Any) -> Job | None:
+        """Queue job `name` with keyword arguments `kwargs`; None when `key` is already queued or running."""
+        job = Job(function=name, kwargs=kwargs, **JOB_DEFAULTS)
+        if key is not None:
+            job.key = key
+        return await self.saq.enqueue(job)
+
+    async def job(self, key: str) -> Job | None:
+        return await self.saq.job(key)
+
+
+class TasklyWorker(Worker):
+    """SAQ's worker, stopping gently: running jobs get `SHUTDOWN_GRACE`, idle waiters none."""
+
+    async def stop(self) -> None:
+        self.event.set()
+        if not self._stopped:
+            running = [context["task"] for context in self.job_task_contexts.values()]
+            if running:
+                await asyncio.wait(running, timeout=SHUTDOWN_GRACE)
+                await asyncio.sleep(0.05)  # let the finished ones record their result
+            waiting = list(self.tasks)  # idle dequeuers and upkeep loops
+            for task in waiting:
+                task.cancel()
+            await asyncio.gather(*waiting, return_exceptions=True)
+        await super().stop()
+
+
+class InProcessWorker(TasklyWorker):
+    """Inside the server: uvicorn owns SIGINT/SIGTERM, the app's lifespan stops the worker."""
+
+    SIGNALS: list[Any] = []
+
+
+def create_worker(settings: Settings, queue: Queue, *, sessionmaker: Any = None,
+                  in_process: bool = False) -> Worker:
+    """A worker running JOBS and CRON; its startup hook puts settings and a sessionmaker in ctx."""
+    engine = None
+
+    async def startup(ctx: dict[str, Any]) -> None:
+        nonlocal engine
+        if sessionmaker is None:
+            from .db.session import create_engine, create_sessionmaker
+
+            engine = create_engine(settings.database_url, pool_size=5)
+            ctx["sessionmaker"] = create_sessionmaker(engine)
+        else:
+            ctx["sessionmaker"] = sessionmaker
+        ctx["settings"] = settings
+        ctx["queue"] = JobQueue(queue)
+        log.info("worker_started", queue=queue.name, backend=backend(settings),
+                 jobs=sorted(worker.functions), in_process=in_process)
+
+    async def shutdown(ctx: dict[str, Any]) -> None:
+        if engine is not None:
+            await engine.dispose()
+
+    worker_class = InProcessWorker if in_process else TasklyWorker
+    worker = worker_class(queue, JOBS, concurrency=CONCURRENCY, cron_jobs=CRON, startup=startup,
+                          shutdown=[shutdown], after_process=[_log_job])
+    return worker
+
+
+async def _log_job(ctx: dict[str, Any]) -> None:
+    job: Job = ctx["job"]
+    error = ctx.get("exception")
+    fields = {"job": job.function, "key": job.key, "status": str(job.status.value),
+              "attempt": job.attempts, "duration_ms": job.duration("process")}
+    if error is not None:
+        log.warning("job_failed", error=type(error).__name__, **fields)
+    else:
+        log.info("job", **fields)
+
+
+async def run_worker(settings: Settings) -> None:
+    """`taskly-server worker`: process jobs until SIGINT/SIGTERM."""
+    queue = create_queue(settings, max_connections=CONCURRENCY + 2)
+    await queue.connect()
+    try:
+        await create_worker(settings, queue).start()
+    finally:
+        await queue.disconnect()
+
+
+async def check_worker(settings: Settings, timeout: float) -> dict[str, Any]:
+    """Enqueue `health` and wait for a worker's answer (raises TimeoutError or saq.JobError)."""
+    queue = create_queue(settings, max_connections=2)
+    await queue.connect()
+    try:
+        import uuid
+
+        return await queue.apply("health", timeout=timeout, poll_interval=0.1,
+                                 key=f"health:{uuid.uuid4().hex}", ttl=60)
+    finally:
+        await queue.disconnect()
+
+
+@asynccontextmanager
+async def queue_lifespan(app: Any) -> AsyncGenerator[None, None]:
+    """Lifespan of the server's queue (`app.state.queue`) and, when configured, its own worker."""
+    settings: Settings = app.state.settings
+    in_process = bool(settings.worker_in_process)
+    queue = create_queue(settings, max_connections=CONCURRENCY + 2 if in_process else 4)
+    await queue.connect()
+    app.state.queue = JobQueue(queue)
+    worker_task = None
+    worker = None
+    if in_process:
+        worker = create_worker(settings, queue, sessionmaker=app.state.sessionmaker, in_process=True)
+        worker_task = asyncio.create_task(worker.start(), name="saq-worker")
+    try:
+        yield
+    finally:
+        if worker is not None and worker_task is not None:
+            await worker.stop()
+            worker_task.cancel()
+            await asyncio.gather(worker_task, return_exceptions=True)
+        await queue.disconnect()

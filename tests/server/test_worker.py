@@ -1,0 +1,139 @@
+"""A real `taskly-server worker` process runs enqueued jobs, on the Redis and the Postgres queue."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from saq.job import Status
+from sqlalchemy import select
+from taskly_server.db.base import utcnow
+from taskly_server.db.models import Change, Workspace
+from taskly_server.db.session import create_engine, create_sessionmaker, head_revision
+from taskly_server.settings import Settings
+from taskly_server.worker import JobQueue, create_queue
+
+from tests.support.processes import BIN
+from tests.support.services import REDIS_URL, create_database, drop_database, require
+
+SECRET = "worker-test-secret-0123456789abcdef"
+
+
+@pytest.fixture(scope="module")
+def worker_database() -> Iterator[str]:
+    """A database of its own: prune_feed acts on every workspace it finds."""
+    name, url = create_database("taskly_worker")
+    yield url
+    drop_database(name)
+
+
+@pytest.fixture(params=["redis", "postgres"])
+def worker_settings(request: pytest.FixtureRequest, worker_database: str) -> Settings:
+    """Settings of one backend, with a queue name of its own."""
+    redis_url = None
+    if request.param == "redis":
+        require(REDIS_URL, 6379, "Redis")
+        redis_url = REDIS_URL
+    return Settings(database_url=worker_database, redis_url=redis_url, secret_key=SECRET,
+                    queue_name=f"test-{uuid.uuid4().hex[:8]}")
+
+
+@pytest.fixture
+def worker_process(worker_settings: Settings, tmp_path: Path) -> Iterator[subprocess.Popen]:
+    env = {**os.environ, "TASKLY_DATABASE_URL": worker_settings.database_url,
+           "TASKLY_SECRET_KEY": SECRET, "TASKLY_QUEUE_NAME": worker_settings.queue_name}
+    env.pop("TASKLY_REDIS_URL", None)
+    if worker_settings.redis_url:
+        env["TASKLY_REDIS_URL"] = worker_settings.redis_url
+    log = (tmp_path / "worker.log").open("wb")
+    process = subprocess.Popen([str(BIN / "taskly-server"), "worker"], env=env, stdout=log,
+                               stderr=subprocess.STDOUT)
+    yield process
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+    log.close()
+    assert process.returncode == 0, (tmp_path / "worker.log").read_text()
+
+
+@pytest.fixture
+async def jobs(worker_settings: Settings) -> AsyncIterator[JobQueue]:
+    queue = create_queue(worker_settings, max_connections=2)
+    await queue.connect()
+    yield JobQueue(queue)
+    await queue.disconnect()
+
+
+async def run_job(jobs: JobQueue, name: str, **kwargs) -> dict:
+    key = f"{name}:{uuid.uuid4().hex}"
+    assert await jobs.enqueue(name, key=key, **kwargs) is not None
+    for _ in range(300):
+        job = await jobs.job(key)
+        if job is not None and job.status in (Status.COMPLETE, Status.FAILED, Status.ABORTED):
+            assert job.status == Status.COMPLETE, job.error
+            return job.result
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"job {name} was not processed within 30 s")
+
+
+async def seed_feed(database_url: str) -> Workspace:
+    """A workspace with two changes older than the 30-day retention and one fresh change."""
+    engine = create_engine(database_url, pool_size=1)
+    async with create_sessionmaker(engine)() as db, db.begin():
+        workspace = Workspace(name="Pruned", seq=3)
+        db.add(workspace)
+        await db.flush()
+        now = utcnow()
+        for seq, age in ((1, timedelta(days=40)), (2, timedelta(days=31)), (3, timedelta(hours=1))):
+            db.add(Change(workspace_id=workspace.id, seq=seq, entity_type="workspace",
+                          entity_id=workspace.id, op="update", data={"name": f"v{seq}"},
+                          actor_type="user", created_at=now - age))
+    await engine.dispose()
+    return workspace
+
+
+async def read_feed(database_url: str, workspace_id: uuid.UUID) -> tuple[int, dict[int, object]]:
+    engine = create_engine(database_url, pool_size=1)
+    async with create_sessionmaker(engine)() as db:
+        floor = await db.scalar(select(Workspace.feed_floor).where(Workspace.id == workspace_id))
+        rows = (await db.execute(select(Change.seq, Change.data)
+                                 .where(Change.workspace_id == workspace_id))).all()
+    await engine.dispose()
+    return floor, dict(rows)
+
+
+async def test_worker_runs_health_and_prune_feed(worker_settings: Settings, worker_process, jobs: JobQueue) -> None:
+    health = await run_job(jobs, "health")
+    assert health["queue"] == ("redis" if worker_settings.redis_url else "postgres")
+    assert health["migration"] == head_revision()
+
+    workspace = await seed_feed(worker_settings.database_url)
+    summary = await run_job(jobs, "prune_feed")
+    assert summary["retention_days"] == 30
+    assert summary["workspaces"] >= 1 and summary["changes"] >= 2
+    floor, data = await read_feed(worker_settings.database_url, workspace.id)
+    assert floor == 2
+    assert data == {1: None, 2: None, 3: {"name": "v3"}}
+
+    again = await run_job(jobs, "prune_feed")  # idempotent: nothing left to prune
+    assert again["changes"] == 0
+
+
+async def test_enqueue_with_a_live_key_collapses(worker_settings: Settings, jobs: JobQueue) -> None:
+    """No worker runs here: the first job stays queued, so its key is still taken."""
+    key = f"dedup:{uuid.uuid4().hex}"
+    assert await jobs.enqueue("health", key=key) is not None
+    assert await jobs.enqueue("health", key=key) is None
+    job = await jobs.job(key)
+    assert job is not None and job.status == Status.QUEUED and job.retries == 4
+    await jobs.saq.abort(job, "test over")
