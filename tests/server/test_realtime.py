@@ -69,18 +69,18 @@ class Client:
     async def send(self, **message) -> None:
         await self.sock.send(json.dumps(message))
 
-    async def next(self, timeout: float = 3.0) -> dict:
-        message = await asyncio.wait_for(self.inbox.get(), timeout)
+    async def next(self, wait: float = 3.0) -> dict:
+        message = await asyncio.wait_for(self.inbox.get(), wait)
         assert message is not CLOSED, f"socket closed: {self.sock.close_code} {self.sock.close_reason}"
         return message
 
-    async def expect(self, kind: str, timeout: float = 3.0) -> dict:
-        message = await self.next(timeout)
+    async def expect(self, kind: str, wait: float = 3.0) -> dict:
+        message = await self.next(wait)
         assert message["type"] == kind, message
         return message
 
-    async def changes(self, count: int, timeout: float = 5.0) -> list[dict]:
-        deadline = time.monotonic() + timeout
+    async def changes(self, count: int, wait: float = 5.0) -> list[dict]:
+        deadline = time.monotonic() + wait
         return [await self.expect("change", max(0.01, deadline - time.monotonic())) for _ in range(count)]
 
     async def subscribe(self, workspace_id: str, since: int) -> dict:
@@ -92,9 +92,9 @@ class Client:
         await asyncio.sleep(seconds)
         assert self.inbox.empty(), self.inbox.get_nowait()
 
-    async def closed(self, timeout: float = 5.0) -> int | None:
+    async def closed(self, wait: float = 5.0) -> int | None:
         """Waits for the server to close; everything received before must already be read."""
-        message = await asyncio.wait_for(self.inbox.get(), timeout)
+        message = await asyncio.wait_for(self.inbox.get(), wait)
         assert message is CLOSED, message
         await self.reader
         return self.sock.close_code
@@ -170,7 +170,7 @@ async def test_a_change_through_a_reaches_a_client_of_b_within_a_second(replicas
         for title in ("second", "third"):
             started = time.perf_counter()
             await call(alice, "PATCH", f"/cards/{card['key']}", json={"title": title})
-            event = await client.expect("change", timeout=1.0)
+            event = await client.expect("change", wait=1.0)
             assert event["_at"] - started < 1.0
             head += 1
             assert event["seq"] == event["change"]["seq"] == head
@@ -205,7 +205,7 @@ async def test_fifty_quick_changes_arrive_in_seq_order_once(replicas):
         for thread in threads:
             thread.join()
         for client in (on_b, on_a):
-            events = await client.changes(50, timeout=10)
+            events = await client.changes(50, wait=10)
             assert [e["seq"] for e in events] == list(range(head + 1, head + 51))
             per_card = {}
             for event in events:
@@ -233,7 +233,7 @@ async def test_catch_up_sends_exactly_the_missed_changes_then_live_ones(replicas
         assert [e["change"] for e in missed] == expected
         await client.quiet(0.2)
         await call(alice, "POST", f"/boards/{board['id']}/cards", json={"title": "live"})
-        live = await client.expect("change", timeout=1.0)
+        live = await client.expect("change", wait=1.0)
         assert live["seq"] == head + 1 and live["change"]["data"]["title"] == "live"
     finally:
         await client.close()
@@ -264,7 +264,7 @@ async def test_subscribing_while_writes_go_on_has_no_gap_and_no_repeat(replicas)
         await asyncio.to_thread(thread.join)
         head = await head_of(alice, workspace["id"])
         for client in clients:
-            events = await client.changes(head, timeout=10)
+            events = await client.changes(head, wait=10)
             assert [e["seq"] for e in events] == list(range(1, head + 1))
             await client.quiet(0.2)
     finally:
@@ -290,7 +290,7 @@ async def test_a_removed_member_stops_receiving_at_once(replicas):
 
         started = time.perf_counter()
         await call(alice, "DELETE", f"/workspaces/{workspace['id']}/members/{bob.username}")
-        gone = await bob_client.expect("unsubscribed", timeout=1.0)
+        gone = await bob_client.expect("unsubscribed", wait=1.0)
         assert gone == {**gone, "workspace_id": workspace["id"], "reason": "removed"}
         assert gone["_at"] - started < 1.0
         removal = await alice_client.expect("change", 1.0)
@@ -317,7 +317,7 @@ async def test_a_deleted_workspace_unsubscribes_everyone(replicas):
     try:
         await client.subscribe(workspace["id"], head)
         await call(alice, "DELETE", f"/workspaces/{workspace['id']}")
-        gone = await client.expect("unsubscribed", timeout=1.0)
+        gone = await client.expect("unsubscribed", wait=1.0)
         assert gone["reason"] == "removed"
         await client.quiet(0.3)
     finally:
@@ -375,7 +375,7 @@ async def test_anything_but_a_valid_auth_first_gets_an_error_and_4401(tight, fir
 async def test_no_auth_message_in_time_gets_an_error_and_4401(tight):
     client = await Client.open(tight)
     started = time.perf_counter()
-    error = await client.expect("error", timeout=3)
+    error = await client.expect("error", wait=3)
     assert error["code"] == "unauthenticated" and 0.8 < error["_at"] - started < 2.5
     assert await client.closed() == 4401
 
@@ -461,7 +461,7 @@ async def test_heartbeat_pings_and_drops_a_silent_client(tight):
     silent = await Client.open(tight, api.token, answer_pings=False)
     try:
         started = time.perf_counter()
-        assert await silent.closed(timeout=5) == 4408
+        assert await silent.closed(wait=5) == 4408
         assert 1.2 < time.perf_counter() - started < 4 and silent.pings >= 1
         await alive.quiet(0.5)
         assert alive.pings >= 3
@@ -493,7 +493,7 @@ async def test_the_poll_delivers_a_change_whose_notice_was_lost(tight, database_
     try:
         await client.subscribe(workspace["id"], head)
         seq = await asyncio.to_thread(commit_without_notice, database_url, workspace["id"])
-        event = await client.expect("change", timeout=2)
+        event = await client.expect("change", wait=2)
         assert event["seq"] == seq == head + 1 and event["change"]["actor"]["type"] == "system"
         await client.quiet(0.5)
     finally:

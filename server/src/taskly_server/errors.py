@@ -9,6 +9,7 @@ from litestar.exceptions import HTTPException, ValidationException
 from litestar.plugins.problem_details import ProblemDetailsConfig, ProblemDetailsException
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 from pydantic import ValidationError as PydanticValidationError
+from sqlalchemy.exc import DBAPIError
 from taskly_shared.errors import ErrorCode
 
 log = structlog.get_logger("taskly.errors")
@@ -81,6 +82,9 @@ def to_problem_details(exc: Exception) -> ProblemDetailsException:
     if isinstance(exc, PydanticValidationError):
         errors = [{"key": ".".join(map(str, e["loc"])), "message": e["msg"]} for e in exc.errors()]
         return _problem(400, ErrorCode.VALIDATION, "Invalid request", "Validation failed", errors=errors[:20])
+    if isinstance(exc, DBAPIError) and _sqlstate_class(exc) == "22":
+        # a data exception (NUL byte in text, value out of range …): the input, not the server
+        return _problem(422, ErrorCode.VALIDATION, "Invalid request", "a value cannot be stored as given")
     if isinstance(exc, HTTPException):
         code, title = _HTTP_CODES.get(exc.status_code, (ErrorCode.BAD_REQUEST, "Request failed"))
         if exc.status_code >= 500 and exc.status_code != 503:
@@ -101,6 +105,14 @@ PROBLEM_DETAILS = ProblemDetailsConfig(
     exception_to_problem_detail_map={DomainError: to_problem_details, HTTPException: to_problem_details,
                                      Exception: to_problem_details},
 )
+
+
+def _sqlstate_class(exc: DBAPIError) -> str:
+    orig = getattr(exc, "orig", None)
+    state = getattr(orig, "sqlstate", None) or getattr(getattr(orig, "__cause__", None), "sqlstate", "")
+    return (state or "")[:2]
+
+
 def _safe(errors: list[Any]) -> list[dict[str, Any]]:
     """Validation errors without echoing large or secret input values."""
     out = []
