@@ -186,7 +186,7 @@ class RestApi:
         return Reply(200, self.shapes.user(user))
 
     def get_rate_limit(self, call: Call) -> Reply:
-        window = self.fake.rate_window(call)
+        window = self.fake.dispatcher.rate_window(call)
         core = {"limit": window.limit, "remaining": window.remaining, "reset": window.reset_at,
                 "used": window.used, "resource": "core"}
         return Reply(200, {"resources": {"core": core}, "rate": core})
@@ -323,7 +323,9 @@ class RestApi:
     def list_check_runs(self, call: Call, owner: str, name: str, ref: str) -> Reply:
         repo = self.repo(call, owner, name)
         sha = self.resolve(repo, ref, f"{DOCS}/checks/runs")
-        runs = [self.shapes.check_run(repo, sha, run) for run in repo.check_runs.get(sha, [])]
+        args = call.request.args
+        runs = [self.shapes.check_run(repo, sha, run) for run in repo.check_runs.get(sha, [])
+                if args.get("check_name") in (None, run.name) and args.get("status") in (None, run.status)]
         page = self.paginate(call, runs)
         return Reply(200, {"total_count": len(runs), "check_runs": page.body}, page.headers)
 
@@ -360,6 +362,8 @@ class RestApi:
         hook = Hook(self.fake.next_id("hook"), body.get("name") or "web", config,
                     list(body.get("events") or ["push"]), bool(body.get("active", True)))
         repo.hooks[hook.id] = hook
+        if self.fake.ping_hooks:
+            self.fake.schedule_ping(repo, hook)
         location = f"{self.fake.api_url}/repos/{repo.full_name}/hooks/{hook.id}"
         return Reply(201, self.shapes.hook(repo, hook), {"Location": location})
 

@@ -7,7 +7,7 @@ import secrets
 import string
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from tests.support.fake_github_git import BareRepo
 
@@ -56,9 +56,9 @@ class FakeOAuthApp:
     callback_url: str | None
 
 
-@dataclass(frozen=True)
-class LoggedRequest:
-    """One request the fake received; `path` is relative to the API root for REST calls."""
+class LoggedRequest(NamedTuple):
+    """One request the fake received: (method, path, json); `path` is relative to the API root for
+    REST calls; `json` is the parsed JSON body, the form fields of a form body, or None."""
 
     method: str
     path: str

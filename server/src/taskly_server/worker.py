@@ -160,14 +160,14 @@ async def run_worker(settings: Settings) -> None:
         await queue.disconnect()
 
 
-async def check_worker(settings: Settings, timeout: float) -> dict[str, Any]:
+async def check_worker(settings: Settings, wait: float) -> dict[str, Any]:
     """Enqueue `health` and wait for a worker's answer (raises TimeoutError or saq.JobError)."""
     queue = create_queue(settings, max_connections=2)
     await queue.connect()
     try:
         import uuid
 
-        return await queue.apply("health", timeout=timeout, poll_interval=0.1,
+        return await queue.apply("health", timeout=wait, poll_interval=0.1,
                                  key=f"health:{uuid.uuid4().hex}", ttl=60)
     finally:
         await queue.disconnect()

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 from taskly_shared.events import ChangeEvent, Error, Ping, Resync, Unsubscribed
-from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, wait_exponential_jitter
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, wait_exponential, wait_random
 
 from ..api.live import AUTH_CLOSE_CODES, AUTH_ERROR_CODES, ConnectionClosed, LiveConnection
 from ..errors import NotLoggedIn, Offline
@@ -70,8 +70,8 @@ class Listener:
         while True:
             retrying = AsyncRetrying(
                 retry=retry_if_exception_type(RETRYABLE), reraise=True, before_sleep=self._before_sleep,
-                wait=wait_exponential_jitter(initial=self.initial_backoff, max=self.max_backoff,
-                                             jitter=self.initial_backoff),
+                wait=wait_exponential(multiplier=self.initial_backoff, max=self.max_backoff)
+                + wait_random(0, self.initial_backoff),
             )
             async for attempt in retrying:
                 with attempt:

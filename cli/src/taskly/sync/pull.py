@@ -66,6 +66,8 @@ def pull_workspace(store: Store, api: ApiClient, workspace_id: str, result: Pull
         try:
             page = api.changes(workspace_id, since, page_size, timeout=_timeout(deadline))
         except Gone:
+            page = None
+        if page is None or page.seq < since:  # pruned past our cursor, or the server went back in time
             load_snapshot(store, api, workspace_id, deadline)
             result.resynced.append(workspace_id)
             return

@@ -268,7 +268,7 @@ class Fanout:
             if feed is not None:
                 feed.announce(seq)
             try:
-                pass
+                self.channels.publish(Notice(workspace_id, seq).encode(), channel_name(workspace_id))
             except RuntimeError:  # channels not started (shutting down): the poll heals it
                 log.warning("realtime_notice_not_published", workspace_id=str(workspace_id))
 

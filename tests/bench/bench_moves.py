@@ -1,0 +1,155 @@
+"""Card moves per second against one real server process (a script, not a test).
+
+    UV_COMPILE_BYTECODE=1 uv run python tests/bench/bench_moves.py [--duration 10] [--concurrency 50]
+
+Creates a fresh database, starts one `taskly-server run` on it, creates a workspace, a board and
+~200 cards, then `--concurrency` clients (httpx.AsyncClient, one signed-in user shared) move
+random cards to random columns (`POST /api/v1/cards/{id}/move {"column": …, "position": "top"}`)
+for `--duration` seconds, and print moves/s, p50 and p99; then the same for `GET /health/live`.
+The clients run in `--client-processes` processes so the client is not the bottleneck.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import multiprocessing
+import os
+import random
+import statistics
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+import httpx  # noqa: E402
+import psutil  # noqa: E402
+
+from tests.support.processes import start_server  # noqa: E402
+from tests.support.services import create_database, drop_database  # noqa: E402
+
+COLUMNS = ["Backlog", "Todo", "In Progress", "In Review", "Done"]
+
+
+@dataclass
+class Load:
+    base_url: str
+    token: str
+    card_ids: list[str]
+    kind: str  # "move" | "live"
+    concurrency: int
+    duration: float
+
+
+def run_clients(load: Load) -> tuple[int, int, list[float]]:
+    """One client process: `load.concurrency` clients until the deadline; (ok, errors, latencies)."""
+    try:
+        import uvloop
+
+        uvloop.install()
+    except ImportError:
+        pass
+    return asyncio.run(_clients(load))
+
+
+async def _clients(load: Load) -> tuple[int, int, list[float]]:
+    limits = httpx.Limits(max_connections=load.concurrency, max_keepalive_connections=load.concurrency)
+    headers = {"Authorization": f"Bearer {load.token}"}
+    latencies: list[float] = []
+    errors = 0
+    deadline = time.perf_counter() + load.duration
+
+    async def client(http: httpx.AsyncClient, rng: random.Random) -> None:
+        nonlocal errors
+        while time.perf_counter() < deadline:
+            start = time.perf_counter()
+            if load.kind == "move":
+                card_id = rng.choice(load.card_ids)
+                response = await http.post(f"/api/v1/cards/{card_id}/move",
+                                           json={"column": rng.choice(COLUMNS), "position": "top"})
+            else:
+                response = await http.get("/health/live")
+            if response.status_code == 200:
+                latencies.append(time.perf_counter() - start)
+            else:
+                errors += 1
+
+    async with httpx.AsyncClient(base_url=load.base_url, headers=headers, limits=limits,
+                                 timeout=30) as http:
+        await asyncio.gather(*(client(http, random.Random(i)) for i in range(load.concurrency)))
+    return len(latencies), errors, latencies
+
+
+def measure(load: Load, processes: int) -> dict[str, float]:
+    share = [load.concurrency // processes + (i < load.concurrency % processes) for i in range(processes)]
+    loads = [Load(load.base_url, load.token, load.card_ids, load.kind, n, load.duration) for n in share]
+    with multiprocessing.get_context("spawn").Pool(processes) as pool:
+        results = pool.map(run_clients, loads)
+    ok = sum(r[0] for r in results)
+    errors = sum(r[1] for r in results)
+    latencies = sorted(x for r in results for x in r[2])
+    quantiles = statistics.quantiles(latencies, n=100) if len(latencies) > 1 else [0.0] * 99
+    return {"rate": ok / load.duration, "ok": ok, "errors": errors,
+            "p50_ms": quantiles[49] * 1000, "p99_ms": quantiles[98] * 1000}
+
+
+def seed(base_url: str, cards: int) -> tuple[str, list[str]]:
+    with httpx.Client(base_url=f"{base_url}/api/v1", timeout=30) as http:
+        login = http.post("/auth/dev-login", json={"username": "bench"}).raise_for_status().json()
+        http.headers["Authorization"] = f"Bearer {login['access_token']}"
+        workspace = http.post("/workspaces", json={"name": "Bench"}).raise_for_status().json()
+        board = http.post(f"/workspaces/{workspace['id']}/boards",
+                          json={"name": "Bench", "key": "BENCH"}).raise_for_status().json()
+        card_ids = [
+            http.post(f"/boards/{board['id']}/cards",
+                      json={"title": f"Card {i}", "column": COLUMNS[i % len(COLUMNS)]}).raise_for_status().json()["id"]
+            for i in range(cards)
+        ]
+    return login["access_token"], card_ids
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--duration", type=float, default=10.0, help="seconds per measurement")
+    parser.add_argument("--concurrency", type=int, default=50)
+    parser.add_argument("--cards", type=int, default=200)
+    parser.add_argument("--client-processes", type=int, default=2)
+    parser.add_argument("--log-level", default="INFO", help="the server's TASKLY_LOG_LEVEL")
+    parser.add_argument("--only", choices=["move", "live"], help="run one of the two measurements")
+    args = parser.parse_args()
+
+    name, database_url = create_database("taskly_bench")
+    log_dir = Path(tempfile.mkdtemp(prefix="taskly-bench-"))
+    env = {"TASKLY_DATABASE_URL": database_url, "TASKLY_SECRET_KEY": "bench-secret-0123456789abcdef",
+           "TASKLY_DEV_LOGIN": "1", "TASKLY_LOG_LEVEL": args.log_level, "TASKLY_HOME": str(log_dir)}
+    server = start_server(env, log_dir)
+    try:
+        token, card_ids = seed(server.url, args.cards)
+        print(f"server pid {server.process.pid}, {len(card_ids)} cards, {args.concurrency} clients "
+              f"in {args.client_processes} processes, {args.duration:.0f} s each, {os.cpu_count()} CPUs",
+              flush=True)
+        server_process = psutil.Process(server.process.pid)
+        for kind, label in (("move", "moves"), ("live", "GET /health/live")):
+            if args.only and kind != args.only:
+                continue
+            measure(Load(server.url, token, card_ids, kind, args.concurrency, 1.0), args.client_processes)
+            cpu_before = server_process.cpu_times()
+            result = measure(Load(server.url, token, card_ids, kind, args.concurrency, args.duration),
+                             args.client_processes)
+            cpu_after = server_process.cpu_times()
+            busy = (cpu_after.user + cpu_after.system - cpu_before.user - cpu_before.system) / args.duration
+            print(f"{label:>17}: {result['rate']:7.0f}/s  p50 {result['p50_ms']:6.1f} ms  "
+                  f"p99 {result['p99_ms']:6.1f} ms  ({result['ok']} ok, {result['errors']} errors, "
+                  f"server CPU {busy:.0%})", flush=True)
+    finally:
+        server.stop()
+        drop_database(name)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
