@@ -187,6 +187,12 @@ def test_offline_writes_are_applied_exactly_once_in_order(live_server, login, ma
     assert_cache_matches_server(engine, api, board["id"])
     assert engine.store.card(ids[0]).key == f"WEB-{numbers[0]}"
 
+    fresh = make_engine(api, "fresh")  # a new cache: snapshot, then comments on demand
+    fresh.sync()
+    assert_cache_matches_server(fresh, api, board["id"])
+    assert fresh.store.comments(ids[0]) == []
+    assert [c.body for c in fresh.fetch_comments(ids[0])] == ["written offline"]
+
 
 KILLABLE_PUSHER = textwrap.dedent("""
     import os, sys, time
@@ -446,7 +452,7 @@ def test_damage_found_while_running_rebuilds_the_cache(live_server, login, make_
 
 def test_bounded_pull_and_column_renames(live_server, login, make_engine):
     api = login()
-    workspace, board = setup_board(api)
+    _, board = setup_board(api)
     engine = make_engine(api)
     engine.sync()
     card = engine.create_card("WEB", "moves with its column", column="Todo").entity
@@ -483,8 +489,8 @@ def test_expired_access_token_is_refreshed_transparently(live_server, login, tmp
 # --- live ----------------------------------------------------------------------------------------
 
 
-async def eventually(condition: Callable[[], Any], timeout: float = 15.0) -> Any:
-    deadline = time.monotonic() + timeout
+async def eventually(condition: Callable[[], Any], within: float = 15.0) -> Any:
+    deadline = time.monotonic() + within
     while time.monotonic() < deadline:
         value = condition()
         if value:

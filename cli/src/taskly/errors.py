@@ -1,7 +1,9 @@
 """Typed client errors; the CLI maps them to exit codes in one place (main.py).
 
 `ApiError` and its subclasses carry the server's problem details (`status`, `code`, `detail`);
-`Offline` means the server could not be reached; `Pending` a job still running after a wait.
+`Offline` means the server could not be reached; `Pending` a job still running after a wait;
+`UsageError` bad arguments or configuration. Errors found locally (a card missing from the cache)
+use the same classes as the server's answers (`NotFound`, code "not_found").
 """
 
 from __future__ import annotations
@@ -64,6 +66,10 @@ class Offline(TasklyError):
 
 class Pending(TasklyError):
     """A server job is still running after the wait timed out."""
+
+
+class UsageError(TasklyError):
+    """A command got arguments or configuration it cannot use."""
 
 
 BY_STATUS: dict[int, type[ApiError]] = {401: NotLoggedIn, 403: Forbidden, 404: NotFound,

@@ -48,3 +48,39 @@ def key_from_branch(branch: str) -> tuple[str, int] | None:
     if match is None:
         return None
     return match["board"].upper(), int(match["number"])
+
+
+BRANCH_TEMPLATE_FIELDS = ("key", "number", "slug")
+
+
+def branch_from_template(template: str | None, board_key: str, number: int, title: str,
+                         max_length: int = BRANCH_MAX) -> str:
+    """A board's branch template (`{key}` lower-case card key, `{number}`, `{slug}`) filled in.
+
+    The slug is cut at a word so the name stays within `max_length`; a template that does not
+    give a usable git branch name falls back to `branch_name`.
+    """
+    if not template:
+        return branch_name(board_key, number, title, max_length)
+    key = format_card_key(board_key, number).lower()
+    try:
+        fixed = template.format(key=key, number=number, slug="")
+    except (KeyError, IndexError, ValueError):
+        return branch_name(board_key, number, title, max_length)
+    room = max_length - len(fixed)
+    slug = slugify(title)
+    if len(slug) > room:
+        cut = slug[: room + 1]
+        slug = cut[: cut.rfind("-")] if "-" in cut else slug[: max(room, 0)]
+    name = template.format(key=key, number=number, slug=slug.strip("-"))
+    name = re.sub(r"-{2,}", "-", name).strip("-/")
+    name = re.sub(r"-+/", "/", re.sub(r"/-+", "/", name))
+    if not _usable_branch(name) or len(name) > max_length:
+        return branch_name(board_key, number, title, max_length)
+    return name
+
+
+def _usable_branch(name: str) -> bool:
+    return bool(name) and re.fullmatch(r"[A-Za-z0-9._/-]+", name) is not None and not (
+        name.startswith((".", "/", "-")) or name.endswith((".", "/", ".lock"))
+        or ".." in name or "//" in name or "/." in name)

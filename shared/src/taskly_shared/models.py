@@ -7,7 +7,7 @@ from enum import StrEnum
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 Username = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9](?:[A-Za-z0-9._-]{0,37}[A-Za-z0-9])?$")]
@@ -194,6 +194,8 @@ class BoardPatch(Input):
     name: Name | None = None
     archived: bool | None = None
     branch_template: Annotated[str, StringConstraints(min_length=1, max_length=200)] | None = None
+    default_repository_id: UUID | None = Field(
+        default=None, description="A connected repository of the board's workspace; null clears it.")
 
 
 class BoardOut(Output):
@@ -392,3 +394,105 @@ class Snapshot(Output):
     members: list[MemberOut]
     boards: list[BoardOut]
     cards: list[CardOut] = Field(description="Soft-deleted cards included, with deleted_at set.")
+
+
+# --- GitHub: login, repositories, branches, jobs ----------------------------------------------
+
+
+class DeviceCodeOut(Output):
+    """The start of `taskly login`: show `user_code`, open `verification_uri`, poll every `interval` s."""
+
+    device_code: str
+    user_code: str
+    verification_uri: str
+    expires_in: int
+    interval: int
+
+
+class DevicePoll(Input):
+    device_code: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+
+
+GitHubFullName = Annotated[str, StringConstraints(
+    strip_whitespace=True, max_length=201,
+    pattern=r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/[A-Za-z0-9._-]{1,100}$")]
+
+
+def _git_ref_name(name: str) -> str:
+    """Refuse what `git check-ref-format --branch` refuses (the common cases)."""
+    bad = (name.startswith(("/", "-", ".")) or name.endswith(("/", ".", ".lock"))
+           or any(part in name for part in ("..", "//", "@{", "/.")))
+    if bad:
+        raise ValueError("not a valid git branch name")
+    return name
+
+
+GitRefName = Annotated[str, StringConstraints(min_length=1, max_length=255,
+                                              pattern=r"^[^\x00-\x20~^:?*\[\\\x7f]+$"),
+                       AfterValidator(_git_ref_name)]
+
+
+class RepositoryConnect(Input):
+    full_name: GitHubFullName = Field(description="`owner/name` on GitHub.")
+    board_id: UUID | None = Field(
+        default=None, description="Also make it this board's default repository (if it has none).")
+
+
+class RepositoryOut(Output):
+    id: UUID
+    workspace_id: UUID
+    github_id: int | None = None
+    owner: str
+    name: str
+    full_name: str
+    default_branch: str
+    active: bool
+    webhook: Literal["registered", "manual", "none"] = Field(
+        description="registered: Taskly created the hook; manual: set by hand with the secret shown once.")
+    html_url: str
+    version: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class JobStatus(StrEnum):
+    QUEUED = "queued"
+    ACTIVE = "active"
+    COMPLETE = "complete"
+    FAILED = "failed"
+    ABORTED = "aborted"
+
+
+class JobOut(Output):
+    """A background job (SAQ); readable by whoever may act on its subject."""
+
+    id: str
+    function: str
+    status: JobStatus
+    result: Any = None
+    error: str | None = Field(default=None, description="Why the last attempt failed, in one line.")
+    attempts: int = 0
+    retries: int = Field(default=1, description="Attempts allowed in total.")
+
+
+class JobAccepted(Output):
+    """202: the work runs in a job; poll `GET /api/v1/jobs/{job_id}`."""
+
+    job_id: str
+    status: JobStatus = JobStatus.QUEUED
+
+
+class RepositoryConnectOut(JobAccepted):
+    full_name: str
+
+
+class CreateBranch(Input):
+    base: GitRefName | None = Field(default=None, description="Base branch; the repository default.")
+
+
+class CreateBranchOut(JobAccepted):
+    card_id: UUID
+    key: str
+    branch: str
+    repository: str = Field(description="`owner/name` the branch is created in.")
+    base: str | None = None

@@ -37,6 +37,7 @@ from .credentials import Credentials
 M = TypeVar("M", bound=BaseModel)
 UNREACHABLE = {502, 503, 504}
 _workspaces = TypeAdapter(list[WorkspaceOut])
+_comments = TypeAdapter(list[CommentOut])
 
 
 class ApiClient:
@@ -171,6 +172,9 @@ class ApiClient:
 
     def restore_card(self, card_ref: str, *, idempotency_key: str | None = None) -> CardOut:
         return self._model(CardOut, "POST", f"/cards/{card_ref}/restore", idempotency_key=idempotency_key)
+
+    def list_comments(self, card_ref: str, timeout: float | None = None) -> list[CommentOut]:
+        return _comments.validate_json(self.request("GET", f"/cards/{card_ref}/comments", timeout=timeout).content)
 
     def add_comment(self, card_ref: str, body: str, *, comment_id: UUID | str | None = None,
                     idempotency_key: str | None = None) -> CommentOut:

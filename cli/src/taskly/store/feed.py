@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .ops import utcnow
 from .tx import SYNCED_TABLES, Transaction
@@ -12,6 +12,8 @@ if TYPE_CHECKING:
     from taskly_shared.models import ChangeOut, Snapshot
 
 _WORKSPACE_TABLES = ("members", "boards", "columns", "cards", "entities")
+_PLACEMENT = {"column", "rank"}
+"""Pushed as a column id (or computed by the server), recorded by name: matched by field only."""
 
 
 class FeedTransaction(Transaction):
@@ -50,14 +52,17 @@ class FeedTransaction(Transaction):
         if change.mutation_id and self._one("SELECT 1 FROM pushed WHERE mutation_id = ?",
                                             (change.mutation_id,)):
             return  # our own write: its conflicts came with the push answer
-        rows = self._all("SELECT fields, version FROM pushed WHERE entity_id = ?", (str(change.entity_id),))
-        ours = {name for fields, version in rows if version is None or change.version is None
-                or version < change.version for name in json.loads(fields)}
+        rows = self._all("SELECT fields, version FROM pushed WHERE entity_id = ? ORDER BY pushed_at",
+                         (str(change.entity_id),))
+        ours: dict[str, Any] = {}  # field -> the last value we pushed before this change
+        for fields, version in rows:
+            if version is None or change.version is None or version < change.version:
+                ours.update(json.loads(fields))
         key = (change.data or {}).get("key")
         for name in change.conflicts:
-            if name not in ours:
-                continue
             values = change.changes.get(name)
+            if name not in ours or (name not in _PLACEMENT and values is not None and values.old != ours[name]):
+                continue  # not a value of ours that was overwritten
             self.add_conflict(
                 workspace_id=str(change.workspace_id), entity_type=change.entity_type,
                 entity_id=str(change.entity_id), entity_key=key, field=name,

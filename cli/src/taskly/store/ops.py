@@ -48,10 +48,10 @@ class Op:
             return dict(self.payload)
         return {**self.payload, "base_version": self.base_version}
 
-    def fields(self) -> list[str]:
-        """The entity fields this write sets (used to match conflicts reported by the feed)."""
-        names = [name for name in (self.payload or {}) if name not in ("id", "base_version")]
-        return names or [self.operation.rsplit(".", 1)[-1]]
+    def fields(self) -> dict[str, Any]:
+        """The entity fields this write sets, with their values (to recognise our values in the feed)."""
+        return {name: value for name, value in (self.payload or {}).items()
+                if name not in ("id", "base_version", "before", "after", "position")}
 
 
 @dataclass

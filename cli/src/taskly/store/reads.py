@@ -219,9 +219,11 @@ class Reads:
             sql, params = sql + " AND workspace_id = ?", (pattern, workspace_id)
         return [row[0] for row in self._all(sql + " ORDER BY board_id, number", params)]
 
-    def comments(self, card_id: str) -> list[CommentOut]:
+    def comments(self, card_id: str, *, include_deleted: bool = False) -> list[CommentOut]:
+        """A card's comments, oldest first (those the feed brought; the snapshot has none)."""
         rows = self._all("SELECT json FROM comments WHERE card_id = ? ORDER BY created_at, id", (card_id,))
-        return [_models().CommentOut.model_validate_json(text) for (text,) in rows]
+        comments = [_models().CommentOut.model_validate_json(text) for (text,) in rows]
+        return [c for c in comments if include_deleted or not c.deleted]
 
     def comment(self, comment_id: str) -> CommentOut | None:
         row = self._one("SELECT json FROM comments WHERE id = ?", (comment_id,))

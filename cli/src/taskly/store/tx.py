@@ -137,6 +137,11 @@ class Transaction(Reads):
                    " VALUES (?, ?, ?, ?, ?, ?)",
                    (workspace_id, str(data["user_id"]), data["username"], data["role"], entity_id,
                     json.dumps(data)))
+        user = self.meta("user")
+        if user is not None and data["username"].lower() == user.lower():  # our own role changed
+            row = self._exec("SELECT json FROM workspaces WHERE id = ?", (workspace_id,)).fetchone()
+            if row is not None:
+                self.put_workspace(json.loads(row[0]), role=data["role"])
 
     def put_board(self, data: dict[str, Any]) -> None:
         board = dict(data)

@@ -199,44 +199,72 @@ class SyncEngine:
         data = CardCreate(title=title, column=column, id=card_id, **fields)
         return self._write(lambda tx: card_create(tx, board, data, self.store.user, workspace_id))
 
-    def update_card(self, card: str, *, board: str | None = None, **fields: Any) -> WriteResult[CardOut]:
+    # `card` is an id, a key (`WEB-12`) or, with `board`, a number; `workspace_id` narrows keys
+    # that exist in several workspaces. A card missing from the cache raises NotFound.
+
+    def update_card(self, card: str, *, board: str | None = None, workspace_id: str | None = None,
+                    **fields: Any) -> WriteResult[CardOut]:
         """Change only the named fields (None clears one); `column` moves to its bottom."""
         from taskly_shared.models import CardPatch
 
         from .writes import card_update, find_card
 
         patch = CardPatch(**fields)
-        return self._write(lambda tx: card_update(tx, find_card(tx, card, board), patch))
+        return self._write(lambda tx: card_update(tx, find_card(tx, card, board, workspace_id), patch))
 
     def move_card(self, card: str, column: str, *, before: str | None = None, after: str | None = None,
-                  position: str | None = None, board: str | None = None) -> WriteResult[CardOut]:
+                  position: str | None = None, board: str | None = None,
+                  workspace_id: str | None = None) -> WriteResult[CardOut]:
         """Move to `column` (name or id), before/after another card or to its top/bottom."""
         from taskly_shared.models import CardMove
 
         from .writes import card_move, find_card
 
         move = CardMove(column=column, before=before, after=after, position=position)
-        return self._write(lambda tx: card_move(tx, find_card(tx, card, board), move))
+        return self._write(lambda tx: card_move(tx, find_card(tx, card, board, workspace_id), move))
 
-    def delete_card(self, card: str, *, board: str | None = None) -> WriteResult[CardOut]:
+    def delete_card(self, card: str, *, board: str | None = None,
+                    workspace_id: str | None = None) -> WriteResult[CardOut]:
         """Soft-delete (restorable)."""
         from .writes import card_delete, find_card
 
-        return self._write(lambda tx: card_delete(find_card(tx, card, board)))
+        return self._write(lambda tx: card_delete(find_card(tx, card, board, workspace_id)))
 
-    def restore_card(self, card: str, *, board: str | None = None) -> WriteResult[CardOut]:
+    def restore_card(self, card: str, *, board: str | None = None,
+                     workspace_id: str | None = None) -> WriteResult[CardOut]:
         from .writes import card_restore, find_card
 
-        return self._write(lambda tx: card_restore(find_card(tx, card, board)))
+        return self._write(lambda tx: card_restore(find_card(tx, card, board, workspace_id)))
 
-    def add_comment(self, card: str, body: str, *, comment_id: str | None = None,
-                    board: str | None = None) -> WriteResult[CommentOut]:
+    def add_comment(self, card: str, body: str, *, comment_id: str | None = None, board: str | None = None,
+                    workspace_id: str | None = None) -> WriteResult[CommentOut]:
         from taskly_shared.models import CommentCreate
 
         from .writes import comment_add, find_card
 
         data = CommentCreate(id=comment_id, body=body)
-        return self._write(lambda tx: comment_add(find_card(tx, card, board), data, self.store.user))
+        return self._write(lambda tx: comment_add(find_card(tx, card, board, workspace_id), data,
+                                                  self.store.user))
+
+    def fetch_comments(self, card: str, *, timeout: float | None = None, board: str | None = None,
+                       workspace_id: str | None = None) -> list[CommentOut]:
+        """A card's comments, refreshed from the server when it answers (snapshots carry none).
+
+        Offline (or in offline mode) this is what the cache has; queued comments are included.
+        """
+        from .writes import find_card
+
+        cached = find_card(self.store, card, board, workspace_id)
+        if not self.offline and cached.get("number"):
+            try:
+                comments = self.api.list_comments(cached["id"], timeout=timeout or self.timeout)
+            except Offline as exc:
+                self._note(False, str(exc))
+            else:
+                with self.store.transaction() as tx:
+                    for comment in comments:
+                        tx.put("comment", comment.model_dump(mode="json"), cached["workspace_id"])
+        return self.store.comments(cached["id"])
 
     # --- state --------------------------------------------------------------------------------------
 

@@ -18,7 +18,13 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 from taskly_shared.events import ChangeEvent, Error, Ping, Resync, Unsubscribed
-from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, wait_exponential, wait_random
+from tenacity import (
+    AsyncRetrying,
+    RetryCallState,
+    retry_if_exception_type,
+    wait_exponential,
+    wait_random,
+)
 
 from ..api.live import AUTH_CLOSE_CODES, AUTH_ERROR_CODES, ConnectionClosed, LiveConnection
 from ..errors import NotLoggedIn, Offline

@@ -14,6 +14,7 @@ from taskly_shared.models import CardCreate, CardMove, CardPatch, CommentCreate,
 from ..errors import NotFound
 from ..store import Op, StoreTransaction
 from ..store.ops import CARD_FIELDS, utcnow
+from ..store.reads import Reads
 
 ANSWER_MODELS: dict[str, Any] = {"comment.add": CommentOut}
 
@@ -33,8 +34,9 @@ def _bottom(tx: StoreTransaction, column_id: str, exclude: str | None = None) ->
     return _rank_between(ranks[-1][1] if ranks else None, None)
 
 
-def find_card(tx: StoreTransaction, ref: str, board: str | None = None,
+def find_card(tx: Reads, ref: str, board: str | None = None,
               workspace_id: str | None = None) -> dict[str, Any]:
+    """A cached card (wire JSON) by id, key, or number within `board`; NotFound otherwise."""
     board_id = None
     if board is not None:
         board_json = tx.board_json(board, workspace_id)
@@ -100,7 +102,7 @@ def card_move(tx: StoreTransaction, card: dict[str, Any], move: CardMove) -> Op:
     payload: dict[str, Any] = {"column": column["id"]}
     neighbour = move.before or move.after
     if neighbour is not None:
-        other = find_card(tx, neighbour, workspace_id=card["workspace_id"])
+        other = find_card(tx, neighbour, card["board_id"], card["workspace_id"])
         payload["before" if move.before else "after"] = other["id"]
         index = ids.index(other["id"]) if other["id"] in ids else len(ids)
         if move.before:

@@ -194,6 +194,7 @@ class Connection:
             self.send(Error(code=ErrorCode.BAD_REQUEST, workspace_id=workspace_id,
                             message=f"at most {MAX_SUBSCRIPTIONS} subscriptions per connection"))
             return
+        checked_at = time.monotonic()
         async with self.fanout.sessionmaker() as db:
             role = await member_role(db, workspace_id, self.principal.user_id)
         if role is None:
@@ -201,7 +202,7 @@ class Connection:
                             workspace_id=workspace_id))
             return
         feed = await self.fanout.acquire(workspace_id)
-        subscription = Subscription(self, workspace_id, self.principal.user_id)
+        subscription = Subscription(self, workspace_id, self.principal.user_id, checked_at=checked_at)
         self.subscriptions[workspace_id] = (subscription, feed)
         try:
             await feed.join(subscription, message.since)

@@ -52,7 +52,8 @@ class Subscription:
     user_id: uuid.UUID
     last: int = 0
     """The newest seq handed to the socket."""
-    joined_at: float = field(default_factory=time.monotonic)
+    checked_at: float = field(default_factory=time.monotonic)
+    """When its membership was checked (monotonic clock)."""
 
 
 def event_frame(row: Change) -> str:
@@ -77,6 +78,8 @@ class WorkspaceFeed:
         """The newest seq announced by a notice or the poll."""
         self.lock = asyncio.Lock()
         """Held while reading and handing out, and while a subscription joins."""
+        self.last_removal = 0.0
+        """When a batch with a member or workspace removal was last handed out (monotonic)."""
         self._wake = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._channel: Subscriber | None = None
@@ -167,6 +170,7 @@ class WorkspaceFeed:
                 cuts.setdefault(user_id, row.seq)
         if not cuts:
             return {}
+        self.last_removal = time.monotonic()
         users = {s.user_id for s in self.subscriptions}
         gone = users - await current_members(db, self.workspace_id, users)
         first = min(cuts.values())
@@ -186,12 +190,14 @@ class WorkspaceFeed:
             last = head.seq
         else:
             last = await self._send_feed(receiver, since, head.seq)
-        async with self.lock:
-            async with self.fanout.sessionmaker() as db:
-                if not await current_members(db, self.workspace_id, {subscription.user_id}):
-                    receiver.subscription_removed(subscription, "removed")
-                    return
-                if self.head > last:  # read by this process's reader while we caught up
+        async with self.lock:  # no query here in the common case: 1,000 sockets may be joining
+            if self.last_removal >= subscription.checked_at:
+                async with self.fanout.sessionmaker() as db:  # a removal went by: check again
+                    if not await current_members(db, self.workspace_id, {subscription.user_id}):
+                        receiver.subscription_removed(subscription, "removed")
+                        return
+            if self.head > last:  # read by this process's reader while we caught up
+                async with self.fanout.sessionmaker() as db:
                     last = await self._send_feed(receiver, last, self.head, db)
             subscription.last = last
             self.subscriptions.add(subscription)
@@ -302,7 +308,7 @@ class Fanout:
             if workspace_id in heads:
                 feed.announce(heads[workspace_id])
             for subscription in list(feed.subscriptions):
-                if (subscription.joined_at < started
+                if (subscription.checked_at < started
                         and (workspace_id, subscription.user_id) not in members
                         and feed.remove(subscription)):
                     subscription.receiver.subscription_removed(subscription, "removed")
