@@ -122,7 +122,10 @@ class ColumnService:
         board_id = await self.db.scalar(select(BoardColumn.board_id).where(BoardColumn.id == column_id))
         if board_id is None:
             raise NotFound("column not found")
-        board, _ = await self.boards.board(principal, board_id, Role.ADMIN, lock=True)
+        try:
+            board, _ = await self.boards.board(principal, board_id, Role.ADMIN, lock=True)
+        except NotFound:  # a non-member must not tell an existing column from a missing one
+            raise NotFound("column not found") from None
         column = await self.db.scalar(
             select(BoardColumn).where(BoardColumn.id == column_id).with_for_update())
         if column is None:

@@ -48,8 +48,8 @@ async def find_card(db: AsyncSession, user_id: uuid.UUID, ref: str) -> CardHandl
     card_id = as_uuid(ref)
     if card_id is not None:
         row = (await db.execute(base.where(Card.id == card_id))).first()
-        if row is None:
-            raise NotFound(f"no card {shown(ref)}")
+        if row is None:  # the same words as require_role's, so a non-member learns nothing
+            raise NotFound("card not found")
         return CardHandle(row.id, row.workspace_id, row.board_id)
     key = parse_card_key(ref)
     if key is None:
