@@ -141,10 +141,12 @@ def main() -> int:
             result = measure(Load(server.url, token, card_ids, kind, args.concurrency, args.duration),
                              args.client_processes)
             cpu_after = server_process.cpu_times()
-            busy = (cpu_after.user + cpu_after.system - cpu_before.user - cpu_before.system) / args.duration
+            cpu = cpu_after.user + cpu_after.system - cpu_before.user - cpu_before.system
+            per_request = cpu / max(result["ok"] + result["errors"], 1)
             print(f"{label:>17}: {result['rate']:7.0f}/s  p50 {result['p50_ms']:6.1f} ms  "
-                  f"p99 {result['p99_ms']:6.1f} ms  ({result['ok']} ok, {result['errors']} errors, "
-                  f"server CPU {busy:.0%})", flush=True)
+                  f"p99 {result['p99_ms']:6.1f} ms  ({result['ok']} ok, {result['errors']} errors; "
+                  f"server CPU {cpu / args.duration:.0%}, {per_request * 1000:.2f} ms per request "
+                  f"= {1 / per_request if per_request else 0:,.0f}/s per busy core)", flush=True)
     finally:
         server.stop()
         drop_database(name)

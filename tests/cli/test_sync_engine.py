@@ -530,8 +530,8 @@ async def test_live_changes_of_another_client_reach_the_cache(live_server, login
         await eventually(lambda: statuses[-1].state == "offline")
         queued = await asyncio.to_thread(a.update_card, card["key"], description="written while down")
         assert queued.queued
-        await asyncio.to_thread(live_server.start)
         online = len([s for s in statuses if s.state == "online"])
+        await asyncio.to_thread(live_server.start)
         await eventually(lambda: len([s for s in statuses if s.state == "online"]) > online)
         await eventually(lambda: a.status().queued == 0)  # pushed on reconnect
         await asyncio.to_thread(bob.ok, "PATCH", f"/cards/{card['key']}", json={"title": "after restart"})

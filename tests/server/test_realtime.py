@@ -147,10 +147,18 @@ def replicas(request, server_env, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def tight(server_env, tmp_path_factory):
-    """One server with short realtime timers: auth 1 s, ping every 0.5 s (1 s to answer), poll 0.3 s."""
-    process = start_server({**server_env, "TASKLY_WS_AUTH_TIMEOUT": "1", "TASKLY_WS_PING_INTERVAL": "0.5",
-                            "TASKLY_WS_PING_TIMEOUT": "1", "TASKLY_FEED_POLL_INTERVAL": "0.3"},
+    """One server with short realtime timers: auth within 1 s, feed heads polled every 0.3 s."""
+    process = start_server({**server_env, "TASKLY_WS_AUTH_TIMEOUT": "1", "TASKLY_FEED_POLL_INTERVAL": "0.3"},
                            tmp_path_factory.mktemp("tight"))
+    yield process
+    process.stop()
+
+
+@pytest.fixture(scope="module")
+def pinging(server_env, tmp_path_factory):
+    """One server that pings every 0.5 s and drops a socket silent for 1 s after a ping."""
+    process = start_server({**server_env, "TASKLY_WS_PING_INTERVAL": "0.5", "TASKLY_WS_PING_TIMEOUT": "1"},
+                           tmp_path_factory.mktemp("pinging"))
     yield process
     process.stop()
 
@@ -455,10 +463,10 @@ async def test_resync_when_since_is_older_than_the_feed_or_ahead_of_it(tight, da
         await client.close()
 
 
-async def test_heartbeat_pings_and_drops_a_silent_client(tight):
-    api = Api.login(tight.url)
-    alive = await Client.open(tight, api.token)
-    silent = await Client.open(tight, api.token, answer_pings=False)
+async def test_heartbeat_pings_and_drops_a_silent_client(pinging):
+    api = Api.login(pinging.url)
+    alive = await Client.open(pinging, api.token)
+    silent = await Client.open(pinging, api.token, answer_pings=False)
     try:
         started = time.perf_counter()
         assert await silent.closed(wait=5) == 4408

@@ -1,6 +1,7 @@
-"""Schemathesis against the real server process: no request of any shape answers 5xx.
+"""Schemathesis against a real server process: no request of any shape answers 5xx.
 
-Every operation of `/schema/openapi.json` is fuzzed with positive and negative cases, half of
+The server runs as deployed (GitHub OAuth configured, here against the fake GitHub), so the
+GitHub endpoints answer as they would in production rather than "not configured". Every operation of `/schema/openapi.json` is fuzzed with positive and negative cases, half of
 them aimed at real objects (a workspace the signed-in user owns, its board, card, comment, …)
 so the requests reach the services instead of stopping at a 404. Mutating calls sometimes carry
 an `Idempotency-Key`. Examples per operation are bounded so the whole module stays near a minute.
@@ -11,7 +12,9 @@ from __future__ import annotations
 import json
 import os
 import re
+import uuid
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,7 +28,9 @@ from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 
 from tests.support.api import Api
-from tests.support.processes import ServerProcess
+from tests.support.fake_github import FakeGitHub
+from tests.support.processes import ServerProcess, start_server
+from tests.support.services import create_database, drop_database
 
 EXAMPLES_PER_OPERATION = int(os.environ.get("TASKLY_FUZZ_EXAMPLES", "20"))
 """Bounded so the module takes well under 90 s; raise it for a deeper hunt."""
@@ -51,8 +56,27 @@ def _operation_labels() -> list[Any]:
 
 
 @pytest.fixture(scope="module")
-def openapi(server: ServerProcess) -> schemathesis.BaseSchema:
-    document = httpx.get(f"{server.url}/schema/openapi.json", timeout=30).raise_for_status().json()
+def fuzz_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    """One server on a database of its own, wired to a fake GitHub like a real deployment."""
+    name, database_url = create_database("taskly_fuzz")
+    root = tmp_path_factory.mktemp("fuzz")
+    with FakeGitHub(root / "github") as github:
+        app = github.add_oauth_app(device_interval=0)
+        env = {"TASKLY_DATABASE_URL": database_url, "TASKLY_SECRET_KEY": "fuzz-secret-0123456789abcdef",
+               "TASKLY_DEV_LOGIN": "1", "TASKLY_QUEUE_NAME": f"fuzz-{uuid.uuid4().hex[:8]}",
+               "TASKLY_GITHUB_API_URL": github.api_url, "TASKLY_GITHUB_OAUTH_URL": github.url,
+               "TASKLY_GITHUB_CLIENT_ID": app.client_id, "TASKLY_GITHUB_CLIENT_SECRET": app.client_secret}
+        server = start_server(env, root)
+        try:
+            yield server
+        finally:
+            server.stop()
+            drop_database(name)
+
+
+@pytest.fixture(scope="module")
+def openapi(fuzz_server: ServerProcess) -> schemathesis.BaseSchema:
+    document = httpx.get(f"{fuzz_server.url}/schema/openapi.json", timeout=30).raise_for_status().json()
     return schemathesis.openapi.from_dict(closed_request_bodies(document))
 
 
@@ -117,10 +141,10 @@ def strategies(operation: Any, world: World) -> list[Any]:
 
 @pytest.mark.timeout(120)
 @pytest.mark.parametrize("label", _operation_labels())
-def test_no_server_errors(label: str, openapi: schemathesis.BaseSchema, server: ServerProcess, api: Api) -> None:
+def test_no_server_errors(label: str, openapi: schemathesis.BaseSchema, fuzz_server: ServerProcess) -> None:
     method, path = label.split(" ", 1)
     operation = openapi[path][method]
-    world = World.build(api)
+    world = World.build(Api.login(fuzz_server.url))
     cases = st.one_of(strategies(operation, world))
     session = requests.Session()
     mutating = method in ("POST", "PUT", "PATCH", "DELETE")
@@ -132,7 +156,7 @@ def test_no_server_errors(label: str, openapi: schemathesis.BaseSchema, server: 
         headers = {"Authorization": f"Bearer {world.api.token}"}
         if mutating and idempotency_key is not None:
             headers["Idempotency-Key"] = idempotency_key
-        case.call_and_validate(base_url=server.url, session=session, headers=headers,
+        case.call_and_validate(base_url=fuzz_server.url, session=session, headers=headers,
                                checks=[not_a_server_error])
 
     fuzz()

@@ -18,7 +18,10 @@ from .domain.auth import controllers as auth
 from .domain.auth.dependencies import provide_principal
 from .domain.boards import controllers as boards
 from .domain.cards import controllers as cards
+from .domain.github import controllers as github
 from .domain.health import controllers as health
+from .domain.jobs import controllers as jobs
+from .domain.repositories import controllers as repositories
 from .domain.sync import controllers as sync
 from .domain.workspaces import controllers as workspaces
 from .errors import PROBLEM_DETAILS
@@ -55,7 +58,8 @@ def create_app(settings: Settings) -> Litestar:
 
     return instrument(Litestar(
         route_handlers=[*health.ROUTES, *auth.ROUTES, *workspaces.ROUTES, *boards.ROUTES,
-                        *cards.ROUTES, *sync.ROUTES, *REALTIME_ROUTES],
+                        *cards.ROUTES, *sync.ROUTES, *REALTIME_ROUTES,
+                        *github.ROUTES, *repositories.ROUTES, *jobs.ROUTES],
         state=State({"settings": settings, "after_commit": []}),
         lifespan=[lifespan, queue_lifespan, realtime_lifespan],
         dependencies={

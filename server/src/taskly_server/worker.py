@@ -19,6 +19,7 @@ from saq import CronJob, Job, Queue, Worker
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
+from .domain.github.jobs import JOBS as GITHUB_JOBS
 from .domain.sync.jobs import prune_feed
 from .settings import Settings
 
@@ -41,7 +42,7 @@ async def health(ctx: dict[str, Any]) -> dict[str, Any]:
             "database": version, "migration": migration}
 
 
-JOBS: list[Any] = [health, prune_feed]
+JOBS: list[Any] = [health, prune_feed, *GITHUB_JOBS]
 CRON: list[CronJob] = [
     CronJob(prune_feed, cron="17 * * * *", timeout=600, retries=2),  # hourly, off the full hour
 ]

@@ -105,4 +105,5 @@ PRAGMAS = (
     "PRAGMA synchronous=NORMAL",
     "PRAGMA foreign_keys=OFF",
     "PRAGMA temp_store=MEMORY",
+    "PRAGMA cache_size=-16000",  # up to 16 MB: a 10,000-card snapshot loads without page-cache churn
 )

@@ -22,8 +22,8 @@ from taskly_shared.models import (
 )
 
 from ...db.base import utcnow
-from ...db.models import Board, BoardColumn, Card
-from ...errors import Conflict, NotFound
+from ...db.models import Board, BoardColumn, Card, Repository
+from ...errors import Conflict, Invalid, NotFound
 from ..auth.tokens import Principal
 from ..cards.views import CardRenderer
 from ..sync.mutation import Mutation
@@ -131,8 +131,31 @@ class BoardService:
             if getattr(board, field) != value:
                 changes[field] = (getattr(board, field), value)
                 setattr(board, field, value)
+        if "default_repository_id" in data.model_fields_set:
+            await self._check_repository(board, data.default_repository_id)
+            if board.default_repository_id != data.default_repository_id:
+                changes["default_repository_id"] = (board.default_repository_id,
+                                                    data.default_repository_id)
+                board.default_repository_id = data.default_repository_id
         out = await self._bump(board, changes, "update")
         return out
+
+    async def set_default_repository(self, board: Board, repository_id: uuid.UUID) -> BoardOut:
+        """Make a connected repository the board's default (the caller checked both)."""
+        changes = {}
+        if board.default_repository_id != repository_id:
+            changes["default_repository_id"] = (board.default_repository_id, repository_id)
+            board.default_repository_id = repository_id
+        return await self._bump(board, changes, "update")
+
+    async def _check_repository(self, board: Board, repository_id: uuid.UUID | None) -> None:
+        if repository_id is None:
+            return
+        found = await self.db.scalar(select(Repository.id).where(
+            Repository.id == repository_id, Repository.workspace_id == board.workspace_id,
+            Repository.active.is_(True)))
+        if found is None:
+            raise Invalid("default_repository_id must be a connected repository of this workspace")
 
     async def delete(self, principal: Principal, board_id: uuid.UUID) -> None:
         """Soft delete: afterwards the board and its cards and columns answer 404."""

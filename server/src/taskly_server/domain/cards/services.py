@@ -17,12 +17,13 @@ from taskly_shared.models import (
     CardMove,
     CardOut,
     CardPatch,
+    ColumnKind,
     FieldConflict,
     Role,
 )
 
 from ...db.base import utcnow
-from ...db.models import Board, BoardColumn, Card, Change
+from ...db.models import Board, BoardColumn, Card, Change, Member
 from ...errors import Conflict, DomainError, Invalid
 from ..auth.tokens import Principal
 from ..sync.mutation import Mutation
@@ -191,6 +192,33 @@ class CardService:
             with _naming(item.card):
                 results.append(await self._patch(cards[card_id], item, item.base_version))
         return results
+
+    async def start(self, card_id: uuid.UUID, user_id: uuid.UUID, branch: str) -> tuple[CardOut | None, bool]:
+        """The card's branch exists: record it, assign the starter (a member), and move the card to
+        the bottom of the board's first in-progress column unless it is in one already.
+
+        Once the card records this branch nothing changes any more, so re-running is harmless.
+        Returns the card (None when gone) and whether it changed.
+        """
+        card = await self.db.scalar(select(Card).where(Card.id == card_id).with_for_update()
+                                    .execution_options(populate_existing=True))
+        if card is None or card.deleted_at is not None:
+            return None, False
+        before = await self.views.one(card)
+        if card.branch == branch:
+            return before, False
+        card.branch = branch
+        member = await self.db.scalar(select(Member.user_id).where(
+            Member.workspace_id == card.workspace_id, Member.user_id == user_id))
+        if member is not None and user_id not in card.assignee_ids:
+            card.assignee_ids = [*card.assignee_ids, user_id]
+        columns = await board_columns(self.db, card.board_id)
+        current = next((c for c in columns if c.id == card.column_id), None)
+        target = next((c for c in columns if c.kind == ColumnKind.IN_PROGRESS.value), None)
+        if target is not None and (current is None or current.kind != ColumnKind.IN_PROGRESS.value):
+            await lock_column(self.db, target.id)
+            await self._place(card, target, "bottom")
+        return await self._commit(card, before, None), True
 
     # --- the steps of a write --------------------------------------------------------------
 

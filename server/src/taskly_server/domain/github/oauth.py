@@ -183,12 +183,10 @@ class GitHubOAuth:
         extra: dict[str, Any] = {}
         headers = None
         if error in ("authorization_pending", "slow_down"):
-            try:
-                extra["interval"] = int(body.get("interval") or 0) or None
-            except (TypeError, ValueError):
-                extra["interval"] = None
-            if extra["interval"]:
-                headers = {"Retry-After": str(extra["interval"])}
+            interval = body.get("interval")
+            if isinstance(interval, int | str) and str(interval).isdigit() and int(interval) > 0:
+                extra["interval"] = int(interval)
+                headers = {"Retry-After": str(interval)}
         return problem(status, code, title, detail, headers, **extra)
 
 

@@ -1,0 +1,220 @@
+"""GitHub jobs: create a card's branch, connect a repository, remove its webhook.
+
+PyGithub is synchronous: every call runs in a thread (`asyncio.to_thread`) through
+`GitHubClient` (timeouts, bounded retries, circuit breaker), with the user's own token. A
+GitHub failure that another attempt may fix (5xx, network, rate limit, open circuit) fails the
+attempt and SAQ retries it with backoff; anything else fails the job at once with a clear error.
+Database changes happen after GitHub answered, in one transaction with their Change rows.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import uuid
+from typing import Any
+
+from sqlalchemy import func, select
+from taskly_shared.models import Role
+
+from ...db.models import Card, Member, Repository, User, Workspace
+from ..cards.services import CardService
+from ..jobs.runtime import Announcer, fail, heartbeat, succeeded
+from ..repositories.store import RepositoryStore, repository_out, webhook_url
+from ..sync.mutation import Mutation
+from ..workspaces.access import ROLE_RANK
+from .client import WEBHOOK_EVENTS, GitHubClient, GitHubError
+from .crypto import decrypt_user_token, decrypt_webhook_secret, secret_box, webhook_secret_context
+from .results import seal
+
+
+async def _token(ctx: dict[str, Any], user: User | None) -> str:
+    token = decrypt_user_token(ctx["settings"].secret(), user.id, user.github_token_encrypted) if user else None
+    if token is None:
+        raise fail(ctx, "no GitHub access for this user: sign in with GitHub (`taskly login`) and "
+                        "try again", retry=False)
+    return token
+
+
+def _client(ctx: dict[str, Any], token: str) -> GitHubClient:
+    return GitHubClient(ctx["settings"].github_api_url, token)
+
+
+async def _commit(ctx: dict[str, Any], user: User, work: Any) -> tuple[Any, Mutation]:
+    """Run `work(mutation)` in one transaction with its Change rows, attributed to `user`."""
+    announcer = Announcer(ctx)
+    async with ctx["sessionmaker"]() as db, db.begin():
+        mutation = Mutation(db, actor_type="user", actor_id=user.id, actor_name=user.username)
+        result = await work(mutation)
+        await mutation.flush()
+        await announcer.before_commit(db, mutation.committed_seqs)
+    await announcer.after_commit(mutation.committed_seqs)
+    return result, mutation
+
+
+# --- create_branch -----------------------------------------------------------------------------
+
+
+async def create_branch(ctx: dict[str, Any], *, card_id: str, user_id: str, repository_id: str,
+                        branch: str, base: str | None = None) -> dict[str, Any]:
+    """Create `branch` for the card on GitHub, then record it on the card, assign the starter and
+    move the card to in progress (one transaction, attributed to the starter). Re-runnable: an
+    existing branch is success, and a card that records the branch is left alone."""
+    async with ctx["sessionmaker"]() as db:
+        card = await db.get(Card, uuid.UUID(card_id))
+        repository = await db.get(Repository, uuid.UUID(repository_id))
+        user = await db.get(User, uuid.UUID(user_id))
+    if card is None or card.deleted_at is not None:
+        raise fail(ctx, "the card was deleted; no branch was created", retry=False)
+    if repository is None or not repository.active:
+        raise fail(ctx, "the board's repository is no longer connected", retry=False)
+    token = await _token(ctx, user)
+    client = _client(ctx, token)
+    full_name = f"{repository.owner}/{repository.name}"
+    base_branch = base or repository.default_branch
+    async with heartbeat(ctx):
+        try:
+            sha = await asyncio.to_thread(client.branch_sha, full_name, base_branch)
+        except GitHubError as exc:
+            if exc.status == 404:
+                raise fail(ctx, f"base branch {base_branch!r} not found in {full_name} (or your "
+                                "GitHub account cannot see it)", retry=False) from None
+            raise fail(ctx, exc.message, retry=exc.retryable) from None
+        try:
+            created = await asyncio.to_thread(client.create_branch, full_name, branch, sha)
+        except GitHubError as exc:
+            if exc.status == 404:
+                raise fail(ctx, f"cannot create branches in {full_name}: your GitHub account needs "
+                                "write access", retry=False) from None
+            raise fail(ctx, exc.message, retry=exc.retryable) from None
+    (card_out, changed), _ = await _commit(
+        ctx, user, lambda mutation: CardService(mutation).start(card.id, user.id, branch))
+    succeeded(ctx)
+    return {"branch": branch, "repository": full_name, "base": base_branch, "sha": sha,
+            "created": created, "card_id": card_id, "key": card_out.key if card_out else None,
+            "card_changed": changed,
+            "card": card_out.model_dump(mode="json") if card_out else None}
+
+
+# --- connect_repository ------------------------------------------------------------------------
+
+
+async def connect_repository(ctx: dict[str, Any], *, workspace_id: str, full_name: str, user_id: str,
+                             board_id: str | None = None) -> dict[str, Any]:
+    """Check the user's access, store the repository, and register the webhook when the token
+    may (admin on the repository and the admin:repo_hook scope); otherwise the result carries the
+    URL and secret to set by hand (`"webhook": "manual"`)."""
+    settings = ctx["settings"]
+    workspace_uuid = uuid.UUID(workspace_id)
+    async with ctx["sessionmaker"]() as db:
+        user = await db.get(User, uuid.UUID(user_id))
+        role = await db.scalar(select(Member.role).join(Workspace, Workspace.id == Member.workspace_id).where(
+            Member.workspace_id == workspace_uuid, Member.user_id == uuid.UUID(user_id),
+            Workspace.deleted_at.is_(None)))
+    if role is None or ROLE_RANK[Role(role)] < ROLE_RANK[Role.ADMIN]:
+        raise fail(ctx, "only admins of the workspace connect repositories", retry=False)
+    client = _client(ctx, await _token(ctx, user))
+    try:
+        found = await asyncio.to_thread(client.repository, full_name)
+    except GitHubError as exc:
+        if exc.status == 404:
+            raise fail(ctx, f"repository {full_name} not found, or your GitHub account cannot see it",
+                       retry=False) from None
+        raise fail(ctx, exc.message, retry=exc.retryable) from None
+    async with ctx["sessionmaker"]() as db:
+        existing = await db.scalar(select(Repository).where(
+            Repository.workspace_id == workspace_uuid,
+            (Repository.github_id == found.github_id)
+            | ((func.lower(Repository.owner) == found.owner.lower())
+               & (func.lower(Repository.name) == found.name.lower()))))
+    stored = decrypt_webhook_secret(settings.secret(), existing.id, existing.webhook_secret_encrypted) if existing else None
+    hook = await _register_hook(ctx, client, found, existing, stored)
+    repository_id = existing.id if existing else uuid.uuid4()
+    box = secret_box(settings.secret())
+
+    async def store(mutation: Mutation) -> dict[str, Any]:
+        service = RepositoryStore(mutation, settings)
+        unchanged = existing is not None and stored == hook["secret"]
+        sealed = (existing.webhook_secret_encrypted if unchanged
+                  else box.encrypt(hook["secret"], webhook_secret_context(repository_id)))
+        row = await service.store(workspace_uuid, found, hook["hook_id"], sealed, repository_id)
+        if row.id != repository_id:  # another row matched after all: seal the secret for it
+            row.webhook_secret_encrypted = box.encrypt(hook["secret"], webhook_secret_context(row.id))
+        made_default = await service.make_default(uuid.UUID(board_id), row) if board_id else False
+        return {"repository": repository_out(row, settings).model_dump(mode="json"),
+                "board_default": made_default}
+
+    result, _ = await _commit(ctx, user, store)
+    succeeded(ctx)
+    result.update(webhook=hook["mode"], url=webhook_url(settings), events=list(WEBHOOK_EVENTS),
+                  hook_id=hook["hook_id"])
+    if hook["mode"] == "manual":
+        result["reason"] = hook["reason"]
+        result["content_type"] = "json"
+        result["secret_encrypted"] = seal(settings, ctx["job"].key, hook["secret"]) if ctx.get("job") else None
+    return result
+
+
+async def _register_hook(ctx: dict[str, Any], client: GitHubClient, found: Any,
+                         existing: Repository | None, stored: str | None) -> dict[str, Any]:
+    """The webhook of the repository: found, created or updated; or manual, with the secret."""
+    url = webhook_url(ctx["settings"])
+    secret = stored or secrets.token_urlsafe(32)
+    manual = {"mode": "manual", "hook_id": None, "secret": secret,
+              "reason": f"your GitHub token cannot manage the webhooks of {found.full_name} (it needs "
+                        "admin on the repository and the admin:repo_hook scope): add this webhook "
+                        "on GitHub by hand"}
+    if not found.admin:
+        return manual
+    try:
+        hook_id = await asyncio.to_thread(client.find_hook, found.full_name, url)
+        if hook_id is None:
+            hook_id = await asyncio.to_thread(client.create_hook, found.full_name, url, secret)
+        elif not (stored and existing is not None and existing.webhook_id == hook_id):
+            await asyncio.to_thread(client.update_hook, found.full_name, hook_id, url, secret)
+    except GitHubError as exc:
+        if exc.retryable:
+            raise fail(ctx, exc.message, retry=True) from None
+        return manual
+    return {"mode": "registered", "hook_id": hook_id, "secret": secret, "reason": None}
+
+
+# --- remove_webhook ----------------------------------------------------------------------------
+
+
+async def remove_webhook(ctx: dict[str, Any], *, repository_id: str, user_id: str,
+                         webhook_id: int) -> dict[str, Any]:
+    """Best effort after a disconnect: delete the hook on GitHub and forget it here."""
+    async with ctx["sessionmaker"]() as db:
+        repository = await db.get(Repository, uuid.UUID(repository_id))
+        user = await db.get(User, uuid.UUID(user_id))
+    if repository is None or repository.active or repository.webhook_id != webhook_id:
+        return {"removed": False, "reason": "the repository was reconnected or is gone"}
+    token = decrypt_user_token(ctx["settings"].secret(), user.id, user.github_token_encrypted) if user else None
+    if token is None:
+        return {"removed": False, "reason": "no GitHub access for this user: remove the hook by hand"}
+    full_name = f"{repository.owner}/{repository.name}"
+    try:
+        removed = await asyncio.to_thread(_client(ctx, token).delete_hook, full_name, webhook_id)
+    except GitHubError as exc:
+        if exc.retryable:
+            raise fail(ctx, exc.message, retry=True) from None
+        return {"removed": False, "reason": exc.message}
+
+    async def forget(mutation: Mutation) -> None:
+        row = await mutation.db.scalar(select(Repository).where(Repository.id == repository.id).with_for_update())
+        if row is None or row.active or row.webhook_id != webhook_id:
+            return
+        row.webhook_id, row.webhook_secret_encrypted = None, None
+        row.version += 1
+        await mutation.db.flush()
+        mutation.record(row.workspace_id, "repository", row.id, "update",
+                        changes={"webhook": ("registered", "none")},
+                        data=repository_out(row, ctx["settings"]), version=row.version)
+
+    await _commit(ctx, user, forget)
+    succeeded(ctx)
+    return {"removed": removed, "repository": full_name}
+
+
+JOBS = [create_branch, connect_repository, remove_webhook]

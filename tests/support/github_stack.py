@@ -1,0 +1,148 @@
+"""A Taskly server and a separate `taskly-server worker` wired to a fake GitHub, for the GitHub tests.
+
+    stack = GitHubStack.start(tmp, database_url, fake)      # redis_url=... for the Redis queue
+    alice = stack.github_login("alice")                     # the device flow, end to end
+    stack.wait_job(alice, job_id)
+    stack.worker.kill(); stack.start_worker()               # a worker dies, another takes over
+    stack.stop()
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from tests.support.api import Api
+from tests.support.fake_github import FakeGitHub
+from tests.support.processes import BIN, ServerProcess, free_port, start_server
+
+SECRET = "github-tests-secret-0123456789abcdef"
+DONE = ("complete", "failed", "aborted")
+
+
+@dataclass
+class WorkerProcess:
+    process: subprocess.Popen
+    log_path: Path
+
+    def kill(self, sig: int = signal.SIGKILL) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(sig)
+            self.process.wait(15)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+
+@dataclass
+class GitHubStack:
+    fake: FakeGitHub
+    server: ServerProcess
+    env: dict[str, str]
+    log_dir: Path
+    client_id: str
+    workers: list[WorkerProcess] = field(default_factory=list)
+
+    @classmethod
+    def start(cls, log_dir: Path, database_url: str, fake: FakeGitHub, *, redis_url: str | None = None,
+              worker: bool = True, extra_env: dict[str, str] | None = None) -> GitHubStack:
+        app = fake.add_oauth_app(device_interval=0)
+        port = free_port()
+        env = {
+            "TASKLY_DATABASE_URL": database_url, "TASKLY_SECRET_KEY": SECRET, "TASKLY_DEV_LOGIN": "1",
+            "TASKLY_QUEUE_NAME": f"gh-{uuid.uuid4().hex[:10]}", "TASKLY_WORKER_IN_PROCESS": "false",
+            "TASKLY_PUBLIC_URL": f"http://127.0.0.1:{port}",
+            "TASKLY_GITHUB_API_URL": fake.api_url, "TASKLY_GITHUB_OAUTH_URL": fake.url,
+            "TASKLY_GITHUB_CLIENT_ID": app.client_id, "TASKLY_GITHUB_CLIENT_SECRET": app.client_secret,
+            **(extra_env or {}),
+        }
+        if redis_url:
+            env["TASKLY_REDIS_URL"] = redis_url
+        server = start_server(env, log_dir, port=port)
+        stack = cls(fake, server, env, log_dir, app.client_id)
+        if worker:
+            stack.start_worker()
+        return stack
+
+    @property
+    def url(self) -> str:
+        return self.server.url
+
+    def start_worker(self) -> WorkerProcess:
+        """A `taskly-server worker` process on the stack's queue; returns once it answers `health`."""
+        log_path = self.log_dir / f"worker-{len(self.workers)}.log"
+        env = {key: value for key, value in os.environ.items() if key != "TASKLY_REDIS_URL"}
+        with log_path.open("wb") as log:
+            process = subprocess.Popen([str(BIN / "taskly-server"), "worker"], env={**env, **self.env},
+                                       stdout=log, stderr=subprocess.STDOUT)
+        worker = WorkerProcess(process, log_path)
+        self.workers.append(worker)
+        deadline = time.monotonic() + 30
+        while "worker_started" not in worker.log():
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"worker did not start:\n{worker.log()}")
+            time.sleep(0.05)
+        return worker
+
+    @property
+    def worker(self) -> WorkerProcess:
+        return self.workers[-1]
+
+    def stop(self) -> None:
+        for worker in self.workers:
+            worker.stop()
+        self.server.stop()
+
+    # --- helpers ------------------------------------------------------------------------------
+
+    def github_login(self, login: str, **user: Any) -> Api:
+        """`login` signs in through the device flow (created on the fake GitHub first if needed)."""
+        if self.fake.state_user(login) is None:
+            self.fake.add_user(login, **user)
+        start = httpx.post(f"{self.url}/api/v1/auth/github/device", timeout=30)
+        assert start.status_code == 200, start.text
+        self.fake.approve_device(start.json()["user_code"], login)
+        poll = httpx.post(f"{self.url}/api/v1/auth/github/device/poll",
+                          json={"device_code": start.json()["device_code"]}, timeout=30)
+        assert poll.status_code == 200, poll.text
+        body = poll.json()
+        api = Api(self.url, body["access_token"], body["user"])
+        api.refresh_token = body["refresh_token"]
+        return api
+
+    def wait_job(self, api: Api, job_id: str, timeout: float = 30) -> dict[str, Any]:
+        """The job once it is complete, failed or aborted."""
+        deadline = time.monotonic() + timeout
+        while True:
+            job = api.ok("GET", f"/jobs/{job_id}")
+            if job["status"] in DONE:
+                return job
+            if time.monotonic() > deadline:
+                raise AssertionError(f"job {job_id} still {job['status']} after {timeout} s: {job}\n"
+                                     f"{self.worker.log()[-3000:]}")
+            time.sleep(0.05)
+
+    def connect(self, api: Api, workspace_id: str, full_name: str, board_id: str | None = None) -> dict:
+        """Connect a repository and wait for the job; its result."""
+        body = {"full_name": full_name, **({"board_id": board_id} if board_id else {})}
+        accepted = api.ok("POST", f"/workspaces/{workspace_id}/repositories", json=body)
+        job = self.wait_job(api, accepted["job_id"])
+        assert job["status"] == "complete", job
+        return job["result"]
