@@ -96,6 +96,73 @@ class Factory:
 
         return Credentials(self.config, self.environ, self.output)
 
+    @property
+    def server(self) -> str:
+        """The server URL, or NotLoggedIn when none is configured anywhere."""
+        if self.config.server:
+            return self.config.server
+        from .errors import NotLoggedIn
+
+        raise NotLoggedIn("no server configured: run `taskly login --server URL` or set TASKLY_SERVER")
+
+    @cached_property
+    def login(self):
+        """The stored login of the current server (None with TASKLY_TOKEN or when logged out)."""
+        return None if self.credentials.env_token() else self.credentials.load(self.server)
+
+    @property
+    def account(self) -> str:
+        """Whose cache this is: the stored username, or a digest of TASKLY_TOKEN."""
+        token = self.credentials.env_token()
+        if token:
+            import hashlib
+
+            return "token-" + hashlib.sha256(token.encode()).hexdigest()[:12]
+        if self.login is None:
+            from .errors import NotLoggedIn
+
+            raise NotLoggedIn(f"not logged in to {self.server}: run `taskly login`")
+        return self.login.username
+
+    @cached_property
+    def api_credentials(self):
+        """What the API client authenticates with; refreshed tokens are stored again."""
+        from .api.credentials import SessionCredentials, StaticCredentials
+
+        token = self.credentials.env_token()
+        if token or self.login is None:
+            return StaticCredentials(token)
+        login = self.login
+
+        def save(tokens) -> None:
+            from .credentials import StoredLogin
+
+            self.credentials.save(StoredLogin(login.server, tokens.user.username, tokens.access_token,
+                                              tokens.refresh_token))
+
+        return SessionCredentials(self.server, login.access_token, login.refresh_token, on_refresh=save)
+
+    @cached_property
+    def store(self):
+        from .store import Store
+
+        return Store.for_account(self.server, self.account, self.environ)
+
+    @cached_property
+    def engine(self):
+        """The sync engine over the cache; `--offline` keeps it off the network."""
+        from .sync.engine import SyncEngine
+
+        return SyncEngine(self.server, self.api_credentials, self.store, offline=self.globals.offline)
+
+    @property
+    def api(self):
+        return self.engine.api
+
+    def close(self) -> None:
+        if "engine" in self.__dict__:
+            self.engine.close()
+
     def get(self, name: str) -> Any:
         return getattr(self, name)
 
