@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import resource
 import statistics
@@ -54,11 +55,29 @@ def summary(values_ms: list[float]) -> str:
             f"max {max(values_ms):6.1f} ms  mean {statistics.fmean(values_ms):6.1f} ms")
 
 
+class Arrivals:
+    """Counts the clients that got each seq; wakes the driver when all have."""
+
+    def __init__(self, clients: int) -> None:
+        self.clients = clients
+        self.counts: dict[int, int] = {}
+        self.complete: dict[int, asyncio.Event] = {}
+
+    def event(self, seq: int) -> asyncio.Event:
+        return self.complete.setdefault(seq, asyncio.Event())
+
+    def arrived(self, seq: int) -> None:
+        self.counts[seq] = self.counts.get(seq, 0) + 1
+        if self.counts[seq] == self.clients:
+            self.event(seq).set()
+
+
 class BenchClient:
     """One subscribed socket; stamps the receipt time of each change before parsing it."""
 
-    def __init__(self, sock: ClientConnection) -> None:
+    def __init__(self, sock: ClientConnection, arrivals: Arrivals) -> None:
         self.sock = sock
+        self.arrivals = arrivals
         self.received: dict[int, tuple[float, float]] = {}
         self.task: asyncio.Task | None = None
 
@@ -77,14 +96,15 @@ class BenchClient:
                 await self.sock.send('{"type":"pong"}')
             elif message["type"] == "change":
                 self.received[message["seq"]] = (wall, mono)
+                self.arrivals.arrived(message["seq"])
 
 
 async def open_clients(url: str, token: str, workspace_id: str, since: int, count: int,
-                       batch: int = 100) -> list[BenchClient]:
+                       arrivals: Arrivals, batch: int = 100) -> list[BenchClient]:
     clients: list[BenchClient] = []
 
     async def one() -> BenchClient:
-        client = BenchClient(await connect(url, open_timeout=60, max_queue=None))
+        client = BenchClient(await connect(url, open_timeout=60, max_queue=None), arrivals)
         await client.start(token, workspace_id, since)
         return client
 
@@ -115,7 +135,9 @@ async def run(args: argparse.Namespace) -> None:
 
             started = time.perf_counter()
             ws_url = server.url.replace("http://", "ws://") + "/api/v1/ws"
-            clients = await open_clients(ws_url, login["access_token"], workspace["id"], head, args.clients)
+            arrivals = Arrivals(args.clients)
+            clients = await open_clients(ws_url, login["access_token"], workspace["id"], head,
+                                         args.clients, arrivals)
             print(f"server pid {server.process.pid}; backend {'redis' if args.redis else 'postgres'}; fd limit {fd_limit}; "
                   f"{len(clients)} clients connected and subscribed in {time.perf_counter() - started:.1f} s")
 
@@ -130,9 +152,8 @@ async def run(args: argparse.Namespace) -> None:
                 change = (await http.get(f"/workspaces/{workspace['id']}/changes",
                                          params={"since": seq - 1, "limit": 1})).json()["changes"][0]
                 created = datetime.fromisoformat(change["created_at"]).timestamp()
-                deadline = time.perf_counter() + 10
-                while any(seq not in c.received for c in clients) and time.perf_counter() < deadline:
-                    await asyncio.sleep(0.005)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(arrivals.event(seq).wait(), 10)
                 missing = sum(seq not in c.received for c in clients)
                 t0_ms = [(c.received[seq][1] - t0) * 1000 for c in clients if seq in c.received]
                 created_ms = [(c.received[seq][0] - created) * 1000 for c in clients if seq in c.received]
@@ -149,7 +170,6 @@ async def run(args: argparse.Namespace) -> None:
                 client.task.cancel()
         await asyncio.gather(*(c.sock.close() for c in clients), return_exceptions=True)
         await asyncio.to_thread(server.stop)
-        print("\n".join(l for l in server.log().splitlines() if "PROBE" in l))
         await asyncio.to_thread(drop_database, name)
 
 

@@ -97,6 +97,18 @@ def measure(load: Load, processes: int) -> dict[str, float]:
             "p50_ms": quantiles[49] * 1000, "p99_ms": quantiles[98] * 1000}
 
 
+def database_sessions(database: str) -> int:
+    """Connections ever opened to `database` (pool churn shows here)."""
+    import psycopg
+
+    from tests.support.services import postgres_admin_url
+
+    with psycopg.connect(postgres_admin_url(), autocommit=True) as conn:
+        conn.execute("SELECT pg_stat_force_next_flush()")
+        row = conn.execute("SELECT sessions FROM pg_stat_database WHERE datname = %s", (database,)).fetchone()
+    return int(row[0]) if row else 0
+
+
 def seed(base_url: str, cards: int) -> tuple[str, list[str]]:
     with httpx.Client(base_url=f"{base_url}/api/v1", timeout=30) as http:
         login = http.post("/auth/dev-login", json={"username": "bench"}).raise_for_status().json()
@@ -137,6 +149,7 @@ def main() -> int:
             if args.only and kind != args.only:
                 continue
             measure(Load(server.url, token, card_ids, kind, args.concurrency, 1.0), args.client_processes)
+            sessions_before = database_sessions(name)
             cpu_before = server_process.cpu_times()
             result = measure(Load(server.url, token, card_ids, kind, args.concurrency, args.duration),
                              args.client_processes)
@@ -146,7 +159,8 @@ def main() -> int:
             print(f"{label:>17}: {result['rate']:7.0f}/s  p50 {result['p50_ms']:6.1f} ms  "
                   f"p99 {result['p99_ms']:6.1f} ms  ({result['ok']} ok, {result['errors']} errors; "
                   f"server CPU {cpu / args.duration:.0%}, {per_request * 1000:.2f} ms per request "
-                  f"= {1 / per_request if per_request else 0:,.0f}/s per busy core)", flush=True)
+                  f"= {1 / per_request if per_request else 0:,.0f}/s per busy core; "
+                  f"{database_sessions(name) - sessions_before} new DB connections)", flush=True)
     finally:
         server.stop()
         drop_database(name)

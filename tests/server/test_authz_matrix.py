@@ -34,6 +34,14 @@ EXEMPT = {
     ("GET", "/health/ready"): "readiness probe, public by design",
     ("POST", "/api/v1/auth/dev-login"): "signs in: there is no token yet",
     ("POST", "/api/v1/auth/refresh"): "authenticated by the refresh token in its body",
+    ("POST", "/api/v1/auth/github/device"): "signs in with GitHub: there is no token yet",
+    ("POST", "/api/v1/auth/github/device/poll"): "signs in with GitHub: there is no token yet",
+    ("GET", "/api/v1/auth/github/login"): "signs in with GitHub: there is no token yet",
+    ("GET", "/api/v1/auth/github/callback"): "signs in with GitHub: there is no token yet",
+    ("POST", "/api/v1/workspaces/{workspace_id}/repositories"):
+        "needs a GitHub sign-in (the matrix users have none): roles in tests/server/test_repositories.py",
+    ("POST", "/api/v1/cards/{card_ref}/create-branch"):
+        "needs a GitHub sign-in and a connected repository: roles in tests/server/test_create_branch.py",
 }
 
 
@@ -189,6 +197,12 @@ ROWS: list[Row] = [
     Row("POST", "/api/v1/cards/bulk-update", from_role("member", 200),
         body=lambda c: {"cards": [{"card": c.world.card_id, "points": 3}]}),
     Row("GET", "/api/v1/cards/{card_ref}/activity", from_role("viewer", 200)),
+    # --- repositories and jobs (connecting one needs GitHub: tests/server/test_repositories.py)
+    Row("GET", "/api/v1/workspaces/{workspace_id}/repositories", from_role("viewer", 200)),
+    Row("DELETE", "/api/v1/repositories/{repository_id}", token_only(404),
+        prepare=lambda c: {"repository_id": str(uuid.uuid4())}, note="no such repository"),
+    Row("GET", "/api/v1/jobs/{job_id}", token_only(404),
+        prepare=lambda c: {"job_id": f"branch:{uuid.uuid4()}"}, note="no such job"),
     # --- comments
     Row("GET", "/api/v1/cards/{card_ref}/comments", from_role("viewer", 200)),
     Row("POST", "/api/v1/cards/{card_ref}/comments", from_role("member", 201),

@@ -156,6 +156,18 @@ def test_job_scoping_and_refusals(stack: GitHubStack, fake: FakeGitHub) -> None:
     assert stack.wait_job(member, accepted["job_id"])["status"] == "complete"
 
     other = world.card("Refusals")
+    assert Api(stack.url).post(f"/cards/{other['key']}/create-branch", json={}).status_code == 401
+    by_member = member.ok("POST", f"/cards/{world.card('By a member')['key']}/create-branch", json={})
+    no_access = stack.wait_job(member, by_member["job_id"])  # not a collaborator on GitHub
+    assert no_access["status"] == "failed" and no_access["attempts"] == 1
+    assert no_access["error"] == (f"your GitHub account cannot see {world.full_name}: ask its owners "
+                                  "for write access, or create the branch locally")
+    fake.grant(world.full_name, member.username, "write")
+    time.sleep(1.1)
+    by_member = member.ok("POST", f"/cards/{by_member['key']}/create-branch", json={})
+    member_job = stack.wait_job(member, by_member["job_id"])
+    assert member_job["status"] == "complete", member_job
+    assert member_job["result"]["card"]["assignees"] == [member.username]
     assert viewer.post(f"/cards/{other['key']}/create-branch", json={}).json()["code"] == "forbidden"
     assert outsider.post(f"/cards/{other['id']}/create-branch", json={}).status_code == 404
     dev = Api.login(stack.url)  # a member who never signed in with GitHub
@@ -179,8 +191,7 @@ def test_missing_base_fails_at_once_and_template_names_the_branch(stack: GitHubS
     card = world.card("Use the develop base")
     job = stack.wait_job(world.owner, start(world.owner, card, base="develop")["job_id"])
     assert job["status"] == "failed" and job["attempts"] == 1
-    assert job["error"] == (f"base branch 'develop' not found in {world.full_name} (or your GitHub "
-                            "account cannot see it)")
+    assert job["error"] == f"base branch 'develop' not found in {world.full_name}"
     assert world.owner.ok("GET", f"/cards/{card['key']}")["branch"] is None
 
     world.owner.ok("PATCH", f"/boards/{world.board['id']}", json={"branch_template": "feature/{key}-{slug}"})

@@ -7,6 +7,7 @@ import shutil
 import stat
 import subprocess
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -29,6 +30,16 @@ def postgres_running(data_dir: Path) -> bool:
     except ProcessLookupError:
         return False
     return True
+
+
+def wait_for_line(path: Path, text: str, process: subprocess.Popen, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if path.exists() and text in path.read_text(errors="replace"):
+            return
+        assert process.poll() is None, path.read_text(errors="replace")
+        time.sleep(0.1)
+    raise AssertionError(f"{text} not in {path} after {timeout} s")
 
 
 @pytest.fixture
@@ -92,8 +103,11 @@ def test_separate_worker_joins_embedded_postgres(embedded_home: Path, tmp_path: 
         assert check.returncode == 0, check.stderr
         assert "'migration': " in check.stdout and "'queue': 'postgres'" in check.stdout
 
-        worker = subprocess.Popen([str(BIN / "taskly-server"), "worker"], env=env,
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        worker_log = tmp_path / "worker.log"
+        with worker_log.open("wb") as log:
+            worker = subprocess.Popen([str(BIN / "taskly-server"), "worker"], env=env, stdout=log,
+                                      stderr=subprocess.STDOUT)
+        wait_for_line(worker_log, '"worker_started"', worker)
         server.stop()
         assert server.process.returncode == 0, server.log()
         # The separate worker still holds the cluster, so it keeps running for it.

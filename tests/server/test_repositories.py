@@ -159,6 +159,8 @@ def test_who_may_connect_and_list(stack: GitHubStack, fake: FakeGitHub) -> None:
     path = f"/workspaces/{workspace['id']}/repositories"
     full_name = repo_name(fake, {owner.username: "admin", member.username: "admin"})
     assert member.post(path, json={"full_name": full_name}).json()["code"] == "forbidden"
+    assert viewer.post(path, json={"full_name": full_name}).json()["code"] == "forbidden"
+    assert Api(stack.url).post(path, json={"full_name": full_name}).status_code == 401
     assert outsider.post(path, json={"full_name": full_name}).status_code == 404
     assert outsider.get(path).status_code == 404
     assert viewer.get(path).status_code == 200

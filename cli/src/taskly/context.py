@@ -38,15 +38,16 @@ def _setter(attribute: str):
 
 
 def _global_params():
-    from typer._click import Option
+    # typer 0.28 vendors a trimmed click without `Option`: its TyperOption is the option class
+    from typer.core import TyperOption
 
-    def flag(name: str, attribute: str, help: str, *short: str) -> Option:
-        return Option([name, *short], is_flag=True, expose_value=False, is_eager=True,
-                      callback=_setter(attribute), help=help)
+    def flag(name: str, attribute: str, help: str, *short: str) -> TyperOption:
+        return TyperOption(param_decls=[name, *short], is_flag=True, default=False, expose_value=False,
+                           is_eager=True, callback=_setter(attribute), help=help)
 
-    def value(name: str, attribute: str, help: str, metavar: str) -> Option:
-        return Option([name], expose_value=False, is_eager=True, callback=_setter(attribute),
-                      help=help, metavar=metavar)
+    def value(name: str, attribute: str, help: str, metavar: str) -> TyperOption:
+        return TyperOption(param_decls=[name], expose_value=False, is_eager=True,
+                           callback=_setter(attribute), help=help, metavar=metavar)
 
     return [
         flag("--json", "json", "Print the result as JSON (the shared wire models)."),
@@ -118,11 +119,12 @@ class Factory:
             import hashlib
 
             return "token-" + hashlib.sha256(token.encode()).hexdigest()[:12]
-        if self.login is None:
+        username = self.credentials.username(self.server)
+        if username is None:
             from .errors import NotLoggedIn
 
             raise NotLoggedIn(f"not logged in to {self.server}: run `taskly login`")
-        return self.login.username
+        return username
 
     @cached_property
     def api_credentials(self):
@@ -153,7 +155,9 @@ class Factory:
         """The sync engine over the cache; `--offline` keeps it off the network."""
         from .sync.engine import SyncEngine
 
-        return SyncEngine(self.server, self.api_credentials, self.store, offline=self.globals.offline)
+        # Offline, the engine never authenticates: no credentials read (nor keyring imported).
+        credentials = None if self.globals.offline else self.api_credentials
+        return SyncEngine(self.server, credentials, self.store, offline=self.globals.offline)
 
     @property
     def api(self):

@@ -40,9 +40,9 @@ class Credentials:
         return self.environ.get("TASKLY_TOKEN") or None
 
     def load(self, server: str) -> StoredLogin | None:
-        raw = self._keyring_get(server)
-        if raw is None:
-            raw = self._read_file().get(server)
+        # The file first: a login kept there never imports keyring (~60 ms on every command).
+        entry = self._read_file().get(server)
+        raw = entry if isinstance(entry, dict) and entry.get("access_token") else self._keyring_get(server)
         if not raw:
             return None
         try:
@@ -52,11 +52,23 @@ class Credentials:
         except (ValueError, TypeError):
             return None
 
+    def username(self, server: str) -> str | None:
+        """Who is logged in to `server`, from the file or its index of keyring logins when it can:
+        reading the cache offline needs the account, not the secret (nor keyring's import)."""
+        entry = self._read_file().get(server)
+        if isinstance(entry, dict) and entry.get("username"):
+            return entry["username"]
+        login = self.load(server)
+        return login.username if login else None
+
     def save(self, login: StoredLogin) -> str:
         """Store a login; answers where it went ("keyring" or the file path)."""
         payload = json.dumps({"username": login.username, "access_token": login.access_token,
                               "refresh_token": login.refresh_token})
         if self._keyring_set(login.server, payload):
+            data = self._read_file()  # an index without secrets, for `username()`
+            data[login.server] = {"username": login.username, "keyring": True}
+            self._write_file(data, note=False)
             return "keyring"
         data = self._read_file()
         data[login.server] = json.loads(payload)
@@ -83,8 +95,8 @@ class Credentials:
         except Exception:
             return None
         backend = keyring.get_keyring()
-        if isinstance(backend, fail.Keyring) or type(backend).__name__ in {"ChainerBackend"} and not getattr(
-                backend, "backends", None):
+        if isinstance(backend, fail.Keyring) or (type(backend).__name__ in {"ChainerBackend"} and not getattr(
+                backend, "backends", None)):
             return None
         return keyring
 
@@ -125,7 +137,7 @@ class Credentials:
         except (FileNotFoundError, ValueError):
             return {}
 
-    def _write_file(self, data: dict[str, Any]) -> None:
+    def _write_file(self, data: dict[str, Any], note: bool = True) -> None:
         path = self.file
         first = not path.exists()
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -135,5 +147,60 @@ class Credentials:
             json.dump(data, handle)
         os.chmod(tmp, 0o600)
         tmp.replace(path)
-        if first and data:
+        if note and first and data:
             self.output.note(f"note: no system keyring found; credentials are stored in {path} (mode 0600)")
+
+
+# --- signing in and out (the flows behind `taskly login` / `logout`) --------------------------------
+
+
+def sign_in(server: str, credentials: Credentials, *, dev_name: str | None = None,
+            token: str | None = None) -> tuple[Any, str]:
+    """Log in to `server` by dev login or with an API token (checked with GET /me) and store it.
+
+    Returns the user (UserOut) and where the login was stored.
+    """
+    from .api.client import ApiClient  # httpx: only commands that talk to a server pay for it
+    from .api.credentials import StaticCredentials
+
+    if token is not None:
+        api = ApiClient(server, StaticCredentials(token.strip()))
+        try:
+            user = api.me()
+        finally:
+            api.close()
+        login = StoredLogin(server, user.username, token.strip(), None)
+    else:
+        api = ApiClient(server)
+        try:
+            tokens = api.dev_login(dev_name or "")
+        finally:
+            api.close()
+        user = tokens.user
+        login = StoredLogin(server, user.username, tokens.access_token, tokens.refresh_token)
+    return user, credentials.save(login)
+
+
+def sign_out(server: str, credentials: Credentials, api_credentials: Any, *, revoke: bool = True) -> tuple[
+        StoredLogin | None, str | None]:
+    """Revoke the stored login's refresh tokens on the server (best effort), then forget it locally.
+
+    Returns the login that was removed (None when there was none) and why revoking failed, if it did.
+    """
+    login = credentials.load(server)
+    if login is None:
+        return None, None
+    problem = None
+    if revoke and login.refresh_token:
+        from .api.client import ApiClient
+        from .errors import TasklyError
+
+        api = ApiClient(server, api_credentials, timeout=3)
+        try:
+            api.logout(login.refresh_token)
+        except TasklyError as exc:
+            problem = str(exc)
+        finally:
+            api.close()
+    credentials.clear(server)
+    return login, problem

@@ -103,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
             return result
     except typer.Exit as exc:
         return exc.exit_code
-    except typer._click.exceptions.Abort:
+    except typer.Abort:
         sys.stderr.write("taskly: aborted\n")
         return EXIT_ERROR
     except typer._click.exceptions.ClickException as exc:

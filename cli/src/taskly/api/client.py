@@ -18,14 +18,20 @@ from uuid import UUID
 import httpx
 from pydantic import BaseModel, TypeAdapter
 from taskly_shared.models import (
+    ApiTokenCreated,
+    ApiTokenOut,
     AuthTokens,
     BoardOut,
     CardCreate,
     CardMove,
     CardOut,
     CardPatch,
+    ChangeOut,
     ChangesPage,
+    ColumnOut,
     CommentOut,
+    InvitationOut,
+    MemberOut,
     Snapshot,
     UserOut,
     WorkspaceOut,
@@ -38,6 +44,10 @@ M = TypeVar("M", bound=BaseModel)
 UNREACHABLE = {502, 503, 504}
 _workspaces = TypeAdapter(list[WorkspaceOut])
 _comments = TypeAdapter(list[CommentOut])
+_members = TypeAdapter(list[MemberOut])
+_boards = TypeAdapter(list[BoardOut])
+_changes = TypeAdapter(list[ChangeOut])
+_tokens = TypeAdapter(list[ApiTokenOut])
 
 
 class ApiClient:
@@ -126,6 +136,24 @@ class ApiClient:
     def me(self, timeout: float | None = None) -> UserOut:
         return self._model(UserOut, "GET", "/me", timeout=timeout)
 
+    def logout(self, refresh_token: str | None = None, timeout: float | None = None) -> None:
+        """Revoke `refresh_token`'s family (or every refresh token of the caller when None)."""
+        body = {"refresh_token": refresh_token} if refresh_token else None
+        self.request("POST", "/auth/logout", json=body, timeout=timeout)
+
+    # --- API tokens -------------------------------------------------------------------------------
+
+    def create_token(self, name: str, *, expires_in_days: int | None = None,
+                     idempotency_key: str | None = None) -> ApiTokenCreated:
+        body = {"name": name, **({"expires_in_days": expires_in_days} if expires_in_days else {})}
+        return self._model(ApiTokenCreated, "POST", "/tokens", json=body, idempotency_key=idempotency_key)
+
+    def list_tokens(self, timeout: float | None = None) -> list[ApiTokenOut]:
+        return _tokens.validate_json(self.request("GET", "/tokens", timeout=timeout).content)
+
+    def revoke_token(self, token_id: UUID | str) -> ApiTokenOut:
+        return self._model(ApiTokenOut, "DELETE", f"/tokens/{token_id}")
+
     # --- workspaces, boards, sync -----------------------------------------------------------------
 
     def list_workspaces(self, timeout: float | None = None) -> list[WorkspaceOut]:
@@ -136,10 +164,51 @@ class ApiClient:
         body = {"name": name, **({"id": str(workspace_id)} if workspace_id else {})}
         return self._model(WorkspaceOut, "POST", "/workspaces", json=body, idempotency_key=idempotency_key)
 
+    def list_members(self, workspace_id: UUID | str, timeout: float | None = None) -> list[MemberOut]:
+        return _members.validate_json(
+            self.request("GET", f"/workspaces/{workspace_id}/members", timeout=timeout).content)
+
+    def create_invitation(self, workspace_id: UUID | str, role: str = "member", *,
+                          expires_in_hours: int | None = None,
+                          idempotency_key: str | None = None) -> InvitationOut:
+        body = {"role": role, **({"expires_in_hours": expires_in_hours} if expires_in_hours else {})}
+        return self._model(InvitationOut, "POST", f"/workspaces/{workspace_id}/invitations", json=body,
+                           idempotency_key=idempotency_key)
+
+    def accept_invitation(self, token: str, *, idempotency_key: str | None = None) -> WorkspaceOut:
+        return self._model(WorkspaceOut, "POST", f"/invitations/{token}/accept",
+                           idempotency_key=idempotency_key)
+
+    def list_boards(self, workspace_id: UUID | str, timeout: float | None = None) -> list[BoardOut]:
+        return _boards.validate_json(
+            self.request("GET", f"/workspaces/{workspace_id}/boards", timeout=timeout).content)
+
     def create_board(self, workspace_id: UUID | str, name: str, key: str, *,
                      idempotency_key: str | None = None) -> BoardOut:
         return self._model(BoardOut, "POST", f"/workspaces/{workspace_id}/boards",
                            json={"name": name, "key": key}, idempotency_key=idempotency_key)
+
+    def add_column(self, board_id: UUID | str, name: str, *, kind: str | None = None,
+                   wip_limit: int | None = None, position: int | None = None,
+                   idempotency_key: str | None = None) -> ColumnOut:
+        """A new column; `position` is 0-based (the end when None)."""
+        body: dict[str, Any] = {"name": name}
+        body.update({k: v for k, v in (("kind", kind), ("wip_limit", wip_limit), ("position", position))
+                     if v is not None})
+        return self._model(ColumnOut, "POST", f"/boards/{board_id}/columns", json=body,
+                           idempotency_key=idempotency_key)
+
+    def update_column(self, column_id: UUID | str, *, idempotency_key: str | None = None,
+                      **fields: Any) -> ColumnOut:
+        """Rename, change kind or WIP limit, or move to a 0-based `position`."""
+        return self._model(ColumnOut, "PATCH", f"/columns/{column_id}", json=fields,
+                           idempotency_key=idempotency_key)
+
+    def delete_column(self, column_id: UUID | str, *, move_to: str | None = None,
+                      idempotency_key: str | None = None) -> None:
+        """Delete a column; its cards go to the bottom of `move_to` (id or name)."""
+        params = {"move_to": move_to} if move_to else None
+        self.request("DELETE", f"/columns/{column_id}", params=params, idempotency_key=idempotency_key)
 
     def changes(self, workspace_id: UUID | str, since: int, limit: int = 500,
                 timeout: float | None = None) -> ChangesPage:
@@ -172,6 +241,11 @@ class ApiClient:
 
     def restore_card(self, card_ref: str, *, idempotency_key: str | None = None) -> CardOut:
         return self._model(CardOut, "POST", f"/cards/{card_ref}/restore", idempotency_key=idempotency_key)
+
+    def card_activity(self, card_ref: str, limit: int = 100, timeout: float | None = None) -> list[ChangeOut]:
+        """The card's changes and its comments' changes, newest first."""
+        return _changes.validate_json(self.request("GET", f"/cards/{card_ref}/activity",
+                                                   params={"limit": limit}, timeout=timeout).content)
 
     def list_comments(self, card_ref: str, timeout: float | None = None) -> list[CommentOut]:
         return _comments.validate_json(self.request("GET", f"/cards/{card_ref}/comments", timeout=timeout).content)

@@ -25,6 +25,8 @@ from ..settings import Settings
 log = structlog.get_logger("taskly.realtime")
 
 RECONNECT_DELAYS = (0.1, 0.5, 1.0, 2.0, 5.0)
+MAYBE_MISSED = b""
+"""Not a notice: notices of the channel may have been lost, read the feed."""
 
 
 def channel_name(workspace_id: uuid.UUID) -> str:
@@ -110,6 +112,8 @@ class NotifyChannelsBackend(AsyncPgChannelsBackend):
                             await connection.add_listener(channel, self._listener)
                         connection.add_termination_listener(self._on_listener_lost)
                         self._listener_conn = connection
+                        for channel in self._subscribed_channels:  # notices may be lost: look
+                            self._queue.put_nowait((channel, MAYBE_MISSED))
                     log.info("realtime_listener_reconnected", channels=len(self._subscribed_channels))
                     return
                 except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:

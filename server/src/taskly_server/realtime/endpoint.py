@@ -1,9 +1,13 @@
 """WebSocket `/api/v1/ws`: authenticate in the first message, then subscribe to workspaces.
 
-Client → server: auth (first, within `ws_auth_timeout`), subscribe {workspace_id, since},
-unsubscribe, ping, pong. Server → client: authenticated, subscribed {seq}, change (per workspace
-in seq order: first what was missed after `since`, then live), resync (since below the pruned
-feed: reload the snapshot), unsubscribed {reason: requested | removed}, error, ping, pong.
+Client → server: auth {token} (first, within `ws_auth_timeout`; a JWT or an API token), then
+subscribe {workspace_id, since}, unsubscribe {workspace_id}, ping, pong.
+Server → client: authenticated {user}; per subscription: subscribed {seq: the head now}, then the
+changes after `since` from the feed, then live ones — each a `change` {seq}, in seq order, once —
+or, when `since` is below the pruned feed (reason "gone") or above the head ("ahead"), resync
+(reload the snapshot; live changes after the head follow); unsubscribed {reason: requested |
+removed}; error {code} (not_found for a workspace the user is not a member of); ping (answer
+pong within `ws_ping_timeout`), pong. Anything but a valid auth first: error, close 4401.
 """
 
 from __future__ import annotations

@@ -106,11 +106,17 @@ class WorkspaceFeed:
             if seq > self.head:
                 self._wake.set()
 
+    def poke(self) -> None:
+        """Read the feed after `head` even without a notice (some may have been lost)."""
+        self.announce(self.head + 1)
+
     async def _listen(self) -> None:
         assert self._channel is not None
         async for payload in self._channel.iter_events():
             notice = Notice.decode(payload)
-            if notice is not None and notice.workspace_id == self.workspace_id:
+            if notice is None:
+                self.poke()
+            elif notice.workspace_id == self.workspace_id:
                 self.announce(notice.seq)
 
     async def _read_loop(self) -> None:
@@ -166,6 +172,7 @@ class WorkspaceFeed:
                 continue
             if row.entity_type == "workspace":
                 cuts.setdefault(None, row.seq)
+                continue
             for user_id in _member_user_ids(row):
                 cuts.setdefault(user_id, row.seq)
         if not cuts:
@@ -255,7 +262,11 @@ class Fanout:
             feed = self.feeds.get(workspace_id)
             if feed is None:
                 feed = WorkspaceFeed(self, workspace_id)
-                await feed.open()
+                try:
+                    await feed.open()
+                except BaseException:
+                    await feed.close()
+                    raise
                 self.feeds[workspace_id] = feed
             feed.refs += 1
             return feed

@@ -212,8 +212,9 @@ class CardService:
             Member.workspace_id == card.workspace_id, Member.user_id == user_id))
         if member is not None and user_id not in card.assignee_ids:
             card.assignee_ids = [*card.assignee_ids, user_id]
-        columns = await board_columns(self.db, card.board_id)
-        current = next((c for c in columns if c.id == card.column_id), None)
+        columns = sorted((c for c in self.views.columns.values() if c.board_id == card.board_id),
+                         key=lambda c: (c.rank, str(c.id)))  # loaded by the renderer above
+        current = self.views.columns.get(card.column_id)
         target = next((c for c in columns if c.kind == ColumnKind.IN_PROGRESS.value), None)
         if target is not None and (current is None or current.kind != ColumnKind.IN_PROGRESS.value):
             await lock_column(self.db, target.id)

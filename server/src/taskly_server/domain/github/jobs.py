@@ -60,10 +60,14 @@ async def create_branch(ctx: dict[str, Any], *, card_id: str, user_id: str, repo
     """Create `branch` for the card on GitHub, then record it on the card, assign the starter and
     move the card to in progress (one transaction, attributed to the starter). Re-runnable: an
     existing branch is success, and a card that records the branch is left alone."""
-    async with ctx["sessionmaker"]() as db:
-        card = await db.get(Card, uuid.UUID(card_id))
-        repository = await db.get(Repository, uuid.UUID(repository_id))
-        user = await db.get(User, uuid.UUID(user_id))
+    async with ctx["sessionmaker"]() as db:  # one query for the three rows
+        found = (await db.execute(
+            select(Card, Repository, User).select_from(Card)
+            .outerjoin(Repository, Repository.id == uuid.UUID(repository_id))
+            .outerjoin(User, User.id == uuid.UUID(user_id))
+            .where(Card.id == uuid.UUID(card_id))
+        )).first()
+    card, repository, user = found if found is not None else (None, None, None)
     if card is None or card.deleted_at is not None:
         raise fail(ctx, "the card was deleted; no branch was created", retry=False)
     if repository is None or not repository.active:
@@ -77,8 +81,7 @@ async def create_branch(ctx: dict[str, Any], *, card_id: str, user_id: str, repo
             sha = await asyncio.to_thread(client.branch_sha, full_name, base_branch)
         except GitHubError as exc:
             if exc.status == 404:
-                raise fail(ctx, f"base branch {base_branch!r} not found in {full_name} (or your "
-                                "GitHub account cannot see it)", retry=False) from None
+                raise fail(ctx, await _missing(client, full_name, base_branch), retry=False) from None
             raise fail(ctx, exc.message, retry=exc.retryable) from None
         try:
             created = await asyncio.to_thread(client.create_branch, full_name, branch, sha)
@@ -94,6 +97,17 @@ async def create_branch(ctx: dict[str, Any], *, card_id: str, user_id: str, repo
             "created": created, "card_id": card_id, "key": card_out.key if card_out else None,
             "card_changed": changed,
             "card": card_out.model_dump(mode="json") if card_out else None}
+
+
+async def _missing(client: GitHubClient, full_name: str, branch: str) -> str:
+    """Why reading `branch` answered 404: the branch is missing, or the repository is invisible."""
+    try:
+        await asyncio.to_thread(client.repository, full_name)
+    except GitHubError as exc:
+        if exc.status == 404:
+            return (f"your GitHub account cannot see {full_name}: ask its owners for write access, "
+                    "or create the branch locally")
+    return f"base branch {branch!r} not found in {full_name}"
 
 
 # --- connect_repository ------------------------------------------------------------------------

@@ -1,0 +1,75 @@
+"""`taskly login`, `logout`, `whoami`."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from ..context import factory
+
+app = typer.Typer()
+
+
+@app.command("login")
+def login(
+    dev: str = typer.Option(None, "--dev", metavar="NAME", help="Dev login by name (servers with dev login)."),
+    with_token: bool = typer.Option(False, "--with-token", help="Read an API token from stdin."),
+) -> None:
+    """Sign in to the server given by --server (else TASKLY_SERVER, .taskly.toml, user config)."""
+    from ..config import save_user
+    from ..credentials import sign_in
+    from ..errors import UsageError
+    from ..resolve import needs_server
+
+    f = factory()
+    server = f.config.server
+    if not server:
+        raise UsageError("login needs a server: taskly login --server URL --dev NAME")
+    if bool(dev) == with_token:
+        raise UsageError("choose one way to log in: --dev NAME (dev login) or --with-token (token on stdin)")
+    token = sys.stdin.read().strip() if with_token else None
+    if with_token and not token:
+        raise UsageError("--with-token reads the token from stdin, and stdin was empty")
+    with needs_server(f, f"log in to {server}"):
+        user, _ = sign_in(server, f.credentials, dev_name=dev, token=token)
+    save_user(f.config.user_path, server=server)
+    f.output.note(f"Logged in to {server} as {user.username}")
+    f.output.data(user, lambda u: None)
+
+
+@app.command("logout")
+def logout() -> None:
+    """Revoke this login on the server (best effort) and forget it locally."""
+    from ..credentials import sign_out
+    from ..errors import NotLoggedIn
+
+    f = factory()
+    removed, problem = sign_out(f.server, f.credentials, f.api_credentials, revoke=not f.globals.offline)
+    if removed is None:
+        raise NotLoggedIn(f"not logged in to {f.server}")
+    if problem:
+        f.output.warn(f"could not revoke the login on the server ({problem}); removed it locally")
+    f.output.note(f"Logged out of {f.server} ({removed.username})")
+    f.output.data({"server": f.server, "username": removed.username, "revoked": problem is None},
+                  lambda _: None)
+
+
+@app.command("whoami")
+def whoami() -> None:
+    """Show the signed-in user and the server (exit 4 when not logged in)."""
+    from ..errors import NotLoggedIn, Offline
+
+    f = factory()
+    username = f.login.username if f.login else None
+    if username is None and not f.credentials.env_token():
+        raise NotLoggedIn(f"not logged in to {f.server}: run `taskly login`")
+    user = None
+    if not f.globals.offline:
+        try:
+            user = f.api.me(timeout=1.5)
+        except Offline as exc:
+            f.output.note(f"server unreachable ({exc}); showing the stored login")
+    info = {"server": f.server, "username": user.username if user else username,
+            "user": user, "token": "TASKLY_TOKEN" if f.credentials.env_token() else "login"}
+    f.output.data(info, lambda i: f.output.line(f"{i['username'] or '(API token)'} on {i['server']}"))

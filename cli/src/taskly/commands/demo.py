@@ -1,0 +1,42 @@
+"""`taskly demo`: a local server with a realistic board, signed in and shown; `--stop` stops it."""
+
+from __future__ import annotations
+
+import typer
+
+from ..context import factory
+
+app = typer.Typer()
+
+
+@app.command("demo")
+def demo(
+    no_tui: bool = typer.Option(False, "--no-tui", help="Print the board as a table and exit."),
+    stop: bool = typer.Option(False, "--stop", help="Stop the demo server (and its database)."),
+) -> None:
+    """Start (or reuse) the demo server, create the Demo board once, log in to it and show it."""
+    from ..demo_server import DemoServer
+
+    f = factory()
+    out = f.output
+    server = DemoServer.for_environ(f.environ)
+    if stop:
+        url, stopped = server.url, server.stop()
+        out.data({"server": url, "stopped": stopped},
+                 lambda _: out.note("demo server stopped" if stopped else "the demo server was not running"))
+        return
+    from ..demo_data import load_board, seed, sign_in
+    from ..render import render_board
+
+    url, pid, reused = server.ensure_running(out.note)
+    out.note(f"demo server {'running' if reused else 'started'} at {url} (pid {pid}; "
+             f"log {server.log_path}); `taskly demo --stop` stops it")
+    tokens, workspace, board, created = seed(url)
+    sign_in(url, tokens, f.environ, out)
+    if created:
+        out.note(f"created {created} cards on {board.key} in workspace {workspace.name}")
+    detail = load_board(url, tokens, str(board.id), f.environ)
+    out.note(f"logged in as {tokens.user.username}; {url}, workspace {workspace.name} and board {board.key} "
+             "are now the current ones")
+    # The Textual board comes with the TUI; until then a terminal gets the table as well.
+    out.data(detail, lambda d: render_board(out, d, d.columns, d.cards))

@@ -1,0 +1,94 @@
+"""`taskly watch`: follow workspaces live and hand every change to a callback, until a signal.
+
+The watcher keeps its own in-memory cache and cursors instead of the shared cache: another
+`taskly` command pulling into the shared cache meanwhile would otherwise make the listener treat
+those changes as already applied, and the stream would silently skip them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from .errors import NotFound, Offline, UsageError
+
+if TYPE_CHECKING:
+    from taskly_shared.models import ChangeOut, WorkspaceOut
+
+    from .context import Factory
+    from .sync.engine import SyncEngine
+    from .sync.live import LiveStatus
+
+SETUP_TIMEOUT = 10.0
+
+
+def change_record(change: ChangeOut) -> dict[str, Any]:
+    """The JSON line of one change: seq, workspace, entity, op, changed fields, actor, time."""
+    data = change.model_dump(mode="json", include={"seq", "workspace_id", "entity_type", "entity_id", "op",
+                                                    "changes", "actor", "created_at"})
+    return {**data, "key": (change.data or {}).get("key") or None}
+
+
+@dataclass
+class Watch:
+    engine: SyncEngine
+    workspaces: list[WorkspaceOut]
+    cursors: dict[str, int]
+    """Where each workspace's stream starts: changes with a greater seq are reported."""
+
+
+def open_watch(f: Factory, *, every: bool = False, since: int | None = None) -> Watch:
+    """Choose the workspaces (the current one, else all) and start them at their seq (or `since`)."""
+    from .store import Store
+    from .sync.engine import SyncEngine
+
+    if f.globals.offline:
+        raise Offline("watch follows the server live: it cannot work with --offline")
+    store = Store(":memory:", server_url=f.server, user=f.account)
+    engine = SyncEngine(f.server, f.api_credentials, store)
+    workspaces = engine.api.list_workspaces(timeout=SETUP_TIMEOUT)
+    chosen = workspaces if every or not f.config.workspace else [_find(workspaces, f.config.workspace)]
+    if since is not None and len(chosen) != 1:
+        raise UsageError("--since needs one workspace: a seq counts the changes of one workspace "
+                         "(pick it with --workspace)")
+    cursors = {str(w.id): (since if since is not None else w.seq) for w in chosen}
+    with store.transaction() as tx:
+        for workspace in chosen:
+            tx.put_workspace(workspace.model_dump(mode="json", exclude={"seq"}), role=str(workspace.role))
+            tx.set_cursor(str(workspace.id), cursors[str(workspace.id)])
+    return Watch(engine, chosen, cursors)
+
+
+def _find(workspaces: list[WorkspaceOut], ref: str) -> WorkspaceOut:
+    for workspace in workspaces:
+        if str(workspace.id) == ref or workspace.name.casefold() == ref.casefold():
+            return workspace
+    names = ", ".join(sorted(w.name for w in workspaces)) or "none"
+    raise NotFound(f"no workspace {ref!r} (yours: {names})", code="not_found")
+
+
+async def follow(watch: Watch, on_change: Callable[[ChangeOut], Awaitable[None] | None],
+                 on_status: Callable[[LiveStatus], Awaitable[None] | None] | None = None) -> None:
+    """Stream changes (reconnecting) until SIGINT or SIGTERM; errors such as NotLoggedIn propagate."""
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    ids = list(watch.cursors)
+    listener = asyncio.create_task(watch.engine.listen(on_change, workspace_ids=ids, on_status=on_status))
+    stopper = asyncio.create_task(stop.wait())
+    try:
+        done, _ = await asyncio.wait({listener, stopper}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in (listener, stopper):
+            task.cancel()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(signum)
+    if listener in done:
+        listener.result()
+    with contextlib.suppress(asyncio.CancelledError):
+        await listener
