@@ -51,11 +51,11 @@ class Recurrence(StrEnum):
 class Input(BaseModel):
     """A request body: unknown fields are refused."""
 
-    model_config = ConfigDict(extra="forbid", defer_build=True)
+    model_config = ConfigDict(extra="forbid")
 
 
 class Output(BaseModel):
-    model_config = ConfigDict(from_attributes=True, defer_build=True)
+    model_config = ConfigDict(from_attributes=True)
 
 
 # --- users and auth -------------------------------------------------------------------------

@@ -36,7 +36,7 @@ class CommentService:
             .where(Comment.card_id == card.id, Comment.deleted.is_(False))
             .order_by(Comment.created_at, Comment.id)
         )
-        return [comment_out(comment, author) for comment, author in rows.tuples().all()]
+        return [comment_out(comment, author) for comment, author in rows.all()]
 
     async def create(self, principal: Principal, card_ref: str, data: CommentCreate) -> CommentOut:
         card = await load_card(self.db, principal.user_id, card_ref, Role.MEMBER)

@@ -99,7 +99,7 @@ class FieldEditor:
             .join(Member, Member.user_id == User.id)
             .where(Member.workspace_id == workspace_id, func.lower(User.username).in_(wanted))
         )
-        ids = dict(rows.tuples().all())
+        ids = dict(rows.all())
         missing = [name for name in wanted if name not in ids]
         if missing:
             raise Invalid(f"not members of this workspace: {', '.join(missing)}", usernames=missing)

@@ -49,7 +49,7 @@ class CardRenderer:
         user_ids -= self.usernames.keys()
         if user_ids:
             rows = await self.db.execute(select(User.id, User.username).where(User.id.in_(user_ids)))
-            self.usernames.update(dict(rows.tuples().all()))
+            self.usernames.update(dict(rows.all()))
 
     def render(self, card: Card, conflicts: Sequence[FieldConflict] = ()) -> CardOut:
         board = self.boards[card.board_id]

@@ -57,7 +57,7 @@ class WorkspaceService:
             .where(Member.user_id == principal.user_id, Workspace.deleted_at.is_(None))
             .order_by(func.lower(Workspace.name), Workspace.created_at)
         )
-        return [workspace_out(workspace, Role(role)) for workspace, role in rows.tuples().all()]
+        return [workspace_out(workspace, Role(role)) for workspace, role in rows.all()]
 
     async def get(self, principal: Principal, workspace_id: uuid.UUID) -> WorkspaceOut:
         role = await require_role(self.db, workspace_id, principal.user_id)
@@ -122,7 +122,7 @@ class WorkspaceService:
             .where(Member.workspace_id == workspace_id)
             .order_by(Member.created_at, func.lower(User.username))
         )
-        return [member_out(member, user) for member, user in rows.tuples().all()]
+        return [member_out(member, user) for member, user in rows.all()]
 
     async def update_member(self, principal: Principal, workspace_id: uuid.UUID, user_ref: str,
                             data: MemberPatch) -> MemberOut:
