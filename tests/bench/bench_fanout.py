@@ -7,7 +7,7 @@ with --redis), connects the clients (all subscribed to one workspace), then comm
 by one through REST and measures, for every client, the latency from the commit to the receipt
 of its `change` event, two ways: from the moment just before the PATCH was sent (t0, includes
 the HTTP request) and from the Change's `created_at` stamped by the server on this same machine.
-Prints p50/p99/max per change and over all receipts. Goal: p99 ≤ 30 ms.
+Prints min/p50/p99/max per change and over all receipts. Goal: p99 ≤ 30 ms.
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ import asyncio
 import contextlib
 import json
 import resource
-import statistics
 import sys
 import time
 from datetime import datetime
@@ -51,8 +50,8 @@ def percentile(values: list[float], p: float) -> float:
 
 
 def summary(values_ms: list[float]) -> str:
-    return (f"p50 {percentile(values_ms, 50):6.1f} ms  p99 {percentile(values_ms, 99):6.1f} ms  "
-            f"max {max(values_ms):6.1f} ms  mean {statistics.fmean(values_ms):6.1f} ms")
+    return (f"min {min(values_ms):5.1f}  p50 {percentile(values_ms, 50):5.1f}  "
+            f"p99 {percentile(values_ms, 99):5.1f}  max {max(values_ms):5.1f} ms")
 
 
 class Arrivals:
@@ -89,14 +88,16 @@ class BenchClient:
         self.task = asyncio.create_task(self.read())
 
     async def read(self) -> None:
+        """Only the seq is read from a change (a full parse would add client time to the figures)."""
         async for raw in self.sock:
             wall, mono = time.time(), time.perf_counter()
-            message = json.loads(raw)
-            if message["type"] == "ping":
+            if raw.startswith('{"type":"change"'):
+                start = raw.index('"seq":') + 6
+                seq = int(raw[start:raw.index(",", start)])
+                self.received[seq] = (wall, mono)
+                self.arrivals.arrived(seq)
+            elif json.loads(raw)["type"] == "ping":
                 await self.sock.send('{"type":"pong"}')
-            elif message["type"] == "change":
-                self.received[message["seq"]] = (wall, mono)
-                self.arrivals.arrived(message["seq"])
 
 
 async def open_clients(url: str, token: str, workspace_id: str, since: int, count: int,

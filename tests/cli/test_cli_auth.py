@@ -33,6 +33,15 @@ def test_dev_login_whoami_and_logout_revokes_on_the_server(server) -> None:
     assert who["server"] == server.url and who["username"] == name and who["user"]["id"] == user["id"]
     assert ok("whoami").stdout.strip() == f"{name} on {server.url}"
 
+    # another user on the same server: the first one's current workspace is forgotten
+    ok("workspace", "create", unique("ws"))
+    second = unique()
+    ok("login", "--server", server.url, "--dev", second)
+    assert "workspace" not in tomllib.loads((home() / "config" / "config.toml").read_text())
+    assert ok("whoami", "--json").json()["username"] == second
+    ok("login", "--server", server.url, "--dev", name)
+    stored = json.loads(credentials.read_text())[server.url]
+
     out = ok("logout", "--json")
     assert out.json() == {"server": server.url, "username": name, "revoked": True}
     assert server.url not in json.loads(credentials.read_text())

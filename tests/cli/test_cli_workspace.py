@@ -38,7 +38,7 @@ def test_workspaces_and_boards_become_current(server) -> None:
     assert [b["key"] for b in boards] == ["WEB"]
     # `board use` switches the workspace with it
     assert ok("board", "use", "API", "--json").json()["key"] == "API"
-    assert user_config() | {} == {**user_config(), "workspace": second, "board": "API"}
+    assert (user_config()["workspace"], user_config()["board"]) == (second, "API")
     assert [c["key"] for c in [ok("add", "On API", "--json").json()]] == ["API-1"]
 
     code, _, err = run_taskly("board", "create", "Again", "--key", "API")
@@ -71,7 +71,9 @@ def test_invite_join_and_members(server, tmp_path: Path) -> None:
     assert {(m["username"], m["role"]) for m in members} == {(owner, "owner"), (bob_name, "member")}
     code, _, err = run_taskly("workspace", "invite", env=bob)  # a member cannot invite
     assert code == 4, err
-    code, _, err = run_taskly("workspace", "join", invitation["token"], env=bob)  # used already
+    carol = {"TASKLY_HOME": str(tmp_path / "carol")}
+    cli_login(server.url, env=carol)
+    code, _, err = run_taskly("workspace", "join", invitation["token"], env=carol)  # used already
     assert code == 1 and "already used" in err
     assert run_taskly("workspace", "invite", "--role", "boss").code == 2
 
@@ -84,7 +86,8 @@ def test_column_commands(server) -> None:
     assert names == ["Backlog", "QA", "Todo", "In Progress", "In Review", "Done"]
 
     assert ok("column", "rename", "qa", "Testing", "--json").json()["name"] == "Testing"
-    ok("column", "mv", "TESTING", "5")
+    moved = ok("column", "mv", "TESTING", "5", "--json").json()
+    assert moved["id"] == created["id"] and moved["name"] == "Testing"
     names = [c["name"] for c in ok("column", "ls", "--json").json()]
     assert names == ["Backlog", "Todo", "In Progress", "In Review", "Testing", "Done"]
 

@@ -21,13 +21,20 @@ from websockets.asyncio.client import connect
 from tests.support.api import Api
 from tests.support.authz import join
 from tests.support.fake_github import FakeGitHub
-from tests.support.github_stack import GitHubStack
+from tests.support.github_stack import GitHubStack, own_database
 from tests.support.services import REDIS_URL, require
 
 pytestmark = pytest.mark.timeout(180)
 
 STACK_ENV = {"TASKLY_FEED_POLL_INTERVAL": "60"}
 """Realtime notices only: the servers' safety poll would hide a missing notice for a minute."""
+
+
+@pytest.fixture(scope="module")
+def github_database() -> Iterator[str]:
+    """This module's own database (see own_database)."""
+    with own_database() as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
@@ -38,19 +45,19 @@ def fake(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FakeGitHub]:
 
 
 @pytest.fixture(scope="module")
-def stack(fake: FakeGitHub, database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[GitHubStack]:
+def stack(fake: FakeGitHub, github_database: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[GitHubStack]:
     """Server and worker on the Postgres queue (LISTEN/NOTIFY fan-out)."""
-    stack = GitHubStack.start(tmp_path_factory.mktemp("branches"), database_url, fake, extra_env=STACK_ENV)
+    stack = GitHubStack.start(tmp_path_factory.mktemp("branches"), github_database, fake, extra_env=STACK_ENV)
     yield stack
     stack.stop()
 
 
 @pytest.fixture(scope="module")
-def redis_stack(fake: FakeGitHub, database_url: str,
+def redis_stack(fake: FakeGitHub, github_database: str,
                 tmp_path_factory: pytest.TempPathFactory) -> Iterator[GitHubStack]:
     """Server and worker on the Redis queue (Redis pub/sub fan-out)."""
     require(REDIS_URL, 6379, "Redis")
-    stack = GitHubStack.start(tmp_path_factory.mktemp("branches-redis"), database_url, fake,
+    stack = GitHubStack.start(tmp_path_factory.mktemp("branches-redis"), github_database, fake,
                               redis_url=REDIS_URL, extra_env=STACK_ENV)
     yield stack
     stack.stop()

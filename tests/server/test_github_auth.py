@@ -19,10 +19,17 @@ from taskly_server.domain.github.crypto import SecretBox, UndecryptableSecret, u
 
 from tests.support.api import Api
 from tests.support.fake_github import FakeGitHub
-from tests.support.github_stack import SECRET, GitHubStack
+from tests.support.github_stack import SECRET, GitHubStack, own_database
 from tests.support.processes import ServerProcess
 
 pytestmark = pytest.mark.timeout(120)
+
+
+@pytest.fixture(scope="module")
+def github_database() -> Iterator[str]:
+    """This module's own database (see own_database)."""
+    with own_database() as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
@@ -33,8 +40,8 @@ def fake(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FakeGitHub]:
 
 
 @pytest.fixture(scope="module")
-def stack(fake: FakeGitHub, database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[GitHubStack]:
-    stack = GitHubStack.start(tmp_path_factory.mktemp("github-auth"), database_url, fake, worker=False)
+def stack(fake: FakeGitHub, github_database: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[GitHubStack]:
+    stack = GitHubStack.start(tmp_path_factory.mktemp("github-auth"), github_database, fake, worker=False)
     yield stack
     stack.stop()
 
@@ -77,7 +84,7 @@ async def stored_token(database_url: str, user_id: str) -> tuple[int | None, byt
 
 
 def test_device_flow_signs_in_and_stores_the_token_encrypted(stack: GitHubStack, fake: FakeGitHub,
-                                                             database_url: str) -> None:
+                                                             github_database: str) -> None:
     gh = fake.add_user("octo-alice", name="Alice Liddell", email="alice@example.com")
     fake.clear_requests()
     device = start_device(stack)
@@ -97,7 +104,7 @@ def test_device_flow_signs_in_and_stores_the_token_encrypted(stack: GitHubStack,
     me = Api(stack.url, tokens["access_token"]).ok("GET", "/me")
     assert me["id"] == tokens["user"]["id"]
 
-    github_id, sealed = asyncio.run(stored_token(database_url, tokens["user"]["id"]))
+    github_id, sealed = asyncio.run(stored_token(github_database, tokens["user"]["id"]))
     assert github_id == gh.id
     issued = [t for t, info in fake.tokens.items() if info.login == "octo-alice" and t != gh.token]
     assert len(issued) == 1 and issued[0].encode() not in sealed

@@ -18,12 +18,19 @@ from taskly_server.domain.github.crypto import decrypt_webhook_secret
 from tests.support.api import Api
 from tests.support.authz import join
 from tests.support.fake_github import FakeGitHub
-from tests.support.github_stack import SECRET, GitHubStack
+from tests.support.github_stack import SECRET, GitHubStack, own_database
 
 pytestmark = pytest.mark.timeout(120)
 
 EVENTS = {"pull_request", "pull_request_review", "push", "create", "delete", "check_suite",
           "check_run", "status"}
+
+
+@pytest.fixture(scope="module")
+def github_database() -> Iterator[str]:
+    """This module's own database (see own_database)."""
+    with own_database() as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
@@ -34,8 +41,8 @@ def fake(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FakeGitHub]:
 
 
 @pytest.fixture(scope="module")
-def stack(fake: FakeGitHub, database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[GitHubStack]:
-    stack = GitHubStack.start(tmp_path_factory.mktemp("repositories"), database_url, fake)
+def stack(fake: FakeGitHub, github_database: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[GitHubStack]:
+    stack = GitHubStack.start(tmp_path_factory.mktemp("repositories"), github_database, fake)
     yield stack
     stack.stop()
 
@@ -63,7 +70,7 @@ def changes_of(api: Api, workspace_id: str, entity_type: str) -> list[dict]:
     return [c for c in page["changes"] if c["entity_type"] == entity_type]
 
 
-def test_connect_registers_the_webhook(stack: GitHubStack, fake: FakeGitHub, database_url: str) -> None:
+def test_connect_registers_the_webhook(stack: GitHubStack, fake: FakeGitHub, github_database: str) -> None:
     owner = login(stack)
     full_name = repo_name(fake, {owner.username: "admin"})
     workspace = owner.workspace("Repos")
@@ -88,7 +95,7 @@ def test_connect_registers_the_webhook(stack: GitHubStack, fake: FakeGitHub, dat
     hook = hooks[0]
     assert hook["config"]["url"] == f"{stack.url}/api/v1/webhooks/github"
     assert hook["config"]["content_type"] == "json" and set(hook["events"]) == EVENTS
-    webhook_id, secret = asyncio.run(stored_secret(database_url, repository["id"]))
+    webhook_id, secret = asyncio.run(stored_secret(github_database, repository["id"]))
     assert webhook_id == hook["id"] and secret == hook["config"]["secret"] and len(secret) >= 32
 
     listed = owner.ok("GET", f"/workspaces/{workspace['id']}/repositories")
@@ -105,12 +112,12 @@ def test_connect_registers_the_webhook(stack: GitHubStack, fake: FakeGitHub, dat
     again = stack.connect(owner, workspace["id"], full_name)  # idempotent: same hook, same row
     assert again["webhook"] == "registered" and again["repository"]["id"] == repository["id"]
     assert [h["id"] for h in fake.hooks(full_name)] == [hook["id"]]
-    assert asyncio.run(stored_secret(database_url, repository["id"]))[1] == secret
+    assert asyncio.run(stored_secret(github_database, repository["id"]))[1] == secret
     assert [c["op"] for c in changes_of(owner, workspace["id"], "repository")] == ["create"]
 
 
 def test_connect_without_admin_gives_url_and_secret_once(stack: GitHubStack, fake: FakeGitHub,
-                                                         database_url: str) -> None:
+                                                         github_database: str) -> None:
     owner = login(stack)
     teammate = login(stack)
     full_name = repo_name(fake, {owner.username: "write", teammate.username: "admin"})
@@ -122,7 +129,7 @@ def test_connect_without_admin_gives_url_and_secret_once(stack: GitHubStack, fak
     assert set(result["events"]) == EVENTS and result["content_type"] == "json"
     assert "admin:repo_hook" in result["reason"]
     assert fake.hooks(full_name) == []
-    assert asyncio.run(stored_secret(database_url, result["repository"]["id"])) == (None, result["secret"])
+    assert asyncio.run(stored_secret(github_database, result["repository"]["id"])) == (None, result["secret"])
     assert result["repository"]["webhook"] == "manual"
     listed = teammate.ok("GET", f"/workspaces/{workspace['id']}/repositories")
     assert listed[0]["webhook"] == "manual" and result["secret"] not in str(listed)

@@ -9,11 +9,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
 import time
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,9 +25,21 @@ import httpx
 from tests.support.api import Api
 from tests.support.fake_github import FakeGitHub
 from tests.support.processes import BIN, ServerProcess, free_port, start_server
+from tests.support.services import create_database, drop_database
 
 SECRET = "github-tests-secret-0123456789abcdef"
 DONE = ("complete", "failed", "aborted")
+
+
+@contextlib.contextmanager
+def own_database() -> Iterator[str]:
+    """A fresh database for one fake GitHub: its account ids start at 1001 like every fake's, and
+    Taskly keys users by GitHub id."""
+    name, url = create_database("taskly_github")
+    try:
+        yield url
+    finally:
+        drop_database(name)
 
 
 @dataclass

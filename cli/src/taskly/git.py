@@ -16,10 +16,10 @@ def repository_root(start: Path | None = None) -> Path | None:
 
 
 def current_branch(cwd: Path | None = None) -> str | None:
-    """The checked-out branch (`git rev-parse --abbrev-ref HEAD`); None outside a repository or detached."""
+    """The checked-out branch (also before the first commit); None outside a repository or detached."""
     try:
-        completed = subprocess.run(["git", "rev-parse", "--abbrev-ref", "HEAD"], cwd=cwd, capture_output=True,
-                                   text=True, timeout=10)
+        completed = subprocess.run(["git", "symbolic-ref", "--short", "-q", "HEAD"], cwd=cwd,
+                                   capture_output=True, text=True, timeout=10)
     except (OSError, subprocess.SubprocessError):
         return None
     branch = completed.stdout.strip()

@@ -94,7 +94,9 @@ def render_board(out: Output, board: BoardOut, columns: Sequence[ColumnOut], car
         count = len(by_column[str(column.id)])
         headers.append(f"{column.name} ({count}/{column.wip_limit})" if column.wip_limit else
                        f"{column.name} ({count})")
-    width = max(16, (shutil.get_terminal_size((120, 24)).columns - 2 * len(columns)) // max(1, len(columns)))
+    terminal = out.stdout.isatty()
+    width = (max(16, (shutil.get_terminal_size((120, 24)).columns - 2 * len(columns)) // max(1, len(columns)))
+             if terminal else 1000)
     depth = max((len(v) for v in by_column.values()), default=0)
     rows = []
     for index in range(depth):
@@ -104,6 +106,8 @@ def render_board(out: Output, board: BoardOut, columns: Sequence[ColumnOut], car
             row.append(short(f"{key(stack[index])} {stack[index].title}", width) if index < len(stack) else "")
         rows.append(row)
     out.line(f"{board.key} · {board.name}")
+    if not terminal:  # a pipe gets tab-separated rows: the column names are its first row here
+        out.line("\t".join(headers))
     out.table(headers, rows)
 
 

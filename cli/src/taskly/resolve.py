@@ -90,9 +90,18 @@ class needs_server:
 # --- workspaces and boards ------------------------------------------------------------------------
 
 
+SOURCE_RANK = {"flag": 0, "env": 1, "project": 2, "user": 3}
+
+
 def _configured_workspace(f: Factory) -> WorkspaceOut | None:
-    ref = f.config.workspace
-    return f.store.workspace(ref) if ref else None
+    """The configured workspace (NotFound when it names none), or None when none is configured."""
+    return workspace(f) if f.config.workspace else None
+
+
+def _board_outranks_workspace(f: Factory) -> bool:
+    """Whether the board was given more directly than the workspace (`--board` over user config)."""
+    sources = f.config.sources
+    return SOURCE_RANK.get(sources.get("board", "user"), 3) < SOURCE_RANK.get(sources.get("workspace", "user"), 3)
 
 
 def workspace(f: Factory, ref: str | None = None) -> WorkspaceOut:
@@ -101,6 +110,9 @@ def workspace(f: Factory, ref: str | None = None) -> WorkspaceOut:
     ref = ref or f.config.workspace
     if ref:
         found = store.workspace(ref)
+        if found is None and not f.globals.offline:  # joined elsewhere since the last discovery?
+            f.engine.pull(timeout=READ_TIMEOUT, discover=True)
+            found = store.workspace(ref)
         if found is None:
             raise NotFound(f"no workspace {ref!r}" + choices([w.name for w in store.workspaces()], "known"))
         return found
@@ -116,10 +128,12 @@ def workspace(f: Factory, ref: str | None = None) -> WorkspaceOut:
 def board(f: Factory, ref: str | None = None) -> BoardOut:
     """A board by key or name; without one, the current board (config, else the workspace's only one)."""
     store = f.store
-    ref = ref or f.config.board
+    explicit, ref = bool(ref), ref or f.config.board
     if ref:
         scope = _configured_workspace(f)
-        found = (store.board(ref, str(scope.id)) if scope else None) or store.board(ref)
+        found = store.board(ref, str(scope.id)) if scope else store.board(ref)
+        if found is None and scope is not None and (explicit or _board_outranks_workspace(f)):
+            found = store.board(ref)
         if found is None:
             known = store.boards(str(scope.id) if scope else None)
             raise NotFound(f"no board {ref!r}" + choices([b.key for b in known], "known"))

@@ -21,8 +21,10 @@ from .domain.cards import controllers as cards
 from .domain.github import controllers as github
 from .domain.health import controllers as health
 from .domain.jobs import controllers as jobs
+from .domain.pulls import controllers as pulls
 from .domain.repositories import controllers as repositories
 from .domain.sync import controllers as sync
+from .domain.webhooks import controllers as webhooks
 from .domain.workspaces import controllers as workspaces
 from .errors import PROBLEM_DETAILS
 from .observability import instrument
@@ -59,7 +61,8 @@ def create_app(settings: Settings) -> Litestar:
     return instrument(Litestar(
         route_handlers=[*health.ROUTES, *auth.ROUTES, *workspaces.ROUTES, *boards.ROUTES,
                         *cards.ROUTES, *sync.ROUTES, *REALTIME_ROUTES,
-                        *github.ROUTES, *repositories.ROUTES, *jobs.ROUTES],
+                        *github.ROUTES, *repositories.ROUTES, *jobs.ROUTES,
+                        *webhooks.ROUTES, *pulls.ROUTES],
         state=State({"settings": settings, "after_commit": []}),
         lifespan=[lifespan, queue_lifespan, realtime_lifespan],
         dependencies={

@@ -20,6 +20,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from .domain.github.jobs import JOBS as GITHUB_JOBS
+from .domain.pulls.jobs import JOBS as WEBHOOK_JOBS
 from .domain.sync.jobs import prune_feed
 from .settings import Settings
 
@@ -42,7 +43,7 @@ async def health(ctx: dict[str, Any]) -> dict[str, Any]:
             "database": version, "migration": migration}
 
 
-JOBS: list[Any] = [health, prune_feed, *GITHUB_JOBS]
+JOBS: list[Any] = [health, prune_feed, *GITHUB_JOBS, *WEBHOOK_JOBS]
 CRON: list[CronJob] = [
     CronJob(prune_feed, cron="17 * * * *", timeout=600, retries=2),  # hourly, off the full hour
 ]

@@ -84,3 +84,33 @@ def _usable_branch(name: str) -> bool:
     return bool(name) and re.fullmatch(r"[A-Za-z0-9._/-]+", name) is not None and not (
         name.startswith((".", "/", "-")) or name.endswith((".", "/", ".lock"))
         or ".." in name or "//" in name or "/." in name)
+
+
+_KEY = r"(?<![A-Za-z0-9])[A-Za-z]{2,10}-[1-9][0-9]{0,8}(?![A-Za-z0-9])"
+KEY_TOKEN_RE = re.compile(r"(?<![A-Za-z0-9])(?P<board>[A-Za-z]{2,10})-(?P<number>[1-9][0-9]{0,8})(?![A-Za-z0-9])")
+CLOSING_RE = re.compile(
+    r"\b(?:close[sd]?|fix(?:e[sd])?|resolve[sd]?)\b\s*:?\s*"
+    rf"(?P<keys>{_KEY}(?:\s*(?:,|&|\band\b)\s*{_KEY})*)",
+    re.IGNORECASE,
+)
+
+
+def mentioned_keys(text: str | None) -> list[tuple[str, int]]:
+    """Every card key in `text` (`WEB-7`, `web-7-fix-login`, `feature/web-7`), once each, in order."""
+    found: dict[tuple[str, int], None] = {}
+    for match in KEY_TOKEN_RE.finditer(text or ""):
+        found[(match["board"].upper(), int(match["number"]))] = None
+    return list(found)
+
+
+def closing_keys(text: str | None) -> list[tuple[str, int]]:
+    """Card keys that follow a closing word: `Fixes WEB-7`, `closes: web-8, WEB-9 and WEB-10`.
+
+    The words are close(s/d), fix(es/ed) and resolve(s/d), in any case; `Fixes #12` names an issue,
+    not a card, and a key elsewhere in the text is not closed by it.
+    """
+    found: dict[tuple[str, int], None] = {}
+    for match in CLOSING_RE.finditer(text or ""):
+        for key in mentioned_keys(match["keys"]):
+            found[key] = None
+    return list(found)

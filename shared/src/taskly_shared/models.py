@@ -224,6 +224,54 @@ class FieldConflict(Output):
     value: Any = None
 
 
+class PullRequestState(StrEnum):
+    OPEN = "open"
+    DRAFT = "draft"
+    CLOSED = "closed"
+    MERGED = "merged"
+
+
+class CiState(StrEnum):
+    """CI of a pull request's head commit: any failure fails it, then any pending keeps it pending."""
+
+    SUCCESS = "success"
+    FAILURE = "failure"
+    PENDING = "pending"
+    NONE = "none"
+
+
+class CheckOut(Output):
+    """One check of a commit: a check run, a check suite or a commit status."""
+
+    name: str
+    kind: Literal["check_run", "check_suite", "status"]
+    state: Literal["success", "failure", "pending", "neutral"]
+    url: str | None = None
+    at: datetime | None = Field(default=None, description="GitHub's time of this state.")
+
+
+class PullRequestOut(Output):
+    """A GitHub pull request linked to a card, as its webhooks last described it."""
+
+    id: UUID
+    repository: str = Field(description="`owner/name`.")
+    number: int
+    title: str
+    state: PullRequestState
+    url: str | None = None
+    author: str | None = None
+    head_branch: str | None = None
+    base_branch: str | None = None
+    head_sha: str | None = None
+    commit_count: int | None = None
+    ci: CiState = CiState.NONE
+    checks: list[CheckOut] = []
+    approvals: int = 0
+    changes_requested: int = 0
+    merged_at: datetime | None = None
+    updated_at: datetime | None = Field(default=None, description="GitHub's updated_at.")
+
+
 class CardOut(Output):
     id: UUID
     key: str
@@ -251,6 +299,8 @@ class CardOut(Output):
     created_at: datetime
     updated_at: datetime
     deleted_at: datetime | None = None
+    pull_requests: list[PullRequestOut] = Field(
+        default=[], description="Linked GitHub pull requests, by repository and number.")
     conflicts: list[FieldConflict] = Field(
         default=[], description="Only in the answer to a write: same-field conflicts it overwrote."
     )
@@ -496,3 +546,58 @@ class CreateBranchOut(JobAccepted):
     branch: str
     repository: str = Field(description="`owner/name` the branch is created in.")
     base: str | None = None
+
+
+# --- GitHub: webhooks and board automation ----------------------------------------------------
+
+
+class WebhookAccepted(Output):
+    """The answer to a GitHub delivery: queued for processing, a redelivery, or not acted on."""
+
+    delivery_id: str
+    event: str
+    status: Literal["queued", "duplicate", "ignored"]
+
+
+class AutomationEvent(StrEnum):
+    """What a pull request does that may move its cards."""
+
+    PR_OPENED = "pr_opened"
+    PR_READY_FOR_REVIEW = "pr_ready_for_review"
+    PR_REVIEW_REQUESTED = "pr_review_requested"
+    PR_APPROVED = "pr_approved"
+    PR_CHANGES_REQUESTED = "pr_changes_requested"
+    PR_CONVERTED_TO_DRAFT = "pr_converted_to_draft"
+    PR_MERGED = "pr_merged"
+    PR_CLOSED = "pr_closed"
+
+
+class AutomationRuleOut(Output):
+    """Where a board moves a linked card when `event` happens; no column: the card stays."""
+
+    event: AutomationEvent
+    enabled: bool = Field(description="False: the event moves no card.")
+    kind: ColumnKind | None = Field(default=None, description="Targets the board's first column of this kind.")
+    column_id: UUID | None = Field(default=None, description="The column cards move to now.")
+    column: str | None = Field(default=None, description="Its name.")
+    default: bool = Field(description="Taskly's default rule (never set on this board).")
+
+
+class BoardAutomation(Output):
+    board_id: UUID
+    rules: list[AutomationRuleOut]
+    version: int = Field(description="The board's version.")
+
+
+class AutomationRuleSet(Input):
+    """One rule: a column (name or id), or a column kind, or off."""
+
+    column: CardRef | None = None
+    kind: ColumnKind | None = None
+    enabled: bool = True
+
+
+class AutomationUpdate(Input):
+    """Rules to change; null resets an event to Taskly's default. Events not named keep theirs."""
+
+    rules: dict[AutomationEvent, AutomationRuleSet | None] = Field(min_length=1)

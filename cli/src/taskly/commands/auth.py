@@ -31,9 +31,12 @@ def login(
     token = sys.stdin.read().strip() if with_token else None
     if with_token and not token:
         raise UsageError("--with-token reads the token from stdin, and stdin was empty")
+    previous = f.credentials.load(server)
     with needs_server(f, f"log in to {server}"):
         user, _ = sign_in(server, f.credentials, dev_name=dev, token=token)
-    save_user(f.config.user_path, server=server)
+    switched = previous is not None and previous.username != user.username
+    # another user's current workspace and board mean nothing to this one
+    save_user(f.config.user_path, server=server, **({"workspace": None, "board": None} if switched else {}))
     f.output.note(f"Logged in to {server} as {user.username}")
     f.output.data(user, lambda u: None)
 

@@ -9,17 +9,20 @@ from __future__ import annotations
 
 import typer
 
+from ..completion import complete_card, complete_column
 from ..context import factory
 
 app = typer.Typer()
 
-CARD = typer.Argument(..., metavar="CARD", help="Card key (WEB-12) or number in the current board (12).")
-BRANCH_CARD = typer.Argument(None, metavar="[CARD]", help="Card key or number; default: the current branch's.")
+CARD = typer.Argument(..., metavar="CARD", autocompletion=complete_card,
+                      help="Card key (WEB-12) or number in the current board (12).")
+BRANCH_CARD = typer.Argument(None, metavar="[CARD]", autocompletion=complete_card,
+                             help="Card key or number; default: the current branch's.")
 
 
 @app.command("ls")
 def ls(
-    column: str = typer.Option(None, "--column", "-c", help="Only this column (name, any case)."),
+    column: str = typer.Option(None, "--column", "-c", autocompletion=complete_column, help="Only this column (name, any case)."),
     label: list[str] = typer.Option(None, "--label", "-l", help="Only cards with this label (repeatable: all)."),
     assignee: list[str] = typer.Option(None, "--assignee", "-a", help="Assigned to this user (repeatable: any)."),
     mine: bool = typer.Option(False, "--mine", help="Only cards assigned to you."),
@@ -60,7 +63,7 @@ def _options(title, description, label, priority, points, due, assign) -> dict:
 @app.command("add")
 def add(
     title: str = typer.Argument(None, help="The card's title (or write it in the editor with -e)."),
-    column: str = typer.Option(None, "--column", "-c", help="Column (default: the board's first)."),
+    column: str = typer.Option(None, "--column", "-c", autocompletion=complete_column, help="Column (default: the board's first)."),
     label: list[str] = typer.Option(None, "--label", "-l", help="Label (repeatable)."),
     priority: str = typer.Option(None, "--priority", "-p", help="none, low, medium, high or urgent."),
     points: int = typer.Option(None, "--points", min=0, max=99, help="Story points."),
@@ -90,7 +93,7 @@ def add(
 def edit(
     card: str = CARD,
     title: str = typer.Option(None, "--title", "-t", help="New title."),
-    column: str = typer.Option(None, "--column", "-c", help="Move to the bottom of this column."),
+    column: str = typer.Option(None, "--column", "-c", autocompletion=complete_column, help="Move to the bottom of this column."),
     label: list[str] = typer.Option(None, "--label", "-l", help="Set the labels (repeatable)."),
     add_label: list[str] = typer.Option(None, "--add-label", help="Add a label (repeatable)."),
     remove_label: list[str] = typer.Option(None, "--remove-label", help="Remove a label (repeatable)."),
@@ -121,11 +124,11 @@ def edit(
 @app.command("mv")
 def mv(
     card: str = CARD,
-    column: str = typer.Argument(..., help="Target column (name, any case)."),
+    column: str = typer.Argument(..., autocompletion=complete_column, help="Target column (name, any case)."),
     top: bool = typer.Option(False, "--top", help="Put it first in the column."),
     bottom: bool = typer.Option(False, "--bottom", help="Put it last in the column (the default)."),
-    after: str = typer.Option(None, "--after", metavar="CARD", help="Put it just after this card."),
-    before: str = typer.Option(None, "--before", metavar="CARD", help="Put it just before this card."),
+    after: str = typer.Option(None, "--after", metavar="CARD", autocompletion=complete_card, help="Put it just after this card."),
+    before: str = typer.Option(None, "--before", metavar="CARD", autocompletion=complete_card, help="Put it just before this card."),
 ) -> None:
     """Move a card to a column (bottom, unless --top/--after/--before)."""
     from ..cards import move

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import typer
 
+from ..completion import complete_column
 from ..context import factory
 
 app = typer.Typer(no_args_is_help=True, help="Columns of the current board: ls, add, rename, mv, rm.")
@@ -45,7 +46,7 @@ def add(
 
 
 @app.command("rename")
-def rename(old: str = typer.Argument(..., help="Current name (any case)."),
+def rename(old: str = typer.Argument(..., autocompletion=complete_column, help="Current name (any case)."),
            new: str = typer.Argument(..., help="New name.")) -> None:
     """Rename a column."""
     from .. import manage
@@ -57,7 +58,7 @@ def rename(old: str = typer.Argument(..., help="Current name (any case)."),
 
 
 @app.command("mv")
-def mv(name: str = typer.Argument(..., help="Column name (any case)."),
+def mv(name: str = typer.Argument(..., autocompletion=complete_column, help="Column name (any case)."),
        position: int = typer.Argument(..., help="1-based place: 1 is the leftmost column.")) -> None:
     """Move a column to another place on the board."""
     from .. import manage
@@ -69,8 +70,8 @@ def mv(name: str = typer.Argument(..., help="Column name (any case)."),
 
 
 @app.command("rm")
-def rm(name: str = typer.Argument(..., help="Column name (any case)."),
-       move_to: str = typer.Option(None, "--move-to", metavar="COLUMN",
+def rm(name: str = typer.Argument(..., autocompletion=complete_column, help="Column name (any case)."),
+       move_to: str = typer.Option(None, "--move-to", metavar="COLUMN", autocompletion=complete_column,
                                    help="Move its cards here (needed when it has cards).")) -> None:
     """Delete a column (its cards go to --move-to)."""
     from .. import manage

@@ -188,7 +188,11 @@ class PullRequest(Synced, Base):
     commit_count: Mapped[int | None]
     merged_at: Mapped[datetime | None]
     github_updated_at: Mapped[datetime | None]
-    __table_args__ = (UniqueConstraint("repository_id", "number"),)
+    __table_args__ = (
+        UniqueConstraint("repository_id", "number"),
+        Index("ix_pull_requests_head_sha", "repository_id", "head_sha"),
+        Index("ix_pull_requests_head_branch", "repository_id", "head_branch"),
+    )
 
 
 class CardPullRequest(Base):
@@ -198,6 +202,42 @@ class CardPullRequest(Base):
         ForeignKey("pull_requests.id", ondelete="CASCADE"), primary_key=True
     )
     created_at: Mapped[datetime] = mapped_column(default=utcnow, server_default=func.now())
+    __table_args__ = (Index("ix_card_pull_requests_pull_request_id", "pull_request_id"),)
+
+
+class CommitCheck(Base):
+    """One check of a commit on GitHub (check run, check suite or status), as last reported."""
+
+    __tablename__ = "commit_checks"
+    repository_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("repositories.id", ondelete="CASCADE"), primary_key=True
+    )
+    sha: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(300), primary_key=True)
+    """`<kind>:<name>`: check_run:build, check_suite:GitHub Actions, status:ci/circleci."""
+    state: Mapped[str] = mapped_column(String(16))
+    """success | failure | pending | neutral"""
+    url: Mapped[str | None] = mapped_column(String(1024))
+    reported_at: Mapped[datetime | None]
+    """GitHub's time of this state: an older report never overwrites a newer one."""
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, server_default=func.now())
+
+
+class RepositoryBranch(Base):
+    """A branch known on GitHub, from create, delete and push deliveries."""
+
+    __tablename__ = "repository_branches"
+    repository_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("repositories.id", ondelete="CASCADE"), primary_key=True
+    )
+    name: Mapped[str] = mapped_column(String(255), primary_key=True)
+    sha: Mapped[str | None] = mapped_column(String(64))
+    commit_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    """Commits pushed to it since Taskly knows it."""
+    exists: Mapped[bool] = mapped_column(Boolean, default=True, server_default="true")
+    event_at: Mapped[datetime | None]
+    """GitHub's time of the newest event applied: an older one never overwrites it."""
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, server_default=func.now())
 
 
 class Change(Base):

@@ -137,12 +137,12 @@ class WorkspaceFeed:
             while self.head < self.target:
                 async with self.fanout.sessionmaker() as db:
                     rows = await read_changes(db, self.workspace_id, self.head, PAGE)
-                    cuts = await self._removed_members(db, rows) if rows else {}
-                if not rows:
-                    self.target = self.head
-                    break
-                self._hand_out(rows, cuts)
-                self.head = rows[-1].seq
+                    if not rows:
+                        self.target = self.head
+                        break
+                    cuts = await self._removed_members(db, rows)
+                    self._hand_out(rows, cuts)  # before the session's closing round trip
+                    self.head = rows[-1].seq
 
     def _hand_out(self, rows: Sequence[Change], cuts: dict[uuid.UUID, int]) -> None:
         """Synchronous (no await): a subscription is never half-served or served after removal."""

@@ -193,7 +193,8 @@ class CardService:
                 results.append(await self._patch(cards[card_id], item, item.base_version))
         return results
 
-    async def start(self, card_id: uuid.UUID, user_id: uuid.UUID, branch: str) -> tuple[CardOut | None, bool]:
+    async def start(self, card_id: uuid.UUID, user_id: uuid.UUID,
+                    branch: str) -> tuple[CardOut | None, bool]:
         """The card's branch exists: record it, assign the starter (a member), and move the card to
         the bottom of the board's first in-progress column unless it is in one already.
 

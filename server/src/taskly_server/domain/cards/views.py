@@ -15,9 +15,11 @@ from taskly_shared.models import (
     ColumnKind,
     CommentOut,
     FieldConflict,
+    PullRequestOut,
 )
 
 from ...db.models import Board, BoardColumn, Card, Change, Comment, User
+from ..pulls.views import pull_requests_of
 
 
 class CardRenderer:
@@ -28,6 +30,7 @@ class CardRenderer:
         self.boards: dict[uuid.UUID, Board] = {}
         self.columns: dict[uuid.UUID, BoardColumn] = {}
         self.usernames: dict[uuid.UUID, str] = {}
+        self.pull_requests: dict[uuid.UUID, list[PullRequestOut]] = {}
 
     async def load(self, cards: Iterable[Card]) -> None:
         cards = list(cards)
@@ -50,6 +53,14 @@ class CardRenderer:
         if user_ids:
             rows = await self.db.execute(select(User.id, User.username).where(User.id.in_(user_ids)))
             self.usernames.update(dict(rows.all()))
+        unlinked = {c.id for c in cards} - self.pull_requests.keys()
+        if unlinked:
+            self.pull_requests.update(await pull_requests_of(self.db, unlinked))
+
+    def forget_pull_requests(self, card_ids: Iterable[uuid.UUID]) -> None:
+        """Reload these cards' pull requests on the next render (their links or PRs changed)."""
+        for card_id in card_ids:
+            self.pull_requests.pop(card_id, None)
 
     def render(self, card: Card, conflicts: Sequence[FieldConflict] = ()) -> CardOut:
         board = self.boards[card.board_id]
@@ -65,7 +76,8 @@ class CardRenderer:
             sprint_id=card.sprint_id, branch=card.branch,
             created_by=self.usernames.get(card.created_by) if card.created_by else None,
             version=card.version, created_at=card.created_at, updated_at=card.updated_at,
-            deleted_at=card.deleted_at, conflicts=list(conflicts),
+            deleted_at=card.deleted_at, pull_requests=self.pull_requests.get(card.id, []),
+            conflicts=list(conflicts),
         )
 
     async def one(self, card: Card, conflicts: Sequence[FieldConflict] = ()) -> CardOut:

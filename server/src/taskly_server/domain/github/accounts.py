@@ -95,7 +95,8 @@ class GitHubAccounts:
         return user
 
     async def _taken(self, username: str) -> bool:
-        found = await self.db.scalar(select(User.id).where(func.lower(User.username) == username.lower()))
+        found = await self.db.scalar(
+            select(User.id).where(func.lower(User.username) == username.lower()))
         return found is not None
 
     async def _free_username(self, login: str) -> str:

@@ -64,7 +64,8 @@ def _github(api_url: str, token_digest: str, token: str) -> Github:
 def _message(exc: GithubException) -> str:
     data = exc.data if isinstance(exc.data, dict) else {}
     message = str(data.get("message") or exc.message or "").strip() or "error"
-    details = [str(e.get("message")) for e in data.get("errors") or [] if isinstance(e, dict) and e.get("message")]
+    details = [str(e.get("message")) for e in data.get("errors") or []
+               if isinstance(e, dict) and e.get("message")]
     return f"{message} ({'; '.join(details)})" if details else message
 
 

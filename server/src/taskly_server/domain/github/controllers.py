@@ -90,7 +90,8 @@ async def create_branch(request: Request, principal: Principal, state: State, ca
     progress. 409 `no_repository`: the board has no connected repository; create it locally."""
     body = data or CreateBranch()
     return await execute(request, principal,
-                         lambda m: BranchService(m, state.queue).request(principal, card_ref, body), 202)
+                         lambda m: BranchService(m, state.queue).request(principal, card_ref, body),
+                         202)
 
 
 ROUTES = [GitHubAuthController, create_branch]

@@ -23,13 +23,19 @@ from ..jobs.runtime import Announcer, fail, heartbeat, succeeded
 from ..repositories.store import RepositoryStore, repository_out, webhook_url
 from ..sync.mutation import Mutation
 from ..workspaces.access import ROLE_RANK
-from .client import WEBHOOK_EVENTS, GitHubClient, GitHubError
+from .client import WEBHOOK_EVENTS, GitHubClient, GitHubError, RepoInfo
 from .crypto import decrypt_user_token, decrypt_webhook_secret, secret_box, webhook_secret_context
 from .results import seal
 
 
+def _user_token(ctx: dict[str, Any], user: User | None) -> str | None:
+    if user is None:
+        return None
+    return decrypt_user_token(ctx["settings"].secret(), user.id, user.github_token_encrypted)
+
+
 async def _token(ctx: dict[str, Any], user: User | None) -> str:
-    token = decrypt_user_token(ctx["settings"].secret(), user.id, user.github_token_encrypted) if user else None
+    token = _user_token(ctx, user)
     if token is None:
         raise fail(ctx, "no GitHub access for this user: sign in with GitHub (`taskly login`) and "
                         "try again", retry=False)
@@ -122,27 +128,19 @@ async def connect_repository(ctx: dict[str, Any], *, workspace_id: str, full_nam
     workspace_uuid = uuid.UUID(workspace_id)
     async with ctx["sessionmaker"]() as db:
         user = await db.get(User, uuid.UUID(user_id))
-        role = await db.scalar(select(Member.role).join(Workspace, Workspace.id == Member.workspace_id).where(
-            Member.workspace_id == workspace_uuid, Member.user_id == uuid.UUID(user_id),
-            Workspace.deleted_at.is_(None)))
+        role = await db.scalar(
+            select(Member.role).join(Workspace, Workspace.id == Member.workspace_id)
+            .where(Member.workspace_id == workspace_uuid, Member.user_id == uuid.UUID(user_id),
+                   Workspace.deleted_at.is_(None)))
     if role is None or ROLE_RANK[Role(role)] < ROLE_RANK[Role.ADMIN]:
         raise fail(ctx, "only admins of the workspace connect repositories", retry=False)
     client = _client(ctx, await _token(ctx, user))
-    try:
-        found = await asyncio.to_thread(client.repository, full_name)
-    except GitHubError as exc:
-        if exc.status == 404:
-            raise fail(ctx, f"repository {full_name} not found, or your GitHub account cannot see it",
-                       retry=False) from None
-        raise fail(ctx, exc.message, retry=exc.retryable) from None
-    async with ctx["sessionmaker"]() as db:
-        existing = await db.scalar(select(Repository).where(
-            Repository.workspace_id == workspace_uuid,
-            (Repository.github_id == found.github_id)
-            | ((func.lower(Repository.owner) == found.owner.lower())
-               & (func.lower(Repository.name) == found.name.lower()))))
-    stored = decrypt_webhook_secret(settings.secret(), existing.id, existing.webhook_secret_encrypted) if existing else None
-    hook = await _register_hook(ctx, client, found, existing, stored)
+    async with heartbeat(ctx):
+        found = await _repository(ctx, client, full_name)
+        existing = await _existing(ctx, workspace_uuid, found)
+        stored = (decrypt_webhook_secret(settings.secret(), existing.id,
+                                         existing.webhook_secret_encrypted) if existing else None)
+        hook = await _register_hook(ctx, client, found, existing, stored)
     repository_id = existing.id if existing else uuid.uuid4()
     box = secret_box(settings.secret())
 
@@ -165,11 +163,31 @@ async def connect_repository(ctx: dict[str, Any], *, workspace_id: str, full_nam
     if hook["mode"] == "manual":
         result["reason"] = hook["reason"]
         result["content_type"] = "json"
-        result["secret_encrypted"] = seal(settings, ctx["job"].key, hook["secret"]) if ctx.get("job") else None
+        result["secret_encrypted"] = seal(settings, ctx["job"].key, hook["secret"])
     return result
 
 
-async def _register_hook(ctx: dict[str, Any], client: GitHubClient, found: Any,
+async def _repository(ctx: dict[str, Any], client: GitHubClient, full_name: str) -> RepoInfo:
+    try:
+        return await asyncio.to_thread(client.repository, full_name)
+    except GitHubError as exc:
+        if exc.status == 404:
+            raise fail(ctx, f"repository {full_name} not found, or your GitHub account cannot see it",
+                       retry=False) from None
+        raise fail(ctx, exc.message, retry=exc.retryable) from None
+
+
+async def _existing(ctx: dict[str, Any], workspace_id: uuid.UUID, found: RepoInfo) -> Repository | None:
+    """The workspace's row of this GitHub repository, by id or (renamed or new) by name."""
+    async with ctx["sessionmaker"]() as db:
+        return await db.scalar(select(Repository).where(
+            Repository.workspace_id == workspace_id,
+            (Repository.github_id == found.github_id)
+            | ((func.lower(Repository.owner) == found.owner.lower())
+               & (func.lower(Repository.name) == found.name.lower()))))
+
+
+async def _register_hook(ctx: dict[str, Any], client: GitHubClient, found: RepoInfo,
                          existing: Repository | None, stored: str | None) -> dict[str, Any]:
     """The webhook of the repository: found, created or updated; or manual, with the secret."""
     url = webhook_url(ctx["settings"])
@@ -204,7 +222,7 @@ async def remove_webhook(ctx: dict[str, Any], *, repository_id: str, user_id: st
         user = await db.get(User, uuid.UUID(user_id))
     if repository is None or repository.active or repository.webhook_id != webhook_id:
         return {"removed": False, "reason": "the repository was reconnected or is gone"}
-    token = decrypt_user_token(ctx["settings"].secret(), user.id, user.github_token_encrypted) if user else None
+    token = _user_token(ctx, user)
     if token is None:
         return {"removed": False, "reason": "no GitHub access for this user: remove the hook by hand"}
     full_name = f"{repository.owner}/{repository.name}"
@@ -216,7 +234,8 @@ async def remove_webhook(ctx: dict[str, Any], *, repository_id: str, user_id: st
         return {"removed": False, "reason": exc.message}
 
     async def forget(mutation: Mutation) -> None:
-        row = await mutation.db.scalar(select(Repository).where(Repository.id == repository.id).with_for_update())
+        row = await mutation.db.scalar(
+            select(Repository).where(Repository.id == repository.id).with_for_update())
         if row is None or row.active or row.webhook_id != webhook_id:
             return
         row.webhook_id, row.webhook_secret_encrypted = None, None

@@ -23,8 +23,8 @@ DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 TIMEOUT = httpx.Timeout(10.0, connect=5.0)
 
 
-def problem(status: int, code: ErrorCode, title: str, detail: str, headers: dict[str, str] | None = None,
-            **extra: Any) -> DomainError:
+def problem(status: int, code: ErrorCode, title: str, detail: str,
+            headers: dict[str, str] | None = None, **extra: Any) -> DomainError:
     """A problem with a status the domain error classes do not have (428, 502, 503 …)."""
     error = DomainError(detail, code=code, headers=headers, **extra)
     error.status, error.title = status, title
@@ -90,7 +90,8 @@ class GitHubOAuth:
         try:
             return DeviceCodeOut(device_code=body["device_code"], user_code=body["user_code"],
                                  verification_uri=body["verification_uri"],
-                                 expires_in=int(body["expires_in"]), interval=int(body.get("interval", 5)))
+                                 expires_in=int(body["expires_in"]),
+                                 interval=int(body.get("interval", 5)))
         except (KeyError, TypeError, ValueError):
             raise unavailable("GitHub answered the device-code request in an unknown shape") from None
 
@@ -119,7 +120,8 @@ class GitHubOAuth:
         email = user.get("email")
         if not email:
             emails = await self._get(f"{self.api_url}/user/emails", headers, optional=True)
-            primary = [e for e in emails or [] if isinstance(e, dict) and e.get("primary") and e.get("verified")]
+            primary = [e for e in emails or []
+                       if isinstance(e, dict) and e.get("primary") and e.get("verified")]
             email = primary[0].get("email") if primary else None
         return GitHubProfile(int(user["id"]), str(user["login"]), user.get("name"), email,
                              user.get("avatar_url"))
@@ -143,7 +145,8 @@ class GitHubOAuth:
         if response.status_code != 200:
             if optional and response.status_code in (403, 404):
                 return None
-            raise unavailable(f"GitHub answered {response.status_code} to GET {url.removeprefix(self.api_url)}")
+            path = url.removeprefix(self.api_url)
+            raise unavailable(f"GitHub answered {response.status_code} to GET {path}")
         return _json(response)
 
     async def _send(self, method: str, url: str, base: str, **kwargs: Any) -> httpx.Response:

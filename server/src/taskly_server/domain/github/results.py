@@ -20,7 +20,8 @@ def result_context(job_key: str) -> str:
 
 def seal(settings: Settings, job_key: str, secret: str) -> str:
     """A secret as it is stored in a job result (the queue never holds it in clear)."""
-    return base64.b64encode(secret_box(settings.secret()).encrypt(secret, result_context(job_key))).decode()
+    sealed = secret_box(settings.secret()).encrypt(secret, result_context(job_key))
+    return base64.b64encode(sealed).decode()
 
 
 def visible_result(settings: Settings, principal: Principal, job: Job) -> Any:

@@ -94,7 +94,8 @@ class Announcer:
             return
         for workspace_id, seq in committed_seqs.items():
             try:
-                await self.client.publish(channel_name(workspace_id), Notice(workspace_id, seq).encode())
+                notice = Notice(workspace_id, seq).encode()
+                await self.client.publish(channel_name(workspace_id), notice)
             except Exception as exc:
                 log.warning("realtime_notice_not_published", workspace_id=str(workspace_id),
                             error=type(exc).__name__)

@@ -21,12 +21,15 @@ class WorkspaceRepositoryController(Controller):
 
     @get("/")
     async def list_repositories(self, principal: Principal, db: AsyncSession, state: State,
-                                workspace_id: uuid.UUID, include_inactive: bool = False) -> list[RepositoryOut]:
+                                workspace_id: uuid.UUID,
+                                include_inactive: bool = False) -> list[RepositoryOut]:
         """The workspace's connected repositories (disconnected ones too with include_inactive)."""
-        return await RepositoryService(db, state.settings).list(principal, workspace_id, include_inactive)
+        service = RepositoryService(db, state.settings)
+        return await service.list(principal, workspace_id, include_inactive)
 
     @post("/", status_code=202)
-    async def connect(self, request: Request, principal: Principal, state: State, workspace_id: uuid.UUID,
+    async def connect(self, request: Request, principal: Principal, state: State,
+                      workspace_id: uuid.UUID,
                       data: RepositoryConnect) -> Response[RepositoryConnectOut]:
         """Connect `owner/name` (admins): a job checks your access on GitHub, stores it and
         registers the webhook, or gives the URL and secret to set by hand (`webhook: manual`)."""
@@ -45,7 +48,8 @@ class RepositoryController(Controller):
         removal: dict[str, int | None] = {}
 
         async def operation(mutation):
-            out, hook_id = await RepositoryService(mutation, state.settings).disconnect(principal, repository_id)
+            service = RepositoryService(mutation, state.settings)
+            out, hook_id = await service.disconnect(principal, repository_id)
             removal["hook_id"] = hook_id
             return out
 

@@ -36,7 +36,8 @@ class RepositoryService:
         query = select(Repository).where(Repository.workspace_id == workspace_id)
         if not include_inactive:
             query = query.where(Repository.active.is_(True))
-        rows = await self.db.scalars(query.order_by(func.lower(Repository.owner), func.lower(Repository.name)))
+        rows = await self.db.scalars(
+            query.order_by(func.lower(Repository.owner), func.lower(Repository.name)))
         return [repository_out(row, self.settings) for row in rows.all()]
 
     async def connect(self, principal: Principal, workspace_id: uuid.UUID, data: RepositoryConnect,
@@ -45,20 +46,23 @@ class RepositoryService:
         await require_role(self.db, workspace_id, principal.user_id, Role.ADMIN)
         if data.board_id is not None:
             board = await self.db.scalar(select(Board.id).where(
-                Board.id == data.board_id, Board.workspace_id == workspace_id, Board.deleted_at.is_(None)))
+                Board.id == data.board_id, Board.workspace_id == workspace_id,
+                Board.deleted_at.is_(None)))
             if board is None:
                 raise Invalid("board_id must be a board of this workspace")
         await require_github_token(self.db, principal.user_id)
         full_name = data.full_name
         job = await enqueue(
             queue, "connect_repository",
-            {"workspace_id": str(workspace_id), "full_name": full_name, "user_id": str(principal.user_id),
+            {"workspace_id": str(workspace_id), "full_name": full_name,
+             "user_id": str(principal.user_id),
              "board_id": str(data.board_id) if data.board_id else None},
             key=f"repo:{workspace_id}:{full_name.lower().replace('/', ':')}", user_id=principal.user_id,
             workspace_id=workspace_id, shared_with=Role.ADMIN, options=CONNECT_JOB)
         return RepositoryConnectOut(job_id=job.key, full_name=job.kwargs.get("full_name", full_name))
 
-    async def disconnect(self, principal: Principal, repository_id: uuid.UUID) -> tuple[RepositoryOut, int | None]:
+    async def disconnect(self, principal: Principal,
+                         repository_id: uuid.UUID) -> tuple[RepositoryOut, int | None]:
         """Mark inactive (webhooks from it are then ignored); returns the hook to remove, if any."""
         repository = await self.db.scalar(
             select(Repository).where(Repository.id == repository_id).with_for_update())

@@ -68,7 +68,7 @@ class RepositoryStore:
             repository = Repository(id=repository_id, workspace_id=workspace_id, version=1, **values)
             self.db.add(repository)
             await self.db.flush()
-            tracked = {k: (None, v) for k, v in values.items() if k not in ("webhook_secret_encrypted",)}
+            tracked = {k: (None, v) for k, v in values.items() if k != "webhook_secret_encrypted"}
             op = "create"
         else:
             tracked = {k: (getattr(repository, k), v) for k, v in values.items()

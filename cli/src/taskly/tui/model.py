@@ -1,0 +1,283 @@
+"""The board as the TUI shows it: columns of cards in rank order, the active filter, the clock.
+
+Plain Python (no Textual): the board screen keeps one `BoardModel`, changes it at once on a key
+press (the write follows in a worker) and corrects it from the cache when the write returns or a
+change arrives. `MovePlan` is both the optimistic change and the arguments of `engine.move_card`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from taskly_shared.models import BoardOut, CardOut, ColumnOut
+
+PRIORITIES = ("urgent", "high", "medium", "low", "none")
+PRIORITY_GLYPHS = {"urgent": "‼", "high": "▲", "medium": "■", "low": "▼", "none": ""}
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class Clock:
+    """What "today" and "now" are: injectable, so overdue marks and "5 min ago" are testable."""
+
+    today: Callable[[], date] = date.today
+    now: Callable[[], datetime] = _utcnow
+
+
+# --- filters --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CardFilter:
+    """The `/` filter: text (every word, in key/title/description/labels), labels (all of them),
+    assignees (any of them), only mine, priorities (any of them)."""
+
+    text: str = ""
+    labels: tuple[str, ...] = ()
+    assignees: tuple[str, ...] = ()
+    mine: bool = False
+    priorities: tuple[str, ...] = ()
+
+    @property
+    def active(self) -> bool:
+        return bool(self.text.strip() or self.labels or self.assignees or self.mine or self.priorities)
+
+    def describe(self) -> str:
+        """One line for the filter bar, e.g. `"login" · label bug · mine · priority high`."""
+        parts = [f'"{self.text.strip()}"'] if self.text.strip() else []
+        parts += [f"label {label}" for label in self.labels]
+        parts += [f"@{name}" for name in self.assignees]
+        parts += ["mine"] if self.mine else []
+        parts += [f"priority {', '.join(self.priorities)}"] if self.priorities else []
+        return " · ".join(parts)
+
+    def matches(self, card: CardOut, me: str | None) -> bool:
+        if self.text.strip():
+            haystack = "\n".join([card.key, card.title, card.description, *card.labels]).lower()
+            if not all(word in haystack for word in self.text.lower().split()):
+                return False
+        if self.labels and not {x.lower() for x in self.labels} <= {x.lower() for x in card.labels}:
+            return False
+        wanted = {x.lower() for x in self.assignees} | ({me.lower()} if self.mine and me else set())
+        if (self.assignees or self.mine) and not wanted & {x.lower() for x in card.assignees}:
+            return False
+        return not (self.priorities and card.priority.value not in self.priorities)
+
+
+def split_list(text: str) -> tuple[str, ...]:
+    """`"bug, auth  ui"` → ("bug", "auth", "ui"); `@` before names is dropped; duplicates removed."""
+    items = (item.strip().lstrip("@") for item in re.split(r"[,\s]+", text))
+    return tuple(dict.fromkeys(item for item in items if item))
+
+
+# --- moves ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MovePlan:
+    """Where a card goes: a column, then before/after a card or to the top/bottom."""
+
+    card_id: str
+    column_id: str
+    before: str | None = None
+    after: str | None = None
+    position: str | None = None
+
+
+@dataclass
+class BoardModel:
+    """A board's columns and cards (deleted ones left out), kept in the cache's order."""
+
+    board: BoardOut
+    columns: list[ColumnOut]
+    me: str | None = None
+    filter: CardFilter = field(default_factory=CardFilter)
+    _by_column: dict[str, list[CardOut]] = field(default_factory=dict)
+
+    @classmethod
+    def build(cls, board: BoardOut, cards: Iterable[CardOut], me: str | None = None,
+              card_filter: CardFilter | None = None) -> BoardModel:
+        model = cls(board, list(board.columns), me, card_filter or CardFilter())
+        model._by_column = {str(column.id): [] for column in model.columns}
+        for card in cards:
+            if card.deleted_at is None and str(card.column_id) in model._by_column:
+                model._by_column[str(card.column_id)].append(card)
+        return model
+
+    # --- reading ----------------------------------------------------------------------------------
+
+    def column_ids(self) -> list[str]:
+        return [str(column.id) for column in self.columns]
+
+    def column(self, column_id: str) -> ColumnOut | None:
+        return next((c for c in self.columns if str(c.id) == column_id), None)
+
+    def cards(self, column_id: str) -> list[CardOut]:
+        """Every card of a column (what WIP limits count)."""
+        return self._by_column.get(column_id, [])
+
+    def visible(self, column_id: str) -> list[CardOut]:
+        """The cards of a column that pass the filter, in order."""
+        cards = self.cards(column_id)
+        if not self.filter.active:
+            return list(cards)
+        return [card for card in cards if self.filter.matches(card, self.me)]
+
+    def all_cards(self) -> list[CardOut]:
+        return [card for column_id in self.column_ids() for card in self.cards(column_id)]
+
+    def locate(self, card_id: str) -> tuple[str, int] | None:
+        """(column id, index among all its cards) of a card."""
+        for column_id, cards in self._by_column.items():
+            for index, card in enumerate(cards):
+                if str(card.id) == card_id:
+                    return column_id, index
+        return None
+
+    def card(self, card_id: str) -> CardOut | None:
+        found = self.locate(card_id)
+        return self._by_column[found[0]][found[1]] if found else None
+
+    def labels(self) -> list[str]:
+        return sorted({label for card in self.all_cards() for label in card.labels}, key=str.lower)
+
+    # --- changing ---------------------------------------------------------------------------------
+
+    def remove(self, card_id: str) -> CardOut | None:
+        found = self.locate(card_id)
+        return self._by_column[found[0]].pop(found[1]) if found else None
+
+    def upsert(self, card: CardOut) -> None:
+        """Put a card (new or changed) where its column and rank say; deleted cards leave."""
+        self.remove(str(card.id))
+        cards = self._by_column.get(str(card.column_id))
+        if card.deleted_at is not None or cards is None:
+            return
+        key = (card.rank, str(card.id))
+        index = next((i for i, other in enumerate(cards) if (other.rank, str(other.id)) > key), len(cards))
+        cards.insert(index, card)
+
+    def apply(self, plan: MovePlan) -> None:
+        """The optimistic effect of a move (the cache's rank comes with the write's answer)."""
+        card = self.remove(plan.card_id)
+        cards = self._by_column.get(plan.column_id)
+        if card is None or cards is None:
+            return
+        column = self.column(plan.column_id)
+        if column is not None and str(card.column_id) != plan.column_id:
+            card = card.model_copy(update={"column_id": column.id, "column": column.name,
+                                           "column_kind": column.kind})
+        ids = [str(other.id) for other in cards]
+        if plan.before in ids:
+            index = ids.index(plan.before)
+        elif plan.after in ids:
+            index = ids.index(plan.after) + 1
+        else:
+            index = 0 if plan.position == "top" else len(cards)
+        cards.insert(index, card)
+
+    # --- planning moves ---------------------------------------------------------------------------
+
+    def plan_column_step(self, card_id: str, step: int) -> MovePlan | None:
+        """To the top of the previous (-1) or next (+1) column; None at the board's edge."""
+        found = self.locate(card_id)
+        if found is None:
+            return None
+        ids = self.column_ids()
+        target = ids.index(found[0]) + step
+        if not 0 <= target < len(ids):
+            return None
+        return MovePlan(card_id, ids[target], position="top")
+
+    def plan_reorder(self, card_id: str, step: int) -> MovePlan | None:
+        """One place up (-1) or down (+1) among the visible cards of its column."""
+        found = self.locate(card_id)
+        if found is None:
+            return None
+        visible = [str(card.id) for card in self.visible(found[0])]
+        if card_id not in visible:
+            return None
+        target = visible.index(card_id) + step
+        if not 0 <= target < len(visible):
+            return None
+        if step < 0:
+            return MovePlan(card_id, found[0], before=visible[target])
+        return MovePlan(card_id, found[0], after=visible[target])
+
+    def plan_done(self, card_id: str) -> MovePlan | None:
+        """To the top of the board's first done column; None without one or when already there."""
+        found = self.locate(card_id)
+        done = next((str(c.id) for c in self.columns if c.kind.value == "done"), None)
+        if found is None or done is None or found[0] == done:
+            return None
+        return MovePlan(card_id, done, position="top")
+
+    def plan_drop(self, card_id: str, column_id: str, visible_index: int) -> MovePlan | None:
+        """Dropped at `visible_index` of a column's visible cards (mouse drag)."""
+        if self.locate(card_id) is None or column_id not in self._by_column:
+            return None
+        others = [str(card.id) for card in self.visible(column_id) if str(card.id) != card_id]
+        if not others:
+            return MovePlan(card_id, column_id, position="bottom")
+        if visible_index >= len(others):
+            return MovePlan(card_id, column_id, after=others[-1])
+        return MovePlan(card_id, column_id, before=others[max(0, visible_index)])
+
+    def with_filter(self, card_filter: CardFilter) -> BoardModel:
+        return replace(self, filter=card_filter)
+
+
+# --- text for people ------------------------------------------------------------------------------
+
+
+def initials(username: str) -> str:
+    """`maya` → MA, `lee.chen` → LC."""
+    parts = [part for part in re.split(r"[._\-\s]+", username) if part]
+    if len(parts) >= 2:
+        return (parts[0][0] + parts[1][0]).upper()
+    return username[:2].upper()
+
+
+def due_text(due: date, today: date) -> str:
+    """`today`, `tomorrow`, `Nov 25` this year, else the ISO date."""
+    days = (due - today).days
+    if days == 0:
+        return "today"
+    if days == 1:
+        return "tomorrow"
+    if due.year == today.year:
+        return due.strftime("%b %d").replace(" 0", " ")
+    return due.isoformat()
+
+
+def is_overdue(card: CardOut, today: date) -> bool:
+    return card.due is not None and card.due < today and card.column_kind.value != "done"
+
+
+def ago(moment: datetime, now: datetime) -> str:
+    """`just now`, `5 min ago`, `3 h ago`, `2 d ago`, else the date."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    seconds = int((now - moment).total_seconds())
+    if seconds < 60:
+        return "just now"
+    if seconds < 3600:
+        return f"{seconds // 60} min ago"
+    if seconds < 86400:
+        return f"{seconds // 3600} h ago"
+    if seconds < 86400 * 30:
+        return f"{seconds // 86400} d ago"
+    return moment.date().isoformat()
+
+
+def card_key(card: CardOut) -> str:
+    """The key, or `(new)` for a card created offline and not numbered yet."""
+    return card.key or "(new)"

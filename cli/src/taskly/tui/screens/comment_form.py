@@ -1,0 +1,60 @@
+"""Writing a comment (`c`): markdown in a text area, ctrl+s sends, esc cancels."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from textual import on
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, Static, TextArea
+
+from ..bindings import FORM
+from ..model import card_key
+
+if TYPE_CHECKING:
+    from taskly_shared.models import CardOut
+
+
+class CommentForm(ModalScreen[str | None]):
+    """Dismisses with the comment's text, or None when cancelled."""
+
+    BINDINGS = FORM
+
+    def __init__(self, card: CardOut) -> None:
+        super().__init__(classes="form-screen")
+        self.card = card
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="comment-form", classes="dialog"):
+            yield Static(f"Comment on {card_key(self.card)}  {self.card.title}", classes="dialog-title",
+                         markup=False)
+            yield TextArea("", id="comment-body", language=None, soft_wrap=True, show_line_numbers=False)
+            yield Static("", id="form-error", markup=False)
+            with Horizontal(classes="dialog-buttons"):
+                yield Button("Send (ctrl+s)", variant="primary", id="save")
+                yield Button("Cancel (esc)", id="cancel")
+
+    def on_mount(self) -> None:
+        self.query_one(TextArea).focus()
+
+    def action_save(self) -> None:
+        body = self.query_one(TextArea).text.strip()
+        if not body:
+            error = self.query_one("#form-error", Static)
+            error.update("The comment is empty.")
+            error.add_class("-shown")
+            return
+        self.dismiss(body)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+    @on(Button.Pressed, "#save")
+    def _save_pressed(self) -> None:
+        self.action_save()
+
+    @on(Button.Pressed, "#cancel")
+    def _cancel_pressed(self) -> None:
+        self.action_cancel()

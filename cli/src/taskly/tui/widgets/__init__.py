@@ -1,0 +1,1 @@
+"""The board's widgets: they draw and report upward with messages; they never do I/O."""

@@ -1,0 +1,51 @@
+"""A board column: its header (name, card count, WIP limit, filter count) over its `CardList`."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.widgets import Static
+
+from .card_list import CardList
+
+if TYPE_CHECKING:
+    from taskly_shared.models import CardOut, ColumnOut
+
+    from ..model import Clock
+
+
+def header_text(column: ColumnOut, total: int, shown: int | None) -> str:
+    """`In Progress  5/4 over WIP` style: the count, the limit, and how many the filter shows."""
+    count = f"{total}/{column.wip_limit}" if column.wip_limit else str(total)
+    text = f"{column.name}  {count}"
+    if column.wip_limit and total > column.wip_limit:
+        text += "  over WIP"
+    if shown is not None:
+        text += f"  ({shown} shown)"
+    return text
+
+
+class BoardColumn(Vertical):
+    """One column of the board."""
+
+    def __init__(self, column: ColumnOut, *, clock: Clock) -> None:
+        super().__init__(id=f"column-{column.id}", classes="board-column")
+        self.column = column
+        self.card_list = CardList(str(column.id), clock=clock, classes="card-list")
+        self.header = Static("", classes="column-header", markup=False)
+
+    def compose(self) -> ComposeResult:
+        yield self.header
+        yield self.card_list
+
+    def show(self, column: ColumnOut, total: int, visible: list[CardOut], pending: set[str],
+             filtered: bool, keep: str | None = None) -> None:
+        """Repaint with the column's current state."""
+        self.column = column
+        over = bool(column.wip_limit and total > column.wip_limit)
+        self.header.update(header_text(column, total, len(visible) if filtered else None))
+        self.header.set_class(over, "-over-limit")
+        self.set_class(over, "-over-limit")
+        self.card_list.set_cards(visible, pending, keep)
