@@ -108,6 +108,8 @@ def test_offline_flag_never_touches_the_network(server_env, tmp_path: Path) -> N
         bounded = ok("ls", "--json", env=env)
         assert 1.4 <= time.monotonic() - started < 6
         assert "showing cached data" in bounded.stderr and len(bounded.json()) == 2
+        shown = ok("show", "WEB-1", "--json", env=env)
+        assert "showing cached data" in shown.stderr and shown.json()["comments"] == []
     # a closed port: reads from the cache still exit 0
     assert keys(ok("ls", "--offline", "--json", env={"TASKLY_SERVER": private.url}).json()) == ["WEB-1", ""]
     closed = ok("ls", "--json", env={"TASKLY_SERVER": private.url})

@@ -44,6 +44,8 @@ def detail(f: Factory, ref: str | None) -> tuple[CardOut, list[CommentOut]]:
     """A card and its comments (refreshed from the server when it answers)."""
     resolve.fresh(f)
     card = resolve.card(f, ref)
+    if f.engine.last_error is not None:  # the server did not answer the sync: do not wait for it twice
+        return card, f.store.comments(str(card.id))
     return card, f.engine.fetch_comments(str(card.id), timeout=resolve.READ_TIMEOUT)
 
 

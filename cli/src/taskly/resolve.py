@@ -7,6 +7,8 @@ unknown name is `NotFound` (exit 3) listing the valid ones; a missing choice is 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -71,20 +73,14 @@ def online(f: Factory, action: str) -> None:
         raise Offline(f"cannot {action} offline")
 
 
-class needs_server:
-    """Turns an unreachable server into `Offline("cannot ACTION offline: …")` (exit 6)."""
-
-    def __init__(self, f: Factory, action: str) -> None:
-        online(f, action)
-        self.action = action
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, kind, exc, tb) -> bool:
-        if isinstance(exc, Offline):
-            raise Offline(f"cannot {self.action} offline: {exc}") from exc
-        return False
+@contextmanager
+def needs_server(f: Factory, action: str) -> Iterator[None]:
+    """Turns an unreachable server (or `--offline`) into `Offline("cannot ACTION offline: …")` (exit 6)."""
+    online(f, action)
+    try:
+        yield
+    except Offline as exc:
+        raise Offline(f"cannot {action} offline: {exc}") from exc
 
 
 # --- workspaces and boards ------------------------------------------------------------------------

@@ -27,6 +27,8 @@ from .settings import Settings
 log = structlog.get_logger("taskly.worker")
 
 CONCURRENCY = 10
+TIMERS: dict[str, int] = {"sweep": 5}
+"""Look for jobs whose worker died every 5 s (SAQ's default is 60 s), so they are retried soon."""
 SHUTDOWN_GRACE = 10.0
 """Seconds a stopping worker lets running jobs finish before cancelling them (they are retried)."""
 JOB_DEFAULTS: dict[str, Any] = {"timeout": 60, "retries": 4, "retry_delay": 1.0,
@@ -137,7 +139,7 @@ def create_worker(settings: Settings, queue: Queue, *, sessionmaker: Any = None,
 
     worker_class = InProcessWorker if in_process else TasklyWorker
     worker = worker_class(queue, JOBS, concurrency=CONCURRENCY, cron_jobs=CRON, startup=startup,
-                          shutdown=[shutdown], after_process=[_log_job])
+                          shutdown=[shutdown], after_process=[_log_job], timers=TIMERS)
     return worker
 
 

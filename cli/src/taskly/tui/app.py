@@ -130,7 +130,7 @@ class TasklyApp(App[None]):
                 SYNC_TIMEOUT, [self.workspace_id] if self.workspace_id else None, discover=discover))
         finally:
             self._set_state(syncing=False)
-        if self.engine.offline or result.push.offline is not None or result.pull.error and result.stale:
+        if self.engine.offline or result.push.offline is not None or (result.pull.error and result.stale):
             self._set_state(live="offline", detail=result.pull.error or result.push.offline)
         elif self.sync_state.live in ("offline", "connecting"):
             self._set_state(live="online")
