@@ -42,6 +42,8 @@ EXEMPT = {
         "needs a GitHub sign-in (the matrix users have none): roles in tests/server/test_repositories.py",
     ("POST", "/api/v1/cards/{card_ref}/create-branch"):
         "needs a GitHub sign-in and a connected repository: roles in tests/server/test_create_branch.py",
+    ("POST", "/api/v1/webhooks/github"):
+        "public by design, authenticated by the repository's webhook signature: tests/server/test_webhooks.py",
 }
 
 
@@ -180,6 +182,9 @@ ROWS: list[Row] = [
     Row("PATCH", "/api/v1/columns/{column_id}", from_role("admin", 200),
         body=lambda c: {"wip_limit": 50}),
     Row("DELETE", "/api/v1/columns/{column_id}", from_role("admin", 204), fresh=True),
+    Row("GET", "/api/v1/boards/{board_id}/automation", from_role("viewer", 200)),
+    Row("PUT", "/api/v1/boards/{board_id}/automation", from_role("admin", 200),
+        body=lambda c: {"rules": {"pr_approved": None}}),
     # --- cards: member writes
     Row("GET", "/api/v1/boards/{board_id}/cards", from_role("viewer", 200)),
     Row("POST", "/api/v1/boards/{board_id}/cards", from_role("member", 201),

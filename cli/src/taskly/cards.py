@@ -25,19 +25,27 @@ if TYPE_CHECKING:
 # --- reads --------------------------------------------------------------------------------------
 
 
-def listing(f: Factory, *, column: str | None = None, labels: list[str] = (), assignees: list[str] = (),
-            mine: bool = False, priorities: list[str] = (), sprint: str | None = None,
-            include_deleted: bool = False) -> list[CardOut]:
-    """The current board's cards in board order (column, then rank), filtered."""
+def listing_json(f: Factory, *, column: str | None = None, labels: list[str] = (), assignees: list[str] = (),
+                 mine: bool = False, priorities: list[str] = (), sprint: str | None = None,
+                 include_deleted: bool = False) -> list[dict[str, Any]]:
+    """The current board's cards in board order (column, then rank), filtered, as the cached wire
+    JSON of CardOut (`as_cards` makes models): `ls --offline --json` never imports pydantic (~100 ms,
+    more than the rest of the command)."""
     store = resolve.fresh(f)
-    board = resolve.board(f)
+    board = resolve.board_json(f)
     return filters.select(
-        store.cards(board_id=str(board.id), include_deleted=include_deleted),
-        column_id=str(resolve.column(board, column).id) if column else None,
+        store.cards_json(board_id=board["id"], include_deleted=include_deleted),
+        column_id=resolve.column_json(board, column)["id"] if column else None,
         labels=labels, assignees=[*assignees, *([resolve.me(f)] if mine else [])],
         priorities=[resolve.priority(p) for p in priorities],
-        sprint_id=resolve.sprint_id(f, str(board.workspace_id), sprint) if sprint else None,
+        sprint_id=resolve.sprint_id(f, board["workspace_id"], sprint) if sprint else None,
     )
+
+
+def as_cards(cards: list[dict[str, Any]]) -> list[CardOut]:
+    from taskly_shared.models import CardOut
+
+    return [CardOut.model_validate(card) for card in cards]
 
 
 def detail(f: Factory, ref: str | None) -> tuple[CardOut, list[CommentOut]]:

@@ -14,14 +14,13 @@ every command accepts because keys and column names match case-insensitively.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
-import sqlite3
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+# Command modules import this one for their parameters: what a completion needs (sqlite3,
+# hashlib, json) is imported when a completion runs, not with every command.
 
 LIMIT = 200
 
@@ -57,12 +56,8 @@ def _in_case_of(typed: str, candidate: str) -> str:
 def _column_names(reads, config) -> list[str]:
     board = None
     if config is not None and config.board:
-        workspace_id = None
-        if config.workspace:
-            row = reads._one("SELECT id FROM workspaces WHERE id = ? OR lower(name) = lower(?)",
-                             (config.workspace, config.workspace))
-            workspace_id = row[0] if row else None
-        board = reads.board_json(config.board, workspace_id)
+        workspace_id = reads.workspace_id(config.workspace) if config.workspace else None
+        board = reads.board_json(config.board, workspace_id) or reads.board_json(config.board)
     if board is not None:
         return [column["name"] for column in board["columns"]]
     rows = reads._all("SELECT name FROM columns ORDER BY board_id, rank")
@@ -72,6 +67,9 @@ def _column_names(reads, config) -> list[str]:
 @contextmanager
 def _reads() -> Iterator[tuple[object, object]]:
     """The current account's cache, read-only, as `taskly.store.reads.Reads` (and the config)."""
+    import sqlite3
+    import threading
+
     from .config import resolve
     from .context import GLOBALS
     from .store.reads import Reads
@@ -92,6 +90,9 @@ def _reads() -> Iterator[tuple[object, object]]:
 
 def _cache_path(server: str | None, environ: dict[str, str]) -> Path | None:
     """The cache of the account the other commands would use, found without keyring or network."""
+    import hashlib
+    import json
+
     from .paths import cache_db_path, cache_dir, config_dir
 
     if not server:
@@ -113,6 +114,8 @@ def _cache_path(server: str | None, environ: dict[str, str]) -> Path | None:
 
 
 def _server_of(path: Path) -> str | None:
+    import sqlite3
+
     try:
         conn = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True, timeout=0.5)
         try:

@@ -144,6 +144,30 @@ def board(f: Factory, ref: str | None = None) -> BoardOut:
                      + choices([b.key for b in boards], "one of"))
 
 
+def board_json(f: Factory, ref: str | None = None) -> dict[str, Any]:
+    """`board()` as the cached wire JSON (with its columns), without pydantic when the board is named."""
+    explicit, ref = bool(ref), ref or f.config.board
+    if ref:
+        store = f.store
+        scope = store.workspace_id(f.config.workspace) if f.config.workspace else None
+        if scope is not None or not f.config.workspace:  # an unknown workspace is board()'s to report
+            found = store.board_json(ref, scope) if scope else store.board_json(ref)
+            if found is not None:
+                return found
+    # the other cases (fallbacks by precedence, and the errors) as board() has them
+    return board(f, ref if explicit else None).model_dump(mode="json")
+
+
+def column_json(board: dict[str, Any], name: str) -> dict[str, Any]:
+    """`column()` on a board's wire JSON."""
+    wanted = name.strip().lower()
+    for candidate in board["columns"]:
+        if candidate["name"].lower() == wanted or candidate["id"] == wanted:
+            return candidate
+    raise NotFound(f"board {board['key']} has no column {name!r}"
+                   + choices([c["name"] for c in board["columns"]]))
+
+
 def column(board: BoardOut, name: str) -> ColumnOut:
     """A column of `board` by name (case-insensitive) or id; NotFound lists the valid names."""
     wanted = name.strip().lower()

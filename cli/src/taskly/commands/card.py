@@ -31,13 +31,13 @@ def ls(
     all_cards: bool = typer.Option(False, "--all", help="Include deleted cards."),
 ) -> None:
     """List the current board's cards, ordered by column then rank."""
-    from ..cards import listing
+    from ..cards import as_cards, listing_json
     from ..render import render_cards
 
     f = factory()
-    cards = listing(f, column=column, labels=label or [], assignees=assignee or [], mine=mine,
-                    priorities=priority or [], sprint=sprint, include_deleted=all_cards)
-    f.output.data(cards, lambda c: render_cards(f.output, c))
+    cards = listing_json(f, column=column, labels=label or [], assignees=assignee or [], mine=mine,
+                         priorities=priority or [], sprint=sprint, include_deleted=all_cards)
+    f.output.data(cards, lambda c: render_cards(f.output, as_cards(c)))
 
 
 @app.command("show")

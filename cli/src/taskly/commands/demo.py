@@ -38,5 +38,11 @@ def demo(
     detail = load_board(url, tokens, str(board.id), f.environ)
     out.note(f"logged in as {tokens.user.username}; {url}, workspace {workspace.name} and board {board.key} "
              "are now the current ones")
+    overrides = [f"TASKLY_{key.upper()}" if source == "env" else f"{key} in .taskly.toml"
+                 for key, source in f.config.sources.items() if source in ("env", "project")]
+    if f.credentials.env_token():
+        overrides.append("TASKLY_TOKEN")
+    if overrides:
+        out.warn(f"{', '.join(overrides)} still take(s) precedence over the demo for other commands")
     # The Textual board comes with the TUI; until then a terminal gets the table as well.
     out.data(detail, lambda d: render_board(out, d, d.columns, d.cards))

@@ -32,6 +32,20 @@ def _write_line(write: dict[str, Any]) -> str:
     return f"{write['operation']} {target}{fields}"
 
 
+def _ago(iso: str | None) -> str:
+    """Local time and how long ago: `2026-01-05 14:03:12 (3 min ago)`."""
+    if not iso:
+        return "never"
+    from datetime import UTC, datetime
+
+    when = datetime.fromisoformat(iso)
+    seconds = max(0, int((datetime.now(UTC) - when).total_seconds()))
+    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
+        if seconds >= size:
+            return f"{when.astimezone():%Y-%m-%d %H:%M:%S} ({seconds // size} {unit} ago)"
+    return f"{when.astimezone():%Y-%m-%d %H:%M:%S} ({seconds} s ago)"
+
+
 def _origin(item: dict[str, Any] | None, key: str) -> str:
     return "(none)" if item is None else f"{item[key] or '?'}  ({item['source']})"
 
@@ -49,7 +63,7 @@ def _render_status(out, status, verbose: bool) -> None:
         online = ("yes, but " if status.online else "no: ") + status.online_error
     else:
         online = f"yes ({status.latency_ms} ms)"
-    rows += [("online", online), ("last sync", status.last_sync or "never")]
+    rows += [("online", online), ("last sync", _ago(status.last_sync))]
     queued = len(status.pending)
     rows.append(("queued", f"{queued} write{'s' * (queued != 1)}"
                  + (" (--verbose lists them)" if queued and not verbose else "")))

@@ -97,12 +97,17 @@ class Reads:
         model = _models().WorkspaceOut
         return [model.model_validate({**json.loads(text), "seq": seq or 0}) for text, seq in rows]
 
-    def workspace(self, ref: str) -> WorkspaceOut | None:
-        """A cached workspace by id or name (case-insensitive)."""
+    def workspace_id(self, ref: str) -> str | None:
+        """The id of a cached workspace named by id or name (case-insensitive)."""
         workspace_id = normal_uuid(ref)
         row = (self._one("SELECT id FROM workspaces WHERE id = ?", (workspace_id,)) if workspace_id
                else self._one("SELECT id FROM workspaces WHERE lower(name) = lower(?)", (ref,)))
-        data = self.workspace_json(row[0]) if row else None
+        return row[0] if row else None
+
+    def workspace(self, ref: str) -> WorkspaceOut | None:
+        """A cached workspace by id or name (case-insensitive)."""
+        workspace_id = self.workspace_id(ref)
+        data = self.workspace_json(workspace_id) if workspace_id else None
         return _models().WorkspaceOut.model_validate(data) if data else None
 
     def workspace_ids(self) -> list[str]:
@@ -191,6 +196,14 @@ class Reads:
     def cards(self, *, workspace_id: str | None = None, board_id: str | None = None,
               column_id: str | None = None, include_deleted: bool = False) -> list[CardOut]:
         """Cards in board order (column rank, then card rank)."""
+        cards = self.cards_json(workspace_id=workspace_id, board_id=board_id, column_id=column_id,
+                                include_deleted=include_deleted)
+        validate = _models().CardOut.model_validate
+        return [validate(card) for card in cards]
+
+    def cards_json(self, *, workspace_id: str | None = None, board_id: str | None = None,
+                   column_id: str | None = None, include_deleted: bool = False) -> list[dict[str, Any]]:
+        """`cards()` as the cached wire JSON of CardOut: no pydantic (~100 ms) for `ls --offline --json`."""
         where, params = ["1 = 1"], []
         for name, value in (("c.workspace_id", workspace_id), ("c.board_id", board_id),
                             ("c.column_id", column_id)):
@@ -201,8 +214,7 @@ class Reads:
             where.append("c.deleted = 0")
         rows = self._all(f"{_CARD_SELECT} WHERE {' AND '.join(where)} ORDER BY col.rank, c.rank, c.id",
                          tuple(params))
-        validate = _models().CardOut.model_validate
-        return [validate(self._card_dict(row)) for row in rows]
+        return [{**self._card_dict(row), "conflicts": []} for row in rows]
 
     def column_ranks(self, column_id: str, exclude: str | None = None) -> list[tuple[str, str]]:
         """(card id, rank) of the live cards of a column, in order."""

@@ -68,8 +68,8 @@ HELP = [
 ]
 
 GROUPS: list[tuple[str, list[Binding]]] = [
-    ("Board", BOARD), ("Cards in a column", CARD_LIST), ("Card details", DETAIL),
-    ("Forms (new, edit, comment, filter)", FORM), ("Confirmation", CONFIRM), ("Help", HELP), ("App", APP),
+    ("Board", BOARD), ("In a column", CARD_LIST), ("Card details", DETAIL), ("Forms", FORM),
+    ("Confirmation", CONFIRM), ("Help", HELP), ("App", APP),
 ]
 """What the help screen lists, in order."""
 

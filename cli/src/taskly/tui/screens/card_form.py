@@ -97,13 +97,17 @@ class CardForm(ModalScreen[dict[str, Any] | None]):
                 with Horizontal(classes="form-row"):
                     with Vertical():
                         yield Label("Due")
-                        yield Input(_text(values.get("due")), id="due",
-                                    placeholder="YYYY-MM-DD, today, +3d, +2w")
+                        yield Input(_text(values.get("due")), id="due", placeholder="YYYY-MM-DD, +3d, +2w")
                     with Vertical():
                         yield Label("Remind at")
                         remind = values.get("remind_at")
                         yield Input(remind.astimezone().strftime("%Y-%m-%d %H:%M") if remind else "",
                                     id="remind_at", placeholder="YYYY-MM-DD HH:MM")
+                    with Vertical():
+                        yield Label("Sprint")
+                        yield Select([(str(s.get("name")), str(s["id"])) for s in self.sprints],
+                                     value=values.get("sprint_id") or Select.NULL, id="sprint_id",
+                                     prompt="no sprint")
                 with Horizontal(classes="form-row"):
                     with Vertical():
                         yield Label("Repeats")
@@ -114,12 +118,9 @@ class CardForm(ModalScreen[dict[str, Any] | None]):
                         yield Input(_text(values.get("recurrence_interval")), id="recurrence_interval",
                                     type="integer")
                     with Vertical():
-                        yield Label("Sprint")
-                        yield Select([(str(s.get("name")), str(s["id"])) for s in self.sprints],
-                                     value=values.get("sprint_id") or Select.NULL, id="sprint_id",
-                                     prompt="no sprint")
-                yield Label("Labels")
-                yield Input(", ".join(values.get("labels", [])), id="labels", placeholder="bug, backend")
+                        yield Label("Labels")
+                        yield Input(", ".join(values.get("labels", [])), id="labels",
+                                    placeholder="bug, backend")
                 yield Label("Assignees")
                 assigned = set(values.get("assignees", []))
                 yield SelectionList[str](*[(m.username, m.username, m.username in assigned)

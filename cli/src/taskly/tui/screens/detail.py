@@ -36,6 +36,9 @@ def describe_change(change: ChangeOut) -> str:
     verbs = {"create": "created it", "update": "changed", "delete": "deleted it", "restore": "restored it",
              "move": "moved it"}
     text = f"{who} {verbs.get(change.op, change.op)}"
+    if change.op == "create":
+        column = change.changes.get("column")
+        return text + (f" in {column.new}" if column is not None and column.new else "")
     shown = []
     for name, values in change.changes.items():
         if name in ("rank", "version", "updated_at", "column_id"):
@@ -45,6 +48,28 @@ def describe_change(change: ChangeOut) -> str:
         else:
             shown.append(name)
     return text + (": " + ", ".join(shown) if shown else "")
+
+
+CHECK_MARKS = {"success": "[green]✓[/]", "failure": "[red]✗[/]", "pending": "[yellow]…[/]", "neutral": "–"}
+STATE_STYLES = {"open": "green", "draft": "dim", "merged": "magenta", "closed": "red"}
+
+
+def pulls_text(card: CardOut) -> str:
+    """Each linked pull request: state, CI with its checks, reviews, branches (rich markup)."""
+    if not card.pull_requests:
+        return (f"None linked: a pull request links when its branch, title or body names "
+                f"{_escape(card_key(card))}.")
+    lines = []
+    for pull in card.pull_requests:
+        state = pull.state.value
+        lines.append(f"[b]{_escape(pull.repository)}#{pull.number}[/]  {_escape(pull.title)}  "
+                     f"[{STATE_STYLES.get(state, 'default')}]{state}[/]")
+        checks = "  ".join(f"{CHECK_MARKS.get(c.state, '?')} {_escape(c.name)}" for c in pull.checks)
+        lines.append(f"    CI {pull.ci.value}" + (f":  {checks}" if checks else ""))
+        lines.append(f"    reviews: {pull.approvals} approved, {pull.changes_requested} changes requested")
+        branches = f"{pull.head_branch or '?'} → {pull.base_branch or '?'}"
+        lines.append(f"    {_escape(branches)}" + (f" by {_escape(pull.author)}" if pull.author else ""))
+    return "\n".join(lines)
 
 
 def _short(value: object, width: int = 30) -> str:
@@ -74,6 +99,8 @@ class CardDetail(Screen[None]):
             yield Static("", id="detail-fields")
             yield Static("Description", classes="section-title")
             yield Markdown("", id="detail-description")
+            yield Static("", id="detail-pulls-title", classes="section-title")
+            yield Static("", id="detail-pulls")
             yield Static("", id="detail-comments-title", classes="section-title")
             yield VerticalScroll(id="detail-comments")
             yield Static("Activity", classes="section-title")
@@ -110,6 +137,8 @@ class CardDetail(Screen[None]):
                           for name, value in rows)
         self.query_one("#detail-fields", Static).update(table)
         await self.query_one("#detail-description", Markdown).update(card.description or "*No description.*")
+        self.query_one("#detail-pulls-title", Static).update(f"Pull requests ({len(card.pull_requests)})")
+        self.query_one("#detail-pulls", Static).update(pulls_text(card))
 
     async def show_comments(self, comments: list[CommentOut]) -> None:
         now = self.app.clock.now()

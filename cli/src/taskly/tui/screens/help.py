@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.containers import Vertical, VerticalScroll
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
@@ -23,20 +23,24 @@ class HelpScreen(ModalScreen[None]):
     BINDINGS = HELP
     app: TasklyApp
 
+    def __init__(self) -> None:
+        super().__init__(classes="form-screen")
+
     def compose(self) -> ComposeResult:
         with Vertical(id="help", classes="dialog"):
             yield Static("Keys", classes="dialog-title")
-            with VerticalScroll(id="help-body"):
-                yield Static(self.table())
-            yield Static("Remap any of them in the [keys] table of your config.toml, by id: "
+            with VerticalScroll(id="help-body"), Horizontal(id="help-columns"):
+                yield Static(self.table(GROUPS[:1] + GROUPS[-1:]), classes="help-column")
+                yield Static(self.table(GROUPS[1:-1]), classes="help-column")
+            yield Static("Remap any of them by id in the [keys] table of your config.toml, e.g. "
                          'card.move_right = "L"', classes="muted", markup=False)
 
-    def table(self) -> Table:
+    def table(self, groups: list[tuple[str, list]]) -> Table:
         table = Table(box=None, expand=True, show_header=False, padding=(0, 1))
-        table.add_column("keys", style="bold", no_wrap=True, width=22)
-        table.add_column("what")
+        table.add_column("keys", style="bold", no_wrap=True, min_width=16)
+        table.add_column("what", no_wrap=True, ratio=1)
         table.add_column("id", style="dim", no_wrap=True)
-        for title, bindings in GROUPS:
+        for title, bindings in groups:
             table.add_row(Text(title, style="bold underline"), "", "")
             seen: set[str] = set()
             for binding in bindings:

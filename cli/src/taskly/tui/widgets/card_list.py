@@ -8,6 +8,7 @@ column (`Dropped`) and double clicks (`Opened`); it never writes anything itself
 from __future__ import annotations
 
 import textwrap
+from bisect import bisect_right
 from typing import TYPE_CHECKING
 
 from rich.cells import cell_len, set_cell_size
@@ -24,10 +25,15 @@ from ..bindings import CARD_LIST
 from ..model import Clock, card_key, due_text, initials, is_overdue
 
 if TYPE_CHECKING:
-    from taskly_shared.models import CardOut
+    from taskly_shared.models import CardOut, PullRequestOut
 
 CARD_HEIGHT = 6
-"""Lines per card: a border above and below, key and priority, two lines of title, labels/due/people."""
+"""Lines per card: a border above and below, key and priority, two lines of title, labels/due/people;
+one more for the pull request badges of a card that has pull requests."""
+MAX_PULLS = 2
+"""Pull requests with badges on a card (the rest are counted: `+2`)."""
+CI_MARKS = {"success": ("CI✓", "ci-success"), "failure": ("CI✗", "ci-failure"),
+            "pending": ("CI…", "ci-pending")}
 ROUND = ("╭", "─", "╮", "│", "╰", "╯")
 HEAVY = ("┏", "━", "┓", "┃", "┗", "┛")
 PENDING_MARK = "⇡"
@@ -61,11 +67,13 @@ class CardList(ScrollView, can_focus=True):
 
     BINDINGS = CARD_LIST
     COMPONENT_CLASSES = {
-        "card-list--card", "card-list--cursor", "card-list--cursor-blur", "card-list--key",
+        "card-list--card", "card-list--cursor", "card-list--key",
         "card-list--title", "card-list--label", "card-list--assignee", "card-list--points",
         "card-list--due", "card-list--overdue", "card-list--pending", "card-list--empty",
         "card-list--priority-urgent", "card-list--priority-high", "card-list--priority-medium",
-        "card-list--priority-low", "card-list--priority-none",
+        "card-list--priority-low", "card-list--priority-none", "card-list--pr", "card-list--pr-merged",
+        "card-list--pr-closed", "card-list--ci-success", "card-list--ci-failure", "card-list--ci-pending",
+        "card-list--approved", "card-list--changes-requested",
     }
 
     cursor: reactive[int] = reactive(0, always_update=True, init=False)
@@ -104,8 +112,10 @@ class CardList(ScrollView, can_focus=True):
         self.column_id = column_id
         self.clock = clock or Clock()
         self.cards: list[CardOut] = []
+        self.tops: list[int] = []
+        """The first line of each card."""
         self.pending: set[str] = set()
-        self._cache: dict[tuple[str, int, int, bool, bool, bool], list[Strip]] = {}
+        self._cache: dict[tuple[str, int, int, bool, bool, int], list[Strip]] = {}
         self._styles: dict[str, Style] | None = None
         self._drag_from: int | None = None
 
@@ -119,12 +129,17 @@ class CardList(ScrollView, can_focus=True):
                   keep: str | None = None) -> None:
         """Show `cards`; the cursor stays on `keep` (else the same card, else the same place)."""
         keep = keep or (str(self.current.id) if self.current else None)
+        previous = str(self.current.id) if self.current else None
         self.cards = cards
         self.pending = pending if pending is not None else self.pending
+        self.tops, line = [], 0
+        for card in cards:
+            self.tops.append(line)
+            line += card_height(card)
         self._cache.clear()
-        self.virtual_size = Size(self.size.width, len(cards) * CARD_HEIGHT)
+        self.virtual_size = Size(self.size.width, line)
         ids = [str(card.id) for card in cards]
-        index = ids.index(keep) if keep in ids else min(self.cursor, max(0, len(cards) - 1))
+        index = next((ids.index(c) for c in (keep, previous) if c in ids), min(self.cursor, max(0, len(cards) - 1)))
         self.set_reactive(CardList.cursor, index)
         self._show_cursor()
         self.refresh()
@@ -147,7 +162,8 @@ class CardList(ScrollView, can_focus=True):
 
     def _show_cursor(self) -> None:
         if self.cards and self.is_mounted:
-            self.scroll_to_region(Region(0, self.cursor * CARD_HEIGHT, 1, CARD_HEIGHT), animate=False,
+            card = self.cards[self.cursor]
+            self.scroll_to_region(Region(0, self.tops[self.cursor], 1, card_height(card)), animate=False,
                                   immediate=True, force=True)
 
     # --- keys ---------------------------------------------------------------------------------------
@@ -170,7 +186,7 @@ class CardList(ScrollView, can_focus=True):
 
     def on_resize(self) -> None:
         self._cache.clear()
-        self.virtual_size = Size(self.size.width, len(self.cards) * CARD_HEIGHT)
+        self.virtual_size = Size(self.size.width, self.virtual_size.height)
 
     def notify_style_update(self) -> None:
         super().notify_style_update()
@@ -181,8 +197,10 @@ class CardList(ScrollView, can_focus=True):
 
     def index_at(self, y: int) -> int | None:
         """The card at line `y` of this widget (None below the last one)."""
-        index = (y + int(self.scroll_offset.y)) // CARD_HEIGHT
-        return index if y >= 0 and index < len(self.cards) else None
+        line = y + int(self.scroll_offset.y)
+        if y < 0 or not self.cards or line >= self.virtual_size.height:
+            return None
+        return bisect_right(self.tops, line) - 1
 
     def on_mouse_down(self, event: events.MouseDown) -> None:
         index = self.index_at(event.y)
@@ -229,7 +247,7 @@ class CardList(ScrollView, can_focus=True):
             self._styles = {}
         style = self._styles.get(name)
         if style is None:
-            partial = name not in ("card", "cursor", "cursor-blur")
+            partial = name not in ("card", "cursor")
             style = self.get_component_rich_style(f"card-list--{name}", partial=partial)
             self._styles[name] = style
         return style
@@ -239,28 +257,29 @@ class CardList(ScrollView, can_focus=True):
         line = y + int(self.scroll_offset.y)
         if not self.cards:
             if y == 1:
-                return Strip(_row([("no cards", self._style("empty"))], [], width, self.rich_style), width)
+                fill = self._style("card")
+                return Strip(_row([("  no cards", fill + self._style("empty"))], [], width, fill), width)
             return Strip.blank(width, self.rich_style)
-        index, offset = divmod(line, CARD_HEIGHT)
-        if index >= len(self.cards) or width < 8:
+        index = self.index_at(y)
+        if index is None or width < 8:
             return Strip.blank(width, self.rich_style)
-        return self._card_strips(index, width)[offset]
+        return self._card_strips(index, width)[line - self.tops[index]]
 
     def _card_strips(self, index: int, width: int) -> list[Strip]:
         card = self.cards[index]
-        cursor, focused = index == self.cursor, self.has_focus
+        cursor = index == self.cursor and self.has_focus
         pending = str(card.id) in self.pending
-        key = (str(card.id), card.version, width, cursor, focused and cursor, pending)
+        key = (str(card.id), card.version, width, cursor, pending, len(card.pull_requests))
         strips = self._cache.get(key)
         if strips is None:
-            strips = [Strip(segments, width) for segments in self._draw(card, width, cursor, focused, pending)]
+            strips = [Strip(segments, width) for segments in self._draw(card, width, cursor, pending)]
             self._cache[key] = strips
         return strips
 
-    def _draw(self, card: CardOut, width: int, cursor: bool, focused: bool,
-              pending: bool) -> list[list[Segment]]:
+    def _draw(self, card: CardOut, width: int, cursor: bool, pending: bool) -> list[list[Segment]]:
+        """A card's six lines; the cursor (in the focused column only) has a heavy border."""
         s = self._style
-        base = s("cursor") if cursor and focused else s("cursor-blur") if cursor else s("card")
+        base = s("cursor") if cursor else s("card")
         border = base + s(f"priority-{card.priority.value}")
         top_left, across, top_right, side, bottom_left, bottom_right = HEAVY if cursor else ROUND
         inner = width - 4
@@ -291,11 +310,37 @@ class CardList(ScrollView, can_focus=True):
         tail = tail[:-1] if tail[-1][0] == "" else tail
         if tail and tail[-1][0] == " ":
             tail = tail[:-1]
-        return [
+        lines = [
             [Segment(top_left + across * (width - 2) + top_right, border)],
             framed(_row(head_left, head_right, inner, base)),
             framed(_row([(title[0], base + s("title"))], [], inner, base)),
             framed(_row([(title[1], base + s("title"))], [], inner, base)),
             framed(_row(labels[:-1], tail, inner, base)),
-            [Segment(bottom_left + across * (width - 2) + bottom_right, border)],
         ]
+        if card.pull_requests:
+            badges: list[Part] = []
+            for pull in card.pull_requests[:MAX_PULLS]:
+                badges += [(part, base + s(name)) for part, name in pull_badges(pull)] + [("  ", base)]
+            more = len(card.pull_requests) - MAX_PULLS
+            badges = badges[:-1] + ([("  ", base), (f"+{more}", base + s("pr"))] if more > 0 else [])
+            lines.append(framed(_row(badges, [], inner, base)))
+        lines.append([Segment(bottom_left + across * (width - 2) + bottom_right, border)])
+        return lines
+
+
+def card_height(card: CardOut) -> int:
+    return CARD_HEIGHT + (1 if card.pull_requests else 0)
+
+
+def pull_badges(pull: PullRequestOut) -> list[tuple[str, str]]:
+    """`#12 open CI✓ ✔2 ±1`: number and state, CI, approvals and requested changes (text, style)."""
+    state = pull.state.value
+    parts = [(f"#{pull.number} {state}", {"merged": "pr-merged", "closed": "pr-closed"}.get(state, "pr"))]
+    if pull.ci.value in CI_MARKS:
+        mark, style = CI_MARKS[pull.ci.value]
+        parts += [(" ", "pr"), (mark, style)]
+    if pull.approvals:
+        parts += [(" ", "pr"), (f"✔{pull.approvals}", "approved")]
+    if pull.changes_requested:
+        parts += [(" ", "pr"), (f"±{pull.changes_requested}", "changes-requested")]
+    return parts

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from textual import events
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Static
@@ -39,6 +40,12 @@ class BoardColumn(Vertical):
     def compose(self) -> ComposeResult:
         yield self.header
         yield self.card_list
+
+    def on_descendant_focus(self, event: events.DescendantFocus) -> None:
+        self.add_class("-focused")
+
+    def on_descendant_blur(self, event: events.DescendantBlur) -> None:
+        self.remove_class("-focused")
 
     def show(self, column: ColumnOut, total: int, visible: list[CardOut], pending: set[str],
              filtered: bool, keep: str | None = None) -> None:

@@ -198,7 +198,8 @@ class Effects:
         if card.column_id == found.column.id or (
                 found.kind is not None and current is not None and current.kind == found.kind.value):
             return None
-        if manual_at is not None and trigger.at is not None and manual_at > trigger.at:
+        # GitHub's times have whole seconds: a move within the event's second is not after it
+        if manual_at is not None and trigger.at is not None and manual_at.replace(microsecond=0) > trigger.at:
             self.skipped.append(f"{self.cards_before[card.id].key}: moved by hand after the event")
             return None
         await self._place(card, found)

@@ -20,7 +20,9 @@ from ...db.models import Repository
 from ..github.crypto import decrypt_webhook_secret
 from ..pulls.payloads import RepositoryRef
 
-TTL = 10.0
+TTL = 5.0
+"""Seconds a repository's secrets are kept: a disconnected repository's deliveries may be
+accepted this long (its job then finds it disconnected and changes nothing)."""
 RELOAD_AFTER = 1.0
 """A signature no cached secret matches reloads the secrets, at most this often per repository."""
 MAX_ENTRIES = 10_000

@@ -14,6 +14,11 @@ from ...errors import Forbidden, NotFound
 ROLE_RANK = {Role.VIEWER: 0, Role.MEMBER: 1, Role.ADMIN: 2, Role.OWNER: 3}
 
 
+def roles_at_least(minimum: Role) -> list[str]:
+    """The stored role values that `minimum` allows, for a membership test inside a query."""
+    return [role.value for role, rank in ROLE_RANK.items() if rank >= ROLE_RANK[minimum]]
+
+
 async def member_role(db: AsyncSession, workspace_id: uuid.UUID, user_id: uuid.UUID) -> Role | None:
     role = await db.scalar(
         select(Member.role)
