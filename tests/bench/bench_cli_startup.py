@@ -46,10 +46,11 @@ def ensure_gh() -> str | None:
               file=sys.stderr)
         return None
     print("installing gh (apt-get install -y gh)…", file=sys.stderr)
-    subprocess.run(["apt-get", "install", "-y", "gh"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+    subprocess.run(["apt-get", "install", "-y", "gh"], **quiet)
     if shutil.which("gh") is None:  # the package lists may be missing on a fresh box
-        subprocess.run(["apt-get", "update"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        subprocess.run(["apt-get", "install", "-y", "gh"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        subprocess.run(["apt-get", "update"], **quiet)
+        subprocess.run(["apt-get", "install", "-y", "gh"], **quiet)
     found = shutil.which("gh")
     if found is None:
         print("note: apt-get could not install gh: gh is skipped", file=sys.stderr)
@@ -57,15 +58,16 @@ def ensure_gh() -> str | None:
 
 
 def precompile() -> None:
-    """Bytecode for our editable sources and the venv (what UV_COMPILE_BYTECODE=1 gives an install)."""
+    """Bytecode for our editable sources and the venv, as UV_COMPILE_BYTECODE=1 gives installs."""
     import sysconfig
 
-    for folder in (ROOT / "cli" / "src", ROOT / "shared" / "src", Path(sysconfig.get_paths()["purelib"])):
+    venv = Path(sysconfig.get_paths()["purelib"])
+    for folder in (ROOT / "cli" / "src", ROOT / "shared" / "src", venv):
         compileall.compile_dir(folder, quiet=2, workers=1)
 
 
 def seed(url: str, count: int) -> tuple[str, str, str]:
-    """A user with a workspace and a board of `count` cards; (username, workspace name, board key)."""
+    """A user with a workspace and a board of `count` cards; (username, workspace, board key)."""
     api = Api.login(url)
     workspace = api.workspace("Bench")
     board = api.board(workspace["id"], "BEN", "Bench")
@@ -75,8 +77,9 @@ def seed(url: str, count: int) -> tuple[str, str, str]:
 
     def create(index: int) -> None:
         api.ok("POST", f"/boards/{board['id']}/cards", json={
-            "title": f"Card {index}: make the thing number {index} faster", "column": columns[index % len(columns)],
-            "description": "Some *markdown* text.\n" * 3, "labels": [labels[index % 5], labels[(index + 2) % 5]],
+            "title": f"Card {index}: make the thing number {index} faster",
+            "column": columns[index % len(columns)], "description": "Some *markdown* text.\n" * 3,
+            "labels": [labels[index % 5], labels[(index + 2) % 5]],
             "priority": priorities[index % 5], "points": index % 13, "assignees": [api.username]})
 
     with ThreadPoolExecutor(4) as pool:
@@ -85,15 +88,19 @@ def seed(url: str, count: int) -> tuple[str, str, str]:
 
 
 def taskly(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([str(TASKLY), *args], env=env, capture_output=True, text=True, timeout=120)
+    return subprocess.run([str(TASKLY), *args], env=env, capture_output=True, text=True,
+                          timeout=120)
 
 
-def measure(commands: dict[str, list[str]], env: dict[str, str], runs: int, warmup: int = 3) -> dict[str, list[float]]:
+def measure(commands: dict[str, list[str]], env: dict[str, str], runs: int,
+            warmup: int = 3) -> dict[str, list[float]]:
+    """Wall times per command, round-robin (so the machine's load hits every command alike)."""
     times: dict[str, list[float]] = {name: [] for name in commands}
     for round_ in range(warmup + runs):
         for name, argv in commands.items():
             started = time.perf_counter()
-            code = subprocess.run(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode
+            code = subprocess.run(argv, env=env, stdout=subprocess.DEVNULL,
+                                  stderr=subprocess.DEVNULL).returncode
             elapsed = time.perf_counter() - started
             if code != 0:
                 raise SystemExit(f"{name} exited with {code}")
@@ -117,8 +124,9 @@ def main() -> int:
     for name in ("TASKLY_TOKEN", "TASKLY_SERVER", "TASKLY_DEBUG"):
         env.pop(name, None)
     name, database_url = create_database("taskly_bench_cli")
-    server = start_server({"TASKLY_DATABASE_URL": database_url, "TASKLY_SECRET_KEY": "bench-secret-key-0123456789",
-                           "TASKLY_DEV_LOGIN": "1", "TASKLY_LOG_LEVEL": "WARNING"}, home / "server")
+    server_env = {"TASKLY_DATABASE_URL": database_url, "TASKLY_DEV_LOGIN": "1",
+                  "TASKLY_SECRET_KEY": "bench-secret-key-0123456789", "TASKLY_LOG_LEVEL": "WARNING"}
+    server = start_server(server_env, home / "server")
     try:
         started = time.monotonic()
         username, workspace, board = seed(server.url, args.cards)
@@ -150,7 +158,8 @@ def main() -> int:
     shutil.rmtree(home, ignore_errors=True)
 
     base = statistics.median(times["gh --version"]) if gh else None
-    print(f"\n{args.cards} cards cached; median of {runs} runs each (after 3 warm-up rounds), wall time\n")
+    print(f"\n{args.cards} cards cached; median of {runs} runs each (after 3 warm-up rounds), "
+          "wall time\n")
     print("| command | median ms | min ms | x gh --version |\n| --- | ---: | ---: | ---: |")
     failed = []
     for command, samples in times.items():

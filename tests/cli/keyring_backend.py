@@ -1,5 +1,8 @@
-"""A keyring backend for tests: a JSON file named by TASKLY_TEST_KEYRING_FILE (a "real" backend, as
-opposed to keyring's `fail` one), selected with PYTHON_KEYRING_BACKEND=tests.cli.keyring_backend.FileKeyring."""
+"""A keyring backend for tests: a JSON file named by TASKLY_TEST_KEYRING_FILE.
+
+A "real" backend, unlike keyring's `fail` one; selected with
+PYTHON_KEYRING_BACKEND=tests.cli.keyring_backend.FileKeyring (and the repository on PYTHONPATH).
+"""
 
 from __future__ import annotations
 

@@ -94,7 +94,9 @@ def test_taskly_token_from_the_environment(server) -> None:
 
 def test_login_usage_and_offline_errors(server) -> None:
     assert run_taskly("login", "--dev", "x").code == 2  # no server anywhere
-    assert run_taskly("login", "--server", server.url).code == 2  # neither --dev nor --with-token
+    # neither --dev nor --with-token: GitHub's device flow, which this server has not configured
+    code, _, err = run_taskly("login", "--server", server.url, "--no-browser")
+    assert code == 1 and "GitHub sign-in is not configured" in err and "--with-token" in err
     assert run_taskly("login", "--server", server.url, "--dev", "x", "--with-token").code == 2
     code, _, err = run_taskly("login", "--server", server.url, "--with-token", input="")
     assert code == 2 and "stdin" in err

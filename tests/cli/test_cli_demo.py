@@ -17,7 +17,7 @@ COLUMNS = ["Backlog", "Todo", "In Progress", "In Review", "Done"]
 
 
 def processes_mentioning(text: str) -> list[int]:
-    """Pids whose command line contains `text` (the embedded postgres runs with `-D <its data dir>`)."""
+    """Pids whose command line contains `text` (the embedded postgres runs with `-D DATA_DIR`)."""
     found = []
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
@@ -67,7 +67,8 @@ def test_demo_creates_reuses_and_stops(demo_home) -> None:
     assert len(cards) == 15 and {card["column"] for card in cards} == set(COLUMNS)
     assert {name for card in cards for name in card["assignees"]} == {"demo", "maya", "lee"}
     assert all(card["labels"] and card["priority"] for card in cards)
-    assert sum(card["due"] is not None for card in cards) >= 10 and sum(card["points"] or 0 for card in cards) > 40
+    assert sum(card["due"] is not None for card in cards) >= 10
+    assert sum(card["points"] or 0 for card in cards) > 40
     shown = ok("show", "DEMO-8", "--json", env=env).json()
     assert shown["title"] == "Fix login redirect loop on expired sessions"
     assert [c["author"] for c in shown["comments"]] == ["maya", "demo"]

@@ -1,4 +1,4 @@
-"""`taskly status`, `taskly sync` and `taskly watch` through the real executable and real servers."""
+"""`taskly status`, `taskly sync` and `taskly watch`: the real executable against real servers."""
 
 from __future__ import annotations
 
@@ -40,10 +40,11 @@ def test_status_and_sync_show_queued_writes_conflicts_and_refusals(server, make_
     assert status["board"] == {"name": "WEB", "source": "user config"}
     assert status["online"] is None and status["queued"] == 3
     assert [(w["operation"], w["key"], w["fields"]) for w in status["pending"]] == [
-        ("card.update", "WEB-1", ["title"]), ("card.move", "WEB-2", ["column"]), ("card.create", None,
-                                                                                ["column", "title"])]
+        ("card.update", "WEB-1", ["title"]), ("card.move", "WEB-2", ["column"]),
+        ("card.create", None, ["column", "title"])]
     text = ok("status", "--offline").stdout
-    assert "queued     3 writes (--verbose lists them)" in text and "not checked (--offline)" in text
+    assert "queued     3 writes (--verbose lists them)" in text
+    assert "not checked (--offline)" in text
     verbose = ok("status", "-v", "--offline").stdout
     assert "card.update WEB-1 (title)" in verbose and "card.move WEB-2 (column)" in verbose
 
@@ -79,7 +80,8 @@ def test_status_and_sync_show_queued_writes_conflicts_and_refusals(server, make_
     assert status["failed"] == [] and status["conflicts"] == []
 
 
-def test_sync_offline_exits_6_and_pushes_once_when_the_server_returns(server_env, tmp_path: Path) -> None:
+def test_sync_offline_exits_6_and_pushes_once_when_the_server_returns(server_env,
+                                                                     tmp_path: Path) -> None:
     port = free_port()
     own = start_server(server_env, tmp_path / "server", port=port)
     try:
@@ -122,21 +124,41 @@ class Watcher:
         self.process = subprocess.Popen([str(TASKLY), "watch", *args], env=taskly_env(), text=True,
                                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         self.lines: queue.Queue[str] = queue.Queue()
+        self.messages: list[str] = []
+        self.started = threading.Event()
         threading.Thread(target=self._read, daemon=True).start()
+        threading.Thread(target=self._read_messages, daemon=True).start()
 
     def _read(self) -> None:
         for line in self.process.stdout:
             self.lines.put(line)
 
+    def _read_messages(self) -> None:
+        for line in self.process.stderr:
+            self.messages.append(line)
+            if line.startswith("watching"):
+                self.started.set()
+
+    def wait_started(self, timeout: float = 20) -> None:
+        """Until the stream's starting seq is read: later changes are all reported."""
+        assert self.started.wait(timeout), "".join(self.messages)
+
     def next(self, timeout: float = 10) -> dict:
-        line = self.lines.get(timeout=timeout)
+        try:
+            line = self.lines.get(timeout=timeout)
+        except queue.Empty:
+            code, stderr = self.stop()
+            message = f"no change within {timeout} s (exit {code}); stderr:\n{stderr}"
+            raise AssertionError(message) from None
         assert line.endswith("\n")
         return json.loads(line)
 
     def stop(self, signum: int = signal.SIGINT) -> tuple[int, str]:
-        self.process.send_signal(signum)
+        if self.process.poll() is None:
+            self.process.send_signal(signum)
         code = self.process.wait(15)
-        return code, self.process.stderr.read()
+        time.sleep(0.1)  # the reader thread takes the last lines
+        return code, "".join(self.messages)
 
 
 def test_watch_streams_changes_of_other_clients_as_json_lines(server, make_api) -> None:
@@ -145,13 +167,13 @@ def test_watch_streams_changes_of_other_clients_as_json_lines(server, make_api) 
     other = join_workspace(make_api)
     watcher = Watcher()
     try:
-        time.sleep(0.5)  # whether the socket is up yet or not, the stream starts at the seq it read
+        watcher.wait_started()  # the socket may not be up yet: the stream starts at the seq it read
         started = time.monotonic()
         other.ok("PATCH", f"/cards/{card['id']}", json={"title": "Watched", "priority": "high"})
         record = watcher.next()
         assert time.monotonic() - started < 5
-        assert set(record) == {"seq", "workspace_id", "entity_type", "entity_id", "key", "op", "changes",
-                               "actor", "created_at"}
+        assert set(record) == {"seq", "workspace_id", "entity_type", "entity_id", "key", "op",
+                               "changes", "actor", "created_at"}
         assert (record["entity_type"], record["entity_id"], record["key"], record["op"]) == (
             "card", card["id"], "WEB-1", "update")
         assert record["changes"] == {"title": {"old": "Watch me", "new": "Watched"},
@@ -171,13 +193,15 @@ def test_watch_since_replays_and_sigterm_ends_cleanly(server) -> None:
     ok("add", "First")
     watcher = Watcher("--since", "0")
     try:
+        watcher.wait_started()
         replayed = [watcher.next() for _ in range(3)]
         assert [r["seq"] for r in replayed] == [1, 2, 3]
         assert replayed[0]["entity_type"] == "workspace" and replayed[0]["op"] == "create"
         ok("add", "Second")
         while (record := watcher.next())["entity_type"] != "card" or record["key"] != "WEB-2":
             pass
-        assert record["op"] == "create" and record["changes"]["title"] == {"old": None, "new": "Second"}
+        assert record["op"] == "create"
+        assert record["changes"]["title"] == {"old": None, "new": "Second"}
     finally:
         code, stderr = watcher.stop(signal.SIGTERM)
     assert code == 0 and "Traceback" not in stderr

@@ -199,7 +199,7 @@ async def test_ten_concurrent_copies_are_processed_once(hook: Hook, owner: Api, 
         responses = await asyncio.gather(*[
             client.post(f"{hook.server_url}/api/v1/webhooks/github", content=body, headers=headers)
             for _ in range(10)])
-    assert all(r.is_success for r in responses), [r.text for r in responses]
+    assert all(r.is_success for r in responses), [(r.status_code, r.text) for r in responses if not r.is_success]
     statuses = sorted(r.json()["status"] for r in responses)
     assert statuses == ["duplicate"] * 9 + ["queued"], statuses
     await asyncio.to_thread(hook.wait, delivery_id)

@@ -8,7 +8,6 @@ signed the way GitHub signs them, sent to a real server; and a connected reposit
 
 from __future__ import annotations
 
-import copy
 import functools
 import hashlib
 import hmac

@@ -22,7 +22,7 @@ from taskly.tui.app import TasklyApp
 from taskly.tui.model import Clock
 
 from tests.support.api import Api
-from tests.support.processes import ServerProcess, start_server
+from tests.support.processes import ServerProcess, free_port, start_server
 
 SIZE = (160, 48)
 TODAY = date(2031, 3, 14)
@@ -46,10 +46,11 @@ class Seeded:
 
 
 def make_factory(server_url: str, api: Api, home: Path, *, offline: bool = False,
-                 keys: dict[str, Any] | None = None) -> Factory:
+                 keys: dict[str, Any] | None = None, workspace: str | None = None) -> Factory:
     """A Factory as the CLI builds it, signed in as `api`'s user, with its files under `home`."""
     environ = {"TASKLY_HOME": str(home), "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring"}
-    factory = Factory(globals=Globals(server=server_url, offline=offline), environ=environ)
+    factory = Factory(globals=Globals(server=server_url, offline=offline, workspace=workspace),
+                      environ=environ)
     factory.credentials.save(StoredLogin(server_url, api.username, api.token, api.refresh_token))
     if keys is not None:
         from taskly.config import save_user
@@ -60,11 +61,12 @@ def make_factory(server_url: str, api: Api, home: Path, *, offline: bool = False
 
 
 def seed_board(server_url: str, owner: Api, home: Path, cards: list[dict[str, Any]], *,
-               teammates: tuple[str, ...] = ("maya", "lee"), key: str = "WEB") -> Seeded:
+               teammates: tuple[str, ...] = ("maya", "lee"), key: str = "WEB",
+               workspace_name: str | None = None) -> Seeded:
     """Create the workspace and board with the REST client, then the cards through the sync engine."""
     factory = make_factory(server_url, owner, home / "seed")
     api = factory.api
-    workspace = api.create_workspace(f"Team {uuid.uuid4().hex[:6]}")
+    workspace = api.create_workspace(workspace_name or f"Team {uuid.uuid4().hex[:6]}")
     board = api.create_board(workspace.id, "Web", key)
     mates = {name: Api.login(server_url, name) for name in teammates}
     for mate in mates.values():
@@ -117,6 +119,33 @@ def tui_server(server_env: dict[str, str], tmp_path_factory: pytest.TempPathFact
     process.stop()
 
 
+class RestartableServer:
+    """A server process on a fixed port, stopped and started again by the test (session database)."""
+
+    def __init__(self, env: dict[str, str], log_dir: Path) -> None:
+        self.env, self.log_dir, self.port = env, log_dir, free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.process: ServerProcess | None = None
+
+    def start(self) -> None:
+        self.process = start_server(self.env, self.log_dir, port=self.port)
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.stop()
+            self.process = None
+
+
+@pytest.fixture
+def own_server(server_env: dict[str, str], tmp_path: Path) -> Iterator[RestartableServer]:
+    """A server of this test's own, to stop and start (fast heartbeats: a dead link shows soon)."""
+    server = RestartableServer({**server_env, "TASKLY_WS_PING_INTERVAL": "0.5", "TASKLY_WS_PING_TIMEOUT": "2"},
+                               tmp_path / "own-server")
+    server.start()
+    yield server
+    server.stop()
+
+
 @pytest.fixture
 def seed(tui_server: ServerProcess, tmp_path: Path) -> Callable[..., Seeded]:
     """seed() → a fresh user's board with CARDS; seed(cards=[...], username=...) for others."""
@@ -147,7 +176,8 @@ def open_app(tmp_path: Path) -> Iterator[Callable[..., TasklyApp]]:
             earlier.engine.sync(discover=True)
             earlier.close()
             earlier.store.close()
-        factory = make_factory(url, user, home, offline=offline, keys=keys)
+        factory = make_factory(url, user, home, offline=offline, keys=keys,
+                               workspace=seeded.workspace["name"])
         factories.append(factory)
         moment = now or datetime(2031, 3, 14, 12, 0, tzinfo=UTC)
         clock = Clock(today=lambda: TODAY, now=lambda: moment)

@@ -64,15 +64,17 @@ CARDS: tuple[DemoCard, ...] = (
     DemoCard("Fix login redirect loop on expired sessions", "In Progress",
              "After the session expires, `/login?next=…` redirects to itself forever.",
              ("bug", "auth"), "urgent", 3, 1, (DEMO_USER,),
-             (("maya", "Reproduced on Safari 17 too: the refresh cookie is dropped after the redirect."),
-              (DEMO_USER, "Found it: we clear the session before reading `next`. Patch coming today."))),
+             (("maya", "Reproduced on Safari 17 too: the refresh cookie is dropped after the "
+                       "redirect."),
+              (DEMO_USER, "Found it: we clear the session before reading `next`. Patch today."))),
     DemoCard("Drag-and-drop reordering on mobile", "In Progress",
              "Long-press to pick a card up; auto-scroll near the edges.",
              ("feature", "frontend"), "medium", 8, 6, ("maya",)),
     DemoCard("Nightly backup reports success on failure", "In Progress",
              "The job exits 0 even when `pg_dump` fails.",
              ("bug", "infra"), "high", 2, 2, ("lee",),
-             (("lee", "The exit code of pg_dump is lost in the pipe; switching to `set -o pipefail`."),)),
+             (("lee", "The exit code of pg_dump is lost in the pipe; switching to "
+                      "`set -o pipefail`."),)),
     DemoCard("Audit log in workspace settings", "In Review",
              "Who changed what and when, filterable by person and by board.",
              ("feature", "backend"), "medium", 5, 3, ("lee", DEMO_USER),
@@ -114,24 +116,29 @@ def _create_cards(apis: dict[str, ApiClient], workspace_id: str, board_id: str, 
     from taskly_shared.models import CardCreate
 
     owner = apis[DEMO_USER]
-    titles = {card.title for card in owner.snapshot(workspace_id).cards if str(card.board_id) == board_id}
+    cards = owner.snapshot(workspace_id).cards
+    titles = {card.title for card in cards if str(card.board_id) == board_id}
     created = 0
     for index, card in enumerate(CARDS):
         if card.title in titles:
             continue
         due = today + timedelta(days=card.due_in_days) if card.due_in_days is not None else None
         data = CardCreate(title=card.title, column=card.column, description=card.description,
-                          labels=list(card.labels), priority=card.priority, points=card.points, due=due,
-                          assignees=list(card.assignees))
+                          labels=list(card.labels), priority=card.priority, points=card.points,
+                          due=due, assignees=list(card.assignees))
         out = owner.create_card(board_id, data, idempotency_key=f"demo:{board_id}:card:{index}")
         for number, (author, body) in enumerate(card.comments):
-            apis[author].add_comment(str(out.id), body, idempotency_key=f"demo:{out.id}:comment:{number}")
+            apis[author].add_comment(str(out.id), body,
+                                     idempotency_key=f"demo:{out.id}:comment:{number}")
         created += 1
     return created
 
 
 def seed(url: str, today: date | None = None) -> tuple[AuthTokens, WorkspaceOut, BoardOut, int]:
-    """Create what is missing on the demo server; (demo user's tokens, workspace, board, cards created)."""
+    """Create what is missing on the demo server.
+
+    Returns the demo user's tokens, the workspace, the board and how many cards were created.
+    """
     from .api.client import ApiClient
     from .api.credentials import StaticCredentials
 
@@ -154,7 +161,7 @@ def seed(url: str, today: date | None = None) -> tuple[AuthTokens, WorkspaceOut,
 
 
 def sign_in(url: str, tokens: AuthTokens, environ: dict[str, str], output) -> None:
-    """Store the demo user's login and make the demo server, workspace and board the current ones."""
+    """Store the demo user's login; the demo server, workspace and board become the current ones."""
     from .config import save_user, user_config_path
     from .credentials import Credentials, StoredLogin
 
@@ -163,7 +170,8 @@ def sign_in(url: str, tokens: AuthTokens, environ: dict[str, str], output) -> No
     save_user(user_config_path(environ), server=url, workspace=WORKSPACE, board=BOARD_KEY)
 
 
-def load_board(url: str, tokens: AuthTokens, board_id: str, environ: dict[str, str], timeout: float = 10.0):
+def load_board(url: str, tokens: AuthTokens, board_id: str, environ: dict[str, str],
+               timeout: float = 10.0):
     """Bring the demo user's cache up to date; the board with its columns and cards (BoardDetail)."""
     from taskly_shared.models import BoardDetail
 
@@ -177,7 +185,8 @@ def load_board(url: str, tokens: AuthTokens, board_id: str, environ: dict[str, s
     try:
         result = engine.sync(timeout=timeout, discover=True)
         if result.stale:
-            raise Offline(f"could not load the demo board from {url}: {result.pull.error or result.push.offline}")
+            reason = result.pull.error or result.push.offline
+            raise Offline(f"could not load the demo board from {url}: {reason}")
         board = store.board(board_id)
         return BoardDetail(**board.model_dump(), cards=store.cards(board_id=board_id))
     finally:

@@ -48,8 +48,8 @@ def server_executable() -> list[str]:
     found = shutil.which("taskly-server")
     if found:
         return [found]
-    raise TasklyError("taskly-server is not installed: from the repository run `uv run taskly demo`, "
-                      "or install the taskly-server package next to taskly")
+    raise TasklyError("taskly-server is not installed: from the repository run "
+                      "`uv run taskly demo`, or install the taskly-server package next to taskly")
 
 
 def free_port() -> int:
@@ -156,7 +156,8 @@ class DemoServer:
             port = free_port()
         url = f"http://127.0.0.1:{port}"
         first = not (self.home / "server").exists()
-        note(f"starting the demo server at {url}" + (" (first start: creating its database)" if first else ""))
+        first_note = " (first start: creating its database)" if first else ""
+        note(f"starting the demo server at {url}{first_note}")
         pid = self._spawn(port, url)
         self._save(pid=pid, port=port, url=url, started_at=time.time())
         if not self._wait_ready(url, pid, timeout=READY_TIMEOUT):
@@ -172,8 +173,9 @@ class DemoServer:
         env.update(TASKLY_HOME=str(self.home), TASKLY_DEV_LOGIN="1", TASKLY_PUBLIC_URL=url)
         command = [*server_executable(), "run", "--host", "127.0.0.1", "--port", str(port)]
         with self.log_path.open("ab") as log:
-            process = subprocess.Popen(command, env=env, cwd=self.home, stdin=subprocess.DEVNULL, stdout=log,
-                                       stderr=subprocess.STDOUT, start_new_session=True, close_fds=True)
+            process = subprocess.Popen(command, env=env, cwd=self.home, stdin=subprocess.DEVNULL,
+                                       stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+                                       close_fds=True)
         return process.pid
 
     def _wait_ready(self, url: str, pid: int, timeout: float) -> bool:
@@ -211,8 +213,8 @@ class DemoServer:
         return stopped
 
     def postgres_dirs(self) -> list[Path]:
-        """Where the server keeps the embedded cluster (mirrors `taskly_server.embedded.postgres_dir`:
-        as root, a data directory under root's home is relocated to /var/lib/taskly/<hash>)."""
+        """Where the server keeps the embedded cluster (as `taskly_server.embedded.postgres_dir`
+        does: as root, a data directory under root's home moves to /var/lib/taskly/<hash>)."""
         data_dir = (self.home / "server").resolve()
         digest = hashlib.sha256(str(data_dir).encode()).hexdigest()[:16]
         return [data_dir / "postgres", Path("/var/lib/taskly") / digest / "postgres"]

@@ -92,6 +92,10 @@ def main(argv: list[str] | None = None) -> int:
     if args in (["--version"], ["-V"]):
         sys.stdout.write(f"taskly {VERSION}\n")
         return EXIT_OK
+    if args[:2] == ["hooks", "run"]:  # git runs hooks on every commit: no typer (~60 ms) for them
+        from .hooks import run as run_hook
+
+        return run_hook(args[2:])
     from . import commands  # noqa: F401  (fills COMMANDS)
 
     command = _app()

@@ -28,10 +28,11 @@ def write_dict(entry: OutboxEntry, store: Store) -> dict[str, Any]:
     card_id = entry.entity_id if entry.entity_type == "card" else _card_in_path(entry.path)
     card = store.card_json(card_id) if card_id else None
     return {
-        "mutation_id": entry.mutation_id, "operation": entry.operation, "entity_type": entry.entity_type,
-        "entity_id": entry.entity_id, "key": (card or {}).get("key") or None,
-        "title": (card or {}).get("title"), "fields": sorted(entry.fields()), "attempts": entry.attempts,
-        "error": entry.last_error, "code": entry.error_code, "created_at": entry.created_at,
+        "mutation_id": entry.mutation_id, "operation": entry.operation,
+        "entity_type": entry.entity_type, "entity_id": entry.entity_id,
+        "key": (card or {}).get("key") or None, "title": (card or {}).get("title"),
+        "fields": sorted(entry.fields()), "attempts": entry.attempts, "error": entry.last_error,
+        "code": entry.error_code, "created_at": entry.created_at,
     }
 
 
@@ -45,11 +46,12 @@ def _card_in_path(path: str) -> str | None:
 def conflict_dict(conflict: ConflictRecord, me: str | None) -> dict[str, Any]:
     """`old` was overwritten by `new`; `by` wrote `new` (ourselves for conflicts of our pushes)."""
     return {
-        "id": conflict.id, "workspace_id": conflict.workspace_id, "entity_type": conflict.entity_type,
-        "entity_id": conflict.entity_id, "key": conflict.entity_key, "field": conflict.field,
+        "id": conflict.id, "workspace_id": conflict.workspace_id,
+        "entity_type": conflict.entity_type, "entity_id": conflict.entity_id,
+        "key": conflict.entity_key, "field": conflict.field,
         "old": conflict.overwritten, "new": conflict.value,
-        "by": conflict.actor if conflict.source == "feed" else me, "mine": conflict.source == "push",
-        "created_at": conflict.created_at,
+        "by": conflict.actor if conflict.source == "feed" else me,
+        "mine": conflict.source == "push", "created_at": conflict.created_at,
     }
 
 
@@ -74,15 +76,15 @@ class Status:
 
     def as_dict(self) -> dict[str, Any]:
         return {
-            "server": self.server, "user": self.user, "workspace": self.workspace, "board": self.board,
-            "online": self.online, "online_error": self.online_error, "latency_ms": self.latency_ms,
+            "server": self.server, "user": self.user, "workspace": self.workspace,
+            "board": self.board, "online": self.online, "online_error": self.online_error, "latency_ms": self.latency_ms,
             "queued": len(self.pending), "pending": self.pending, "failed": self.failed,
             "conflicts": self.conflicts, "last_sync": self.last_sync,
         }
 
 
 def gather_status(f: Factory) -> Status:
-    """Everything `taskly status` shows; the network only for a ~1 s check (never with --offline)."""
+    """Everything `taskly status` shows; the network only for a ~1 s check (not with --offline)."""
     config = f.config
     status = Status()
     for name in ("workspace", "board"):
@@ -119,7 +121,8 @@ def _check_me(status: Status, f: Factory) -> None:
         status.online, status.online_error = False, str(exc)
         return
     except NotLoggedIn as exc:
-        status.online, status.online_error = True, f"the server refused the credentials: {exc.detail}"
+        status.online = True
+        status.online_error = f"the server refused the credentials: {exc.detail}"
     except ApiError as exc:
         status.online, status.online_error = True, f"{exc.code}: {exc.detail}"
     else:
@@ -164,27 +167,32 @@ class SyncReport:
 
     def as_dict(self) -> dict[str, Any]:
         return {
-            "server": self.server, "pushed": self.pushed, "pulled": self.pulled, "resynced": self.resynced,
-            "removed": self.removed, "failed": self.failed, "conflicts": self.conflicts,
+            "server": self.server, "pushed": self.pushed, "pulled": self.pulled,
+            "resynced": self.resynced, "removed": self.removed, "failed": self.failed, "conflicts": self.conflicts,
             "queued": self.queued, "offline": self.offline, "discarded": self.discarded,
         }
 
 
-def run_sync(f: Factory, *, timeout: float = SYNC_TIMEOUT, discard_failed: bool = False) -> SyncReport:
+def run_sync(f: Factory, *, timeout: float = SYNC_TIMEOUT,
+             discard_failed: bool = False) -> SyncReport:
     """Push the outbox, pull every workspace (discovering new ones); conflicts shown become seen."""
     server = f.server
     if f.globals.offline:
-        raise Offline(f"sync needs the server (--offline given); {f.store.outbox.count()} writes queued")
+        queued = f.store.outbox.count()
+        raise Offline(f"sync needs the server (--offline given); {queued} writes queued")
     engine, store = f.engine, f.store
     before = {entry.mutation_id: write_dict(entry, store) for entry in store.outbox.pending()}
     result = engine.sync(timeout=timeout, discover=True)
     names = {str(w.id): w.name for w in store.workspaces()}
     report = SyncReport(server, pulled=len(result.pull.changes), queued=store.outbox.count(),
-                        resynced=[names.get(w, w) for w in result.pull.resynced], removed=result.pull.removed)
+                        resynced=[names.get(w, w) for w in result.pull.resynced],
+                        removed=result.pull.removed)
     for mutation_id in result.push.pushed:
         pushed = before.get(mutation_id, {"mutation_id": mutation_id})
-        card = store.card_json(pushed.get("entity_id") or "") if pushed.get("entity_type") == "card" else None
-        report.pushed.append({**pushed, "key": (card or {}).get("key") or pushed.get("key"), "error": None})
+        card = (store.card_json(pushed.get("entity_id") or "")
+                if pushed.get("entity_type") == "card" else None)
+        key = (card or {}).get("key") or pushed.get("key")  # a card created offline has one now
+        report.pushed.append({**pushed, "key": key, "error": None})
     report.failed = [write_dict(entry, store) for entry in store.outbox.failed()]
     me = store.user if not f.credentials.env_token() else None
     conflicts = store.conflicts()

@@ -28,8 +28,8 @@ SETUP_TIMEOUT = 10.0
 
 def change_record(change: ChangeOut) -> dict[str, Any]:
     """The JSON line of one change: seq, workspace, entity, op, changed fields, actor, time."""
-    data = change.model_dump(mode="json", include={"seq", "workspace_id", "entity_type", "entity_id", "op",
-                                                    "changes", "actor", "created_at"})
+    data = change.model_dump(mode="json", include={"seq", "workspace_id", "entity_type", "entity_id",
+                                                    "op", "changes", "actor", "created_at"})
     return {**data, "key": (change.data or {}).get("key") or None}
 
 
@@ -42,7 +42,7 @@ class Watch:
 
 
 def open_watch(f: Factory, *, every: bool = False, since: int | None = None) -> Watch:
-    """Choose the workspaces (the current one, else all) and start them at their seq (or `since`)."""
+    """The workspaces to follow (the current one, else all), each from its seq (or `since`)."""
     from .store import Store
     from .sync.engine import SyncEngine
 
@@ -51,14 +51,16 @@ def open_watch(f: Factory, *, every: bool = False, since: int | None = None) -> 
     store = Store(":memory:", server_url=f.server, user=f.account)
     engine = SyncEngine(f.server, f.api_credentials, store)
     workspaces = engine.api.list_workspaces(timeout=SETUP_TIMEOUT)
-    chosen = workspaces if every or not f.config.workspace else [_find(workspaces, f.config.workspace)]
+    current = f.config.workspace
+    chosen = workspaces if every or not current else [_find(workspaces, current)]
     if since is not None and len(chosen) != 1:
         raise UsageError("--since needs one workspace: a seq counts the changes of one workspace "
                          "(pick it with --workspace)")
     cursors = {str(w.id): (since if since is not None else w.seq) for w in chosen}
     with store.transaction() as tx:
         for workspace in chosen:
-            tx.put_workspace(workspace.model_dump(mode="json", exclude={"seq"}), role=str(workspace.role))
+            tx.put_workspace(workspace.model_dump(mode="json", exclude={"seq"}),
+                             role=str(workspace.role))
             tx.set_cursor(str(workspace.id), cursors[str(workspace.id)])
     return Watch(engine, chosen, cursors)
 
@@ -73,13 +75,14 @@ def _find(workspaces: list[WorkspaceOut], ref: str) -> WorkspaceOut:
 
 async def follow(watch: Watch, on_change: Callable[[ChangeOut], Awaitable[None] | None],
                  on_status: Callable[[LiveStatus], Awaitable[None] | None] | None = None) -> None:
-    """Stream changes (reconnecting) until SIGINT or SIGTERM; errors such as NotLoggedIn propagate."""
+    """Stream changes (reconnecting) until SIGINT or SIGTERM; errors like NotLoggedIn propagate."""
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
     ids = list(watch.cursors)
-    listener = asyncio.create_task(watch.engine.listen(on_change, workspace_ids=ids, on_status=on_status))
+    listener = asyncio.create_task(
+        watch.engine.listen(on_change, workspace_ids=ids, on_status=on_status))
     stopper = asyncio.create_task(stop.wait())
     try:
         done, _ = await asyncio.wait({listener, stopper}, return_when=asyncio.FIRST_COMPLETED)

@@ -18,6 +18,20 @@ Markdown = Annotated[str, StringConstraints(max_length=65_535)]
 CardRef = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 
 
+def _git_ref_name(name: str) -> str:
+    """Refuse what `git check-ref-format --branch` refuses (the common cases)."""
+    bad = (name.startswith(("/", "-", ".")) or name.endswith(("/", ".", ".lock"))
+           or any(part in name for part in ("..", "//", "@{", "/.")))
+    if bad:
+        raise ValueError("not a valid git branch name")
+    return name
+
+
+GitRefName = Annotated[str, StringConstraints(min_length=1, max_length=255,
+                                              pattern=r"^[^\x00-\x20~^:?*\[\\\x7f]+$"),
+                       AfterValidator(_git_ref_name)]
+
+
 class Role(StrEnum):
     OWNER = "owner"
     ADMIN = "admin"
@@ -334,6 +348,8 @@ class CardCreate(CardFields):
 
 class CardPatch(CardFields):
     column: CardRef | None = Field(default=None, description="Move to the bottom of this column.")
+    branch: GitRefName | None = Field(
+        default=None, description="The card's git branch (set by `taskly start` offline); null clears it.")
     base_version: Annotated[int, Field(ge=0)] | None = Field(
         default=None, description="The card version the client saw (also accepted as If-Match)."
     )
@@ -466,20 +482,6 @@ class DevicePoll(Input):
 GitHubFullName = Annotated[str, StringConstraints(
     strip_whitespace=True, max_length=201,
     pattern=r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/[A-Za-z0-9._-]{1,100}$")]
-
-
-def _git_ref_name(name: str) -> str:
-    """Refuse what `git check-ref-format --branch` refuses (the common cases)."""
-    bad = (name.startswith(("/", "-", ".")) or name.endswith(("/", ".", ".lock"))
-           or any(part in name for part in ("..", "//", "@{", "/.")))
-    if bad:
-        raise ValueError("not a valid git branch name")
-    return name
-
-
-GitRefName = Annotated[str, StringConstraints(min_length=1, max_length=255,
-                                              pattern=r"^[^\x00-\x20~^:?*\[\\\x7f]+$"),
-                       AfterValidator(_git_ref_name)]
 
 
 class RepositoryConnect(Input):

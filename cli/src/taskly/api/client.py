@@ -30,8 +30,13 @@ from taskly_shared.models import (
     ChangesPage,
     ColumnOut,
     CommentOut,
+    CreateBranchOut,
+    DeviceCodeOut,
     InvitationOut,
+    JobOut,
     MemberOut,
+    RepositoryConnectOut,
+    RepositoryOut,
     Snapshot,
     UserOut,
     WorkspaceOut,
@@ -48,6 +53,12 @@ _members = TypeAdapter(list[MemberOut])
 _boards = TypeAdapter(list[BoardOut])
 _changes = TypeAdapter(list[ChangeOut])
 _tokens = TypeAdapter(list[ApiTokenOut])
+_repositories = TypeAdapter(list[RepositoryOut])
+
+
+def _is_problem(response: httpx.Response) -> bool:
+    """A problem-details answer of the server itself (a 502 `github_unavailable` is not a proxy's)."""
+    return response.headers.get("content-type", "").startswith("application/problem+json")
 
 
 class ApiClient:
@@ -104,7 +115,7 @@ class ApiClient:
                 response = self._send(method, path, fresh, json, params, headers, timeout)
         if response.is_success:
             return response
-        if response.status_code in UNREACHABLE:
+        if response.status_code in UNREACHABLE and not _is_problem(response):
             raise Offline(f"{self.server_url} is unavailable (HTTP {response.status_code})")
         raise self._error(response)
 
@@ -255,3 +266,47 @@ class ApiClient:
         payload = {"body": body, **({"id": str(comment_id)} if comment_id else {})}
         return self._model(CommentOut, "POST", f"/cards/{card_ref}/comments", json=payload,
                            idempotency_key=idempotency_key)
+
+    # --- GitHub: sign-in, repositories, branches, jobs ---------------------------------------------
+
+    def github_device(self) -> DeviceCodeOut:
+        """Start GitHub's device flow (the server holds the OAuth app)."""
+        return self._model(DeviceCodeOut, "POST", "/auth/github/device", auth=False)
+
+    def github_device_poll(self, device_code: str, timeout: float | None = None) -> AuthTokens:
+        """Tokens once the user approved; ApiError 428 `authorization_pending`/`slow_down` before."""
+        return self._model(AuthTokens, "POST", "/auth/github/device/poll", json={"device_code": device_code},
+                           auth=False, timeout=timeout)
+
+    def list_repositories(self, workspace_id: UUID | str, *, include_inactive: bool = False,
+                          timeout: float | None = None) -> list[RepositoryOut]:
+        params = {"include_inactive": "true"} if include_inactive else None
+        return _repositories.validate_json(self.request(
+            "GET", f"/workspaces/{workspace_id}/repositories", params=params, timeout=timeout).content)
+
+    def connect_repository(self, workspace_id: UUID | str, full_name: str, *,
+                           board_id: UUID | str | None = None,
+                           idempotency_key: str | None = None) -> RepositoryConnectOut:
+        body = {"full_name": full_name, **({"board_id": str(board_id)} if board_id else {})}
+        return self._model(RepositoryConnectOut, "POST", f"/workspaces/{workspace_id}/repositories", json=body,
+                           idempotency_key=idempotency_key)
+
+    def disconnect_repository(self, repository_id: UUID | str, *,
+                              idempotency_key: str | None = None) -> RepositoryOut:
+        return self._model(RepositoryOut, "DELETE", f"/repositories/{repository_id}",
+                           idempotency_key=idempotency_key)
+
+    def update_board(self, board_id: UUID | str, *, idempotency_key: str | None = None,
+                     **fields: Any) -> BoardOut:
+        """Change the named fields of a board (e.g. `default_repository_id`, None clears it)."""
+        return self._model(BoardOut, "PATCH", f"/boards/{board_id}", json=fields,
+                           idempotency_key=idempotency_key)
+
+    def create_branch(self, card_ref: str, *, base: str | None = None,
+                      idempotency_key: str | None = None) -> CreateBranchOut:
+        """Ask the server to create the card's branch on GitHub (a job; 409 `no_repository`)."""
+        return self._model(CreateBranchOut, "POST", f"/cards/{card_ref}/create-branch",
+                           json={"base": base} if base else {}, idempotency_key=idempotency_key)
+
+    def job(self, job_id: str, timeout: float | None = None) -> JobOut:
+        return self._model(JobOut, "GET", f"/jobs/{job_id}", timeout=timeout)

@@ -33,3 +33,8 @@ register("status", "sync", "status", "Show the user, server, workspace and board
 register("sync", "sync", "sync", "Push queued writes and pull every workspace now.")
 register("watch", "sync", "watch", "Print every change as one JSON line until interrupted.")
 register("demo", "demo", "demo", "Start a local demo server with a realistic board and show it (--stop).")
+# git and GitHub
+register("repo", "repo", None, "GitHub repositories of the workspace: connect, ls, disconnect.")
+register("start", "branch", "start", "Create a card's branch (on GitHub) and switch to it.")
+register("done", "branch", "done", "Move a card (default: the current branch's) to done.")
+register("hooks", "hooks", None, "Git hooks that add card keys to commits and track checkouts.")

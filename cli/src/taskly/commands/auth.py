@@ -15,8 +15,12 @@ app = typer.Typer()
 def login(
     dev: str = typer.Option(None, "--dev", metavar="NAME", help="Dev login by name (servers with dev login)."),
     with_token: bool = typer.Option(False, "--with-token", help="Read an API token from stdin."),
+    no_browser: bool = typer.Option(False, "--no-browser", help="Do not open the browser (GitHub login)."),
 ) -> None:
-    """Sign in to the server given by --server (else TASKLY_SERVER, .taskly.toml, user config)."""
+    """Sign in to the server given by --server (else TASKLY_SERVER, .taskly.toml, user config).
+
+    Without --dev or --with-token: with GitHub, by the device flow (a code to enter on GitHub).
+    """
     from ..config import save_user
     from ..credentials import sign_in
     from ..errors import UsageError
@@ -25,20 +29,39 @@ def login(
     f = factory()
     server = f.config.server
     if not server:
-        raise UsageError("login needs a server: taskly login --server URL --dev NAME")
-    if bool(dev) == with_token:
-        raise UsageError("choose one way to log in: --dev NAME (dev login) or --with-token (token on stdin)")
+        raise UsageError("login needs a server: taskly login --server URL")
+    if dev and with_token:
+        raise UsageError("choose one way to log in: GitHub (default), --dev NAME or --with-token")
     token = sys.stdin.read().strip() if with_token else None
     if with_token and not token:
         raise UsageError("--with-token reads the token from stdin, and stdin was empty")
     previous = f.credentials.load(server)
     with needs_server(f, f"log in to {server}"):
-        user, _ = sign_in(server, f.credentials, dev_name=dev, token=token)
+        if dev or with_token:
+            user, _ = sign_in(server, f.credentials, dev_name=dev, token=token)
+        else:
+            from ..github_login import device_sign_in
+
+            user, _ = device_sign_in(server, f.credentials, lambda d: _show_code(f, d, no_browser))
     switched = previous is not None and previous.username != user.username
     # another user's current workspace and board mean nothing to this one
     save_user(f.config.user_path, server=server, **({"workspace": None, "board": None} if switched else {}))
     f.output.note(f"Logged in to {server} as {user.username}")
     f.output.data(user, lambda u: None)
+
+
+def _show_code(f, device, no_browser: bool) -> None:
+    """The code and where to enter it, on stderr even with --quiet (the user must see them)."""
+    from ..github_login import can_open_browser, open_browser
+
+    say = f.output.stderr.write
+    say(f"! First copy your one-time code: {device.user_code}\n")
+    if not no_browser and can_open_browser(f.environ) and open_browser(device.verification_uri):
+        say(f"Opened {device.verification_uri} in your browser: enter the code there.\n")
+    else:
+        say(f"Then open {device.verification_uri} in your browser and enter it.\n")
+    say("Waiting for GitHub...\n")
+    f.output.stderr.flush()
 
 
 @app.command("logout")

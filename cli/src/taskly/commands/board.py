@@ -5,8 +5,19 @@ from __future__ import annotations
 import typer
 
 from ..context import factory
+from ..tui.group import BOARD_ARGUMENT, BoardGroup
 
-app = typer.Typer(no_args_is_help=True, help="Boards: create, ls, use.")
+app = typer.Typer(cls=BoardGroup, invoke_without_command=True,
+                  help="Open the board (the current one, or BOARD), or: create, ls, use.")
+
+
+@app.callback()
+def board(ctx: typer.Context) -> None:
+    """`taskly board [BOARD]` opens the Textual board; a subcommand runs instead when given."""
+    if ctx.invoked_subcommand is None:
+        from ..tui import open_board  # textual costs ~184 ms to import; only the board needs it
+
+        open_board(factory(), ctx.meta.get(BOARD_ARGUMENT))
 
 
 @app.command("create")
@@ -52,3 +63,16 @@ def use(key: str = typer.Argument(..., help="Board key (or name).")) -> None:
     chosen = manage.use_board(f, key)
     f.output.note(f"Current board: {chosen.key} ({chosen.name})")
     f.output.data(chosen, lambda b: None)
+
+
+@app.command("set-repo")
+def set_repo(name: str = typer.Argument(..., metavar="OWNER/NAME|none",
+                                        help="A connected repository, or none to clear.")) -> None:
+    """Set the current board's repository: where `taskly start` creates its cards' branches."""
+    from .. import repos
+
+    f = factory()
+    board, repository = repos.set_default(f, name)
+    shown = repository.full_name if repository else "no repository"
+    f.output.note(f"Board {board.key} now uses {shown}")
+    f.output.data(board, lambda b: None)

@@ -22,8 +22,8 @@ def demo(
     server = DemoServer.for_environ(f.environ)
     if stop:
         url, stopped = server.url, server.stop()
-        out.data({"server": url, "stopped": stopped},
-                 lambda _: out.note("demo server stopped" if stopped else "the demo server was not running"))
+        message = "demo server stopped" if stopped else "the demo server was not running"
+        out.data({"server": url, "stopped": stopped}, lambda _: out.note(message))
         return
     from ..demo_data import load_board, seed, sign_in
     from ..render import render_board
@@ -36,13 +36,19 @@ def demo(
     if created:
         out.note(f"created {created} cards on {board.key} in workspace {workspace.name}")
     detail = load_board(url, tokens, str(board.id), f.environ)
-    out.note(f"logged in as {tokens.user.username}; {url}, workspace {workspace.name} and board {board.key} "
-             "are now the current ones")
-    overrides = [f"TASKLY_{key.upper()}" if source == "env" else f"{key} in .taskly.toml"
-                 for key, source in f.config.sources.items() if source in ("env", "project")]
-    if f.credentials.env_token():
-        overrides.append("TASKLY_TOKEN")
+    out.note(f"logged in as {tokens.user.username}; {url}, workspace {workspace.name} and board "
+             f"{board.key} are now the current ones")
+    overrides = _overrides(f)
     if overrides:
-        out.warn(f"{', '.join(overrides)} still take(s) precedence over the demo for other commands")
-    # The Textual board comes with the TUI; until then a terminal gets the table as well.
+        out.warn(f"{', '.join(overrides)} still take(s) precedence over the demo "
+                 "for other commands")
+    # `--no-tui` (or no terminal) prints the board; the Textual board, when it comes with the
+    # TUI, will take the terminal's case. Until then a terminal gets the table too.
     out.data(detail, lambda d: render_board(out, d, d.columns, d.cards))
+
+
+def _overrides(f) -> list[str]:
+    """What makes other commands use another server, workspace or board than the demo's."""
+    found = [f"TASKLY_{key.upper()}" if source == "env" else f"{key} in .taskly.toml"
+             for key, source in f.config.sources.items() if source in ("env", "project")]
+    return [*found, "TASKLY_TOKEN"] if f.credentials.env_token() else found

@@ -1,4 +1,4 @@
-"""`taskly status`, `taskly sync` and `taskly watch`: the sync state, a full sync, the live stream."""
+"""`taskly status`, `taskly sync`, `taskly watch`: the sync state, a full sync, the live stream."""
 
 from __future__ import annotations
 
@@ -16,18 +16,22 @@ SOURCE_NOTE = {"TASKLY_TOKEN": "TASKLY_TOKEN", "login": "stored login"}
 
 
 def _value(value: Any) -> str:
-    return "(none)" if value is None or value == "" or value == [] else json.dumps(value, default=str)
+    if value is None or value == "" or value == []:
+        return "(none)"
+    return json.dumps(value, default=str)
 
 
 def _conflict_line(conflict: dict[str, Any]) -> str:
-    what = f"{conflict['key'] or conflict['entity_type'] + ' ' + conflict['entity_id'][:8]} {conflict['field']}"
+    entity = conflict["key"] or f"{conflict['entity_type']} {conflict['entity_id'][:8]}"
     by = conflict["by"] or "someone"
-    why = "you overwrote a value you had not seen" if conflict["mine"] else "your value was overwritten"
-    return f"{what}: {_value(conflict['old'])} → {_value(conflict['new'])} by {by} ({why})"
+    why = ("you overwrote a value you had not seen" if conflict["mine"]
+           else "your value was overwritten")
+    change = f"{_value(conflict['old'])} → {_value(conflict['new'])}"
+    return f"{entity} {conflict['field']}: {change} by {by} ({why})"
 
 
 def _write_line(write: dict[str, Any]) -> str:
-    target = write["key"] or (f"{write['entity_type']} {write['entity_id'][:8]} (not yet on the server)")
+    target = write["key"] or f"{write['entity_type']} {write['entity_id'][:8]} (not yet on the server)"
     fields = f" ({', '.join(write['fields'])})" if write["fields"] else ""
     return f"{write['operation']} {target}{fields}"
 
@@ -55,8 +59,10 @@ def _render_status(out, status, verbose: bool) -> None:
     if status.user is None:
         rows.append(("user", "not logged in: run `taskly login`" if status.server else "(none)"))
     else:
-        rows.append(("user", f"{status.user['username'] or '?'}  ({SOURCE_NOTE[status.user['source']]})"))
-    rows += [("workspace", _origin(status.workspace, "name")), ("board", _origin(status.board, "name"))]
+        source = SOURCE_NOTE[status.user["source"]]
+        rows.append(("user", f"{status.user['username'] or '?'}  ({source})"))
+    rows += [("workspace", _origin(status.workspace, "name")),
+             ("board", _origin(status.board, "name"))]
     if status.online is None:
         online = "not checked (--offline)" if status.server else "(no server)"
     elif status.online_error:
@@ -74,14 +80,16 @@ def _render_status(out, status, verbose: bool) -> None:
     if verbose and status.pending:
         out.line("\nqueued writes:")
         for write in status.pending:
-            error = f" — {write['attempts']} attempts, last: {write['error']}" if write["error"] else ""
+            error = (f" — {write['attempts']} attempts, last: {write['error']}" if write["error"]
+                     else "")
             out.line(f"  {_write_line(write)}{error}")
     _render_problems(out, status.failed, status.conflicts)
 
 
 def _render_problems(out, failed: list[dict[str, Any]], conflicts: list[dict[str, Any]]) -> None:
     if failed:
-        out.line("\nwrites the server refused (not retried; `taskly sync --discard-failed` forgets them):")
+        out.line("\nwrites the server refused (not retried; "
+                 "`taskly sync --discard-failed` forgets them):")
         for write in failed:
             out.line(f"  {_write_line(write)}: {write['error']} [{write['code']}]")
     if conflicts:
@@ -91,7 +99,9 @@ def _render_problems(out, failed: list[dict[str, Any]], conflicts: list[dict[str
 
 
 @app.command("status")
-def status(verbose: bool = typer.Option(False, "--verbose", "-v", help="List the queued writes.")) -> None:
+def status(
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="List the queued writes."),
+) -> None:
     """Who and where you are, whether the server answers, queued writes, failures and conflicts."""
     from ..status import gather_status
 
@@ -119,9 +129,10 @@ def _render_sync(out, report) -> None:
 
 @app.command("sync")
 def sync(
-    discard_failed: bool = typer.Option(False, "--discard-failed",
-                                        help="Forget the writes the server refused, after showing them."),
-    timeout: float = typer.Option(10.0, "--timeout", min=0.5, help="Seconds for the push and the pull."),
+    discard_failed: bool = typer.Option(
+        False, "--discard-failed", help="Forget the writes the server refused, after showing them."),
+    timeout: float = typer.Option(
+        10.0, "--timeout", min=0.5, help="Seconds for the push and the pull."),
 ) -> None:
     """Push queued writes, then pull every workspace; shows failures and conflicts (then seen)."""
     from ..errors import Offline
@@ -134,7 +145,8 @@ def sync(
     finally:
         f.close()
     if report.offline is not None:
-        raise Offline(f"{report.offline} — {report.queued} write{'s' * (report.queued != 1)} still queued")
+        writes = f"{report.queued} write{'s' * (report.queued != 1)}"
+        raise Offline(f"{report.offline} — {writes} still queued")
     if report.discarded:
         f.output.note(f"discarded {report.discarded} refused write(s)")
 
@@ -155,8 +167,9 @@ def _status_note(out, status) -> None:
 @app.command("watch")
 def watch(
     every: bool = typer.Option(False, "--all", help="Every workspace, not just the current one."),
-    since: int = typer.Option(None, "--since", min=0, metavar="SEQ",
-                              help="Start after this seq of the workspace (replays what followed)."),
+    since: int = typer.Option(
+        None, "--since", min=0, metavar="SEQ",
+        help="Start after this seq of the workspace (replays what followed)."),
 ) -> None:
     """Print every change as one JSON line (seq, entity, op, changed fields, actor) until Ctrl-C."""
     import asyncio
@@ -167,7 +180,8 @@ def watch(
     out = f.output
     try:
         session = open_watch(f, every=every, since=since)
-        names = ", ".join(f"{w.name} (after seq {session.cursors[str(w.id)]})" for w in session.workspaces)
+        names = ", ".join(f"{w.name} (after seq {session.cursors[str(w.id)]})"
+                          for w in session.workspaces)
         out.note(f"watching {names or 'no workspace'}; Ctrl-C to stop")
 
         def emit(change) -> None:

@@ -82,7 +82,7 @@ def apply(state: State, op: Op) -> State:
 # --- cards -------------------------------------------------------------------------------------
 
 CARD_FIELDS = ("title", "description", "labels", "priority", "points", "due", "remind_at",
-               "recurrence", "recurrence_interval", "assignees", "sprint_id")
+               "recurrence", "recurrence_interval", "assignees", "sprint_id", "branch")
 
 
 @applier("card.create")

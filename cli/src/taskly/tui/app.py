@@ -9,6 +9,7 @@ queued and the footer counts it. One handler (`on_worker_state_changed`) reports
 from __future__ import annotations
 
 import asyncio
+import io
 import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -51,6 +52,11 @@ class TasklyApp(App[None]):
         self.clock = clock or Clock()
         self.max_backoff = max_backoff
         self.store = factory.store
+        # Helpers shared with the CLI (`start`, `resolve.fresh`) write notes to stderr: not on the board.
+        from ..output import Output
+
+        factory.__dict__["output"] = Output(quiet=True, environ=factory.environ, stdout=io.StringIO(),
+                                            stderr=io.StringIO())
         self.offline_mode = factory.globals.offline
         self.sync_state = SyncState(live="offline mode" if self.offline_mode else "connecting")
         self.keymap, self.keymap_problems = keymap_from_config(factory.config.user)
@@ -238,6 +244,38 @@ class TasklyApp(App[None]):
                            lambda engine: engine.add_comment(str(card.id), body))
 
         self.push_screen(CommentForm(card), written)
+
+    def start_card(self, card: CardOut) -> None:
+        """`s`: the same flow as `taskly start` (branch on GitHub, else locally; checked out here)."""
+        self.run_worker(self._start(card), name=f"start {card_key(card)}", group="start", exit_on_error=False)
+
+    async def _start(self, card: CardOut) -> None:
+        from ..start import StartOptions, start_card
+
+        label = card_key(card)
+
+        def progress(step: Any) -> None:
+            self.call_from_thread(self.board_screen.show_progress, f"start {label}: {step.message}")
+
+        self.board_screen.show_progress(f"start {label}: asking the server for its branch…")
+        try:
+            result = await asyncio.to_thread(lambda: start_card(self.factory, card.key or str(card.id),
+                                                                StartOptions(), progress))
+        finally:
+            self.board_screen.show_progress(None)
+        if result.checked_out:
+            where = f" in {result.worktree}" if result.worktree else ""
+            text = f"{label}: switched to {result.branch}{where}"
+            text += f", tracking {result.upstream}" if result.upstream else ""
+        else:
+            text = f"{label}: branch {result.branch} created"
+        if result.mode == "local":
+            text += f" (created locally: {result.reason})"
+        if result.queued:
+            text += "; the card update is queued"
+        self.notify(text, title="Started", timeout=8)
+        self.board_screen.post_message(CacheChanged(full=True))
+        self.check_outbox()
 
     def action_help(self) -> None:
         from .screens.help import HelpScreen

@@ -34,6 +34,7 @@ BOARD = [
     Binding("c", "comment", "Comment", id="card.comment"),
     Binding("slash", "filter", "Filter", key_display="/", id="board.filter"),
     Binding("escape", "clear_filter", "Clear filter", id="board.clear_filter"),
+    Binding("s", "start_card", "Start", id="card.start"),
     Binding("d", "done", "Done", id="card.done"),
     Binding("x", "delete_card", "Delete", id="card.delete"),
 ]

@@ -46,6 +46,7 @@ class BoardScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield Static(self._title(), id="board-title", markup=False)
         yield Static("", id="filter-bar", markup=False)
+        yield Static("", id="progress-bar", markup=False)
         self.columns = {}
         if self.model is None:
             yield Static(self.placeholder, id="placeholder", markup=False)
@@ -132,7 +133,8 @@ class BoardScreen(Screen[None]):
             return self.model is not None and self.model.filter.active
         if action in ("focus_column", "new_card", "filter"):
             return self.model is not None
-        if action in ("move_card", "reorder_card", "edit_card", "open_card", "comment", "done", "delete_card"):
+        if action in ("move_card", "reorder_card", "edit_card", "open_card", "comment", "done", "delete_card",
+                      "start_card"):
             return self.current_card is not None or None  # None: shown greyed out
         return True
 
@@ -234,6 +236,17 @@ class BoardScreen(Screen[None]):
         card = self.current_card
         if card is not None:
             self.app.comment_on(card)
+
+    def action_start_card(self) -> None:
+        card = self.current_card
+        if card is not None:
+            self.app.start_card(card)
+
+    def show_progress(self, text: str | None) -> None:
+        """The line under the title that follows a long operation (`s`); None hides it."""
+        bar = self.query_one("#progress-bar", Static)
+        bar.update(text or "")
+        bar.set_class(bool(text), "-active")
 
     def action_delete_card(self) -> None:
         from .confirm import Confirm

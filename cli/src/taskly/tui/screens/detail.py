@@ -50,7 +50,7 @@ def describe_change(change: ChangeOut) -> str:
     return text + (": " + ", ".join(shown) if shown else "")
 
 
-CHECK_MARKS = {"success": "[green]✓[/]", "failure": "[red]✗[/]", "pending": "[yellow]…[/]", "neutral": "–"}
+CHECK_MARKS = {"success": "[green]✓[/]", "failure": "[red]✗[/]", "pending": "[yellow]…[/]", "neutral": "-"}
 STATE_STYLES = {"open": "green", "draft": "dim", "merged": "magenta", "closed": "red"}
 
 

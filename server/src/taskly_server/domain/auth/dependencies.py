@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import time
 from datetime import timedelta
 
+from jwt.utils import base64url_decode
 from litestar import Request
 from litestar.datastructures import State
 from sqlalchemy import select, update
@@ -14,6 +17,45 @@ from ...errors import Unauthenticated
 from .tokens import API_TOKEN_PREFIX, Principal, hash_secret, read_access_token
 
 LAST_USED_GRANULARITY = timedelta(minutes=1)
+VERIFIED_TOKENS_KEPT = 10_000
+
+
+class VerifiedAccessTokens:
+    """Access tokens this process has verified, with their expiry.
+
+    A signed token's claims cannot change, so a token seen again only needs its expiry checked:
+    that saves the signature and claim checks (~45 µs) on every request of a client.
+    """
+
+    def __init__(self, kept: int = VERIFIED_TOKENS_KEPT) -> None:
+        self.kept = kept
+        self._tokens: dict[tuple[str, str], tuple[Principal, int]] = {}
+
+    def read(self, secret_key: str, token: str) -> Principal:
+        key = (secret_key, token)
+        found = self._tokens.get(key)
+        if found is not None:
+            if found[1] > time.time():
+                return found[0]
+            del self._tokens[key]
+        principal = read_access_token(secret_key, token)  # raises unless valid and unexpired
+        expires = _expiry(token)
+        if expires is not None:
+            if len(self._tokens) >= self.kept:
+                del self._tokens[next(iter(self._tokens))]
+            self._tokens[key] = (principal, expires)
+        return principal
+
+
+def _expiry(token: str) -> int | None:
+    """The `exp` claim of a token that has just been verified."""
+    try:
+        return int(json.loads(base64url_decode(token.split(".")[1]))["exp"])
+    except (ValueError, KeyError, TypeError, IndexError):
+        return None
+
+
+verified_access_tokens = VerifiedAccessTokens()
 
 
 def bearer_token(request: Request) -> str | None:
@@ -29,7 +71,7 @@ def bearer_token(request: Request) -> str | None:
 async def authenticate(state: State, token: str) -> Principal:
     """A JWT access token costs no query; an API token is looked up by its hash."""
     if not token.startswith(API_TOKEN_PREFIX):
-        return read_access_token(state.settings.secret(), token)
+        return verified_access_tokens.read(state.settings.secret(), token)
     now = utcnow()
     async with state.sessionmaker() as db, db.begin():
         row = (await db.execute(

@@ -14,8 +14,9 @@ from ...db.models import Card, Member, Sprint, User
 from ...errors import Invalid
 
 EDITABLE = ("title", "description", "labels", "priority", "points", "due", "remind_at",
-            "recurrence", "recurrence_interval", "assignees", "sprint_id")
-"""CardFields in the order they are applied; `assignees` is stored as `assignee_ids`."""
+            "recurrence", "recurrence_interval", "assignees", "sprint_id", "branch")
+"""CardFields in the order they are applied; `assignees` is stored as `assignee_ids`. `branch`
+is CardPatch's only (a branch the client created itself, e.g. `taskly start` offline)."""
 
 PLACEMENT = ("column", "column_id", "rank")
 TRACKED = ("title", "description", *PLACEMENT, "labels", "priority", "points", "due", "remind_at",
@@ -55,7 +56,7 @@ class FieldEditor:
     async def apply(self, card: Card, data: CardFields, names: set[str]) -> None:
         """Set every named field on `card`; an attribute is touched only when its value differs."""
         for name in EDITABLE:
-            if name not in names:
+            if name not in names or name not in type(data).model_fields:
                 continue
             value = await self.value(card, name, getattr(data, name))
             attribute = "assignee_ids" if name == "assignees" else name
@@ -87,6 +88,8 @@ class FieldEditor:
                 return await self.assignee_ids(card.workspace_id, value or [])
             case "sprint_id":
                 return await self.sprint_id(card.board_id, value)
+            case "branch":
+                return checked_text(value, "branch") if value else None
         return value
 
     async def assignee_ids(self, workspace_id: uuid.UUID, usernames: list[str]) -> list[uuid.UUID]:

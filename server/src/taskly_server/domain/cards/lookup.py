@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cache
 
 from fractional_indexing import generate_key_between
-from sqlalchemy import select
+from sqlalchemy import Select, and_, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from taskly_shared.errors import ErrorCode
 from taskly_shared.keys import format_card_key, parse_card_key
 from taskly_shared.models import Role
 
-from ...db.models import Board, BoardColumn, Card, Member, Workspace
+from ...db.models import Board, BoardColumn, Card, CardPullRequest, Member, User, Workspace
 from ...errors import Conflict, Invalid, NotFound
-from ..workspaces.access import require_role
+from ..workspaces.access import require_role, roles_at_least
 
 
 def as_uuid(text: str) -> uuid.UUID | None:
@@ -75,9 +76,93 @@ async def find_card(db: AsyncSession, user_id: uuid.UUID, ref: str) -> CardHandl
     return CardHandle(rows[0].id, rows[0].workspace_id, rows[0].board_id)
 
 
+@dataclass(slots=True)
+class CardContext:
+    """A card and what rendering and placing it needs, as `load_card_context` found them."""
+
+    card: Card
+    board: Board | None = None
+    """None when not loaded here (the renderer loads it)."""
+    columns: list[BoardColumn] = field(default_factory=list)
+    """The board's columns in board order, when `board` is loaded."""
+    creator: str | None = None
+    """The username of `card.created_by`, when known."""
+    unlinked: bool = False
+    """True when the card is known to have no pull requests."""
+
+
+def _permitted(query: Select, minimum: Role) -> Select:
+    """`query` over the card with id :card_id, if user :user_id may use it with `minimum`.
+
+    The conditions of `find_card` and `require_role` together: a live board, a live workspace,
+    and a membership with a role at least `minimum`.
+    """
+    return (
+        query.join(Board, Board.id == Card.board_id)
+        .join(Member, and_(Member.workspace_id == Card.workspace_id,
+                           Member.user_id == bindparam("user_id")))
+        .join(Workspace, Workspace.id == Card.workspace_id)
+        .where(Card.id == bindparam("card_id"), Board.deleted_at.is_(None),
+               Workspace.deleted_at.is_(None), Member.role.in_(roles_at_least(minimum)))
+    )
+
+
+def _locked(query: Select, lock: bool) -> Select:
+    if not lock:
+        return query
+    return query.with_for_update(of=Card).execution_options(populate_existing=True)
+
+
+@cache
+def _card_query(minimum: Role, lock: bool) -> Select:
+    """Built once per variant, so SQLAlchemy's cache key is computed once too."""
+    return _locked(_permitted(select(Card).select_from(Card), minimum), lock)
+
+
+@cache
+def _context_query(minimum: Role, lock: bool) -> Select:
+    """The card, its board, the board's columns (a row each), its author's name, whether linked."""
+    creator = select(User.username).where(User.id == Card.created_by).scalar_subquery()
+    linked = select(CardPullRequest.card_id).where(CardPullRequest.card_id == Card.id).exists()
+    query = _permitted(
+        select(Card, Board, BoardColumn, creator.label("creator"), linked.label("linked"))
+        .select_from(Card), minimum,
+    ).outerjoin(BoardColumn, BoardColumn.board_id == Card.board_id).order_by(BoardColumn.rank)
+    return _locked(query, lock)
+
+
 async def load_card(db: AsyncSession, user_id: uuid.UUID, ref: str, minimum: Role = Role.VIEWER,
                     lock: bool = False) -> Card:
-    """The card named by `ref` once the caller's role allows; `lock` holds its row to commit."""
+    """The card named by `ref` once the caller's role allows; `lock` holds its row to commit.
+
+    A card named by id that the caller may use costs one query; every other case (keys, and
+    the errors, which must tell a missing card from a low role) takes `_load_checked`.
+    """
+    card_id = as_uuid(ref)
+    if card_id is not None:
+        card = await db.scalar(_card_query(minimum, lock), {"card_id": card_id, "user_id": user_id})
+        if card is not None:
+            return card
+    return await _load_checked(db, user_id, ref, minimum, lock)
+
+
+async def load_card_context(db: AsyncSession, user_id: uuid.UUID, ref: str,
+                            minimum: Role = Role.VIEWER, lock: bool = False) -> CardContext:
+    """Like `load_card`, with the card's board, columns and author's name in the same query."""
+    card_id = as_uuid(ref)
+    if card_id is not None:
+        rows = (await db.execute(_context_query(minimum, lock),
+                                 {"card_id": card_id, "user_id": user_id})).all()
+        if rows:
+            card, board = rows[0][0], rows[0][1]
+            columns = [row[2] for row in rows if row[2] is not None]
+            return CardContext(card, board, columns, rows[0].creator, not rows[0].linked)
+    return CardContext(await _load_checked(db, user_id, ref, minimum, lock))
+
+
+async def _load_checked(db: AsyncSession, user_id: uuid.UUID, ref: str, minimum: Role,
+                        lock: bool) -> Card:
+    """Find, check the role, then load: each step raises its own error (404, 409 or 403)."""
     handle = await find_card(db, user_id, ref)
     await require_role(db, handle.workspace_id, user_id, minimum, what="card")
     query = select(Card).where(Card.id == handle.id)
@@ -120,11 +205,37 @@ def pick_column(columns: list[BoardColumn], ref: str | None) -> BoardColumn:
                   columns=names)
 
 
+_COLUMNS = BoardColumn.__table__
+_CARDS = Card.__table__
+# Core statements built once: the hot path of every placement skips building and keying them.
+_LOCK_COLUMN = (select(_COLUMNS.c.id).where(_COLUMNS.c.id == bindparam("column_id"))
+                .with_for_update(key_share=True))
+
+
 async def lock_column(db: AsyncSession, column_id: uuid.UUID) -> None:
-    """Serialises rank choices inside one column (FK checks of card writes are not blocked)."""
-    await db.execute(
-        select(BoardColumn.id).where(BoardColumn.id == column_id).with_for_update(key_share=True)
-    )
+    """Serialises rank choices inside one column (FK checks of card writes are not blocked).
+
+    The ranks must be read by a later statement than this one: a statement reads the rows
+    committed when it started, so a read in the same statement could miss the card that the
+    transaction we waited for has just placed.
+    """
+    await db.execute(_LOCK_COLUMN, {"column_id": column_id})
+
+
+@cache
+def _rank_query(moving: bool, direction: str) -> Select:
+    """The nearest rank in column :column_id (not card :moving's): first, last, or after or
+    before :rank."""
+    rank = _CARDS.c.rank
+    query = select(rank).where(_CARDS.c.column_id == bindparam("column_id"))
+    if moving:
+        query = query.where(_CARDS.c.id != bindparam("moving"))
+    if direction == "after":
+        query = query.where(rank > bindparam("rank"))
+    elif direction == "before":
+        query = query.where(rank < bindparam("rank"))
+    descending = direction in ("last", "before")
+    return query.order_by(rank.desc() if descending else rank).limit(1)
 
 
 class Ranks:
@@ -135,29 +246,27 @@ class Ranks:
         self.column_id = column_id
         self.moving = moving
 
-    def _query(self):
-        query = select(Card.rank).where(Card.column_id == self.column_id)
+    async def _nearest(self, direction: str, rank: str | None = None) -> str | None:
+        params: dict[str, object] = {"column_id": self.column_id}
         if self.moving is not None:
-            query = query.where(Card.id != self.moving)
-        return query
+            params["moving"] = self.moving
+        if rank is not None:
+            params["rank"] = rank
+        return await self.db.scalar(_rank_query(self.moving is not None, direction), params)
 
     async def first(self) -> str | None:
-        return await self.db.scalar(self._query().order_by(Card.rank).limit(1))
+        return await self._nearest("first")
 
     async def last(self) -> str | None:
-        return await self.db.scalar(self._query().order_by(Card.rank.desc()).limit(1))
+        return await self._nearest("last")
 
     async def below(self, rank: str) -> str | None:
         """The nearest rank after `rank`."""
-        return await self.db.scalar(
-            self._query().where(Card.rank > rank).order_by(Card.rank).limit(1)
-        )
+        return await self._nearest("after", rank)
 
     async def above(self, rank: str) -> str | None:
         """The nearest rank before `rank`."""
-        return await self.db.scalar(
-            self._query().where(Card.rank < rank).order_by(Card.rank.desc()).limit(1)
-        )
+        return await self._nearest("before", rank)
 
     async def bounds(self, position: str,
                      anchor: Card | None = None) -> tuple[str | None, str | None]:

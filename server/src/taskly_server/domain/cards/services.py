@@ -35,7 +35,7 @@ from .lookup import (
     board_columns,
     find_card,
     load_board,
-    load_card,
+    load_card_context,
     lock_column,
     pick_column,
     rank_between,
@@ -67,11 +67,12 @@ class CardService:
         self.db = target.db if isinstance(target, Mutation) else target
         self.views = CardRenderer(self.db)
         self.editor = FieldEditor(self.db)
+        self.columns: dict[uuid.UUID, list[BoardColumn]] = {}
 
     # --- reads -----------------------------------------------------------------------------
 
     async def get(self, principal: Principal, ref: str) -> CardOut:
-        return await self.views.one(await load_card(self.db, principal.user_id, ref))
+        return await self.views.one(await self._load(principal, ref))
 
     async def list(self, principal: Principal, board_id: uuid.UUID,
                    include_deleted: bool = False) -> list[CardOut]:
@@ -124,7 +125,7 @@ class CardService:
                      if_match: str | None = None) -> CardOut:
         """Change only the fields the body names; `column` moves the card to its column's bottom."""
         base_version = base_version_of(data.base_version, if_match)
-        card = await load_card(self.db, principal.user_id, ref, Role.MEMBER, lock=True)
+        card = await self._load(principal, ref, Role.MEMBER, lock=True)
         return await self._patch(card, data, base_version)
 
     async def move(self, principal: Principal, ref: str, data: CardMove,
@@ -134,9 +135,9 @@ class CardService:
         placements = [p for p in (data.before, data.after, data.position) if p is not None]
         if len(placements) > 1:
             raise Invalid("give at most one of before, after and position")
-        card = await load_card(self.db, principal.user_id, ref, Role.MEMBER, lock=True)
+        card = await self._load(principal, ref, Role.MEMBER, lock=True)
         before = await self.views.one(card)
-        column = pick_column(await board_columns(self.db, card.board_id), data.column)
+        column = pick_column(await self._columns(card.board_id), data.column)
         await lock_column(self.db, column.id)
         anchor_ref = data.before or data.after
         anchor = await self._anchor(card, column, anchor_ref) if anchor_ref else None
@@ -146,14 +147,14 @@ class CardService:
 
     async def delete(self, principal: Principal, ref: str) -> CardOut:
         """Soft delete: the card leaves its board but stays readable by id and key."""
-        card = await load_card(self.db, principal.user_id, ref, Role.MEMBER, lock=True)
+        card = await self._load(principal, ref, Role.MEMBER, lock=True)
         before = await self.views.one(card)
         if card.deleted_at is None:
             card.deleted_at = utcnow()
         return await self._commit(card, before, None, op="delete")
 
     async def restore(self, principal: Principal, ref: str) -> CardOut:
-        card = await load_card(self.db, principal.user_id, ref, Role.MEMBER, lock=True)
+        card = await self._load(principal, ref, Role.MEMBER, lock=True)
         before = await self.views.one(card)
         card.deleted_at = None
         return await self._commit(card, before, None, op="restore")
@@ -224,6 +225,27 @@ class CardService:
 
     # --- the steps of a write --------------------------------------------------------------
 
+    async def _load(self, principal: Principal, ref: str, minimum: Role = Role.VIEWER,
+                    lock: bool = False) -> Card:
+        """The card `ref` names; what the renderer needs for it comes in the same query."""
+        found = await load_card_context(self.db, principal.user_id, ref, minimum, lock)
+        card = found.card
+        if found.board is not None:
+            self.views.boards[found.board.id] = found.board
+            self.views.columns.update((column.id, column) for column in found.columns)
+            self.columns[found.board.id] = found.columns
+        if found.creator is not None and card.created_by is not None:
+            self.views.usernames[card.created_by] = found.creator
+        if found.unlinked:
+            self.views.pull_requests[card.id] = []
+        return card
+
+    async def _columns(self, board_id: uuid.UUID) -> list[BoardColumn]:
+        """The board's columns in board order, queried once per request."""
+        if board_id not in self.columns:
+            self.columns[board_id] = await board_columns(self.db, board_id)
+        return self.columns[board_id]
+
     async def _patch(self, card: Card, data: CardPatch, base_version: int | None) -> CardOut:
         before = await self.views.one(card)
         names = data.model_fields_set
@@ -231,7 +253,7 @@ class CardService:
         if "column" in names:
             if data.column is None:
                 raise Invalid("column cannot be null")
-            column = pick_column(await board_columns(self.db, card.board_id), data.column)
+            column = pick_column(await self._columns(card.board_id), data.column)
             if column.id != card.column_id:
                 await lock_column(self.db, column.id)
                 await self._place(card, column, "bottom")

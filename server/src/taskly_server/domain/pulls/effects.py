@@ -2,28 +2,37 @@
 automation moves, each attributed to the delivery.
 
 Locks are always taken in one order (commit advisory lock → pull requests by id → cards by id →
-target column → workspace seq at flush), and a card is evaluated only while its row is locked, so
-two deliveries about two PRs of one card see each other's committed state: the later one decides.
+target column → workspace seq at flush), and a card is read only once its row is locked, so two
+deliveries about two PRs of one card see each other's committed state: the later one decides.
+
+Cards are rendered once, before any change (by `CardRenderer.render`, from rows this module
+loads); their new wire state is that rendering with the changed pull requests and placement put
+in, so a delivery costs no second round of reads.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select
-from sqlalchemy.ext.asyncio import AsyncSession
-from taskly_shared.models import AutomationEvent, CardOut, PullRequestOut, PullRequestState
+from taskly_shared.models import (
+    AutomationEvent,
+    CardOut,
+    ColumnKind,
+    PullRequestOut,
+    PullRequestState,
+)
 
 from ...db.base import utcnow
-from ...db.models import Card, CardPullRequest, Change, PullRequest, Repository
-from ..cards.lookup import Ranks, lock_column, rank_between
+from ..cards.lookup import rank_between
 from ..cards.views import CardRenderer
 from ..sync.mutation import Mutation
 from .rules import Target, target
+from .store import CardRow, ColumnRow, PullRow, PullStore, RepositoryRow
 from .views import pull_request_out, summary
 
 CLOSED = (PullRequestState.CLOSED, PullRequestState.MERGED)
@@ -31,11 +40,13 @@ CLOSED = (PullRequestState.CLOSED, PullRequestState.MERGED)
 
 @dataclass(frozen=True, slots=True)
 class Trigger:
-    """A pull-request event that may move the PR's cards, at GitHub's time of the event."""
+    """A pull-request event that may move the PR's cards (only `cards`, when given), at GitHub's
+    time of the event."""
 
     event: AutomationEvent
     pull_id: uuid.UUID
     at: datetime | None
+    cards: frozenset[uuid.UUID] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,20 +56,29 @@ class Moved:
     rule: str
 
 
+@dataclass(frozen=True, slots=True)
+class _Move:
+    rule: str
+    column: ColumnRow
+
+
 class Effects:
     """The pull requests and cards one delivery touches, their state before, and what changed."""
 
-    def __init__(self, mutation: Mutation, repository: Repository, source: str) -> None:
+    def __init__(self, mutation: Mutation, store: PullStore, repository: RepositoryRow,
+                 source: str) -> None:
         self.mutation = mutation
-        self.db: AsyncSession = mutation.db
+        self.store = store
         self.repository = repository
         self.full_name = f"{repository.owner}/{repository.name}"
         self.source = source
         """The actor name of changes no rule made: `github pull_request.edited`."""
-        self.renderer = CardRenderer(self.db)
-        self.pulls: dict[uuid.UUID, PullRequest] = {}
-        self.pulls_before: dict[uuid.UUID, PullRequestOut | None] = {}
-        self.cards: dict[uuid.UUID, Card] = {}
+        self.renderer = CardRenderer(mutation.db)
+        self.pulls: dict[uuid.UUID, PullRow] = {}
+        self.pulls_loaded: dict[uuid.UUID, PullRow | None] = {}
+        self.links: dict[uuid.UUID, set[uuid.UUID]] = {}
+        """Pull request id → its linked cards, kept current by `relink`."""
+        self.cards: dict[uuid.UUID, CardRow] = {}
         self.cards_before: dict[uuid.UUID, CardOut] = {}
         self.triggers: list[Trigger] = []
         self.moved: list[Moved] = []
@@ -66,92 +86,106 @@ class Effects:
 
     # --- before any change ---------------------------------------------------------------------
 
-    async def begin(self, pulls: Iterable[tuple[PullRequest, bool]],
+    async def begin(self, pulls: Iterable[tuple[PullRow, bool]],
                     card_ids: Iterable[uuid.UUID] = ()) -> None:
         """Track the locked pull requests (with whether each was just created) and lock their cards,
         plus `card_ids`, remembering how each looked; call before changing anything."""
-        pulls = list(pulls)
         for pull, created in pulls:
             self.pulls[pull.id] = pull
-            self.pulls_before[pull.id] = None if created else pull_request_out(pull, self.full_name)
-        wanted = set(card_ids) | set(await self.linked_cards(self.pulls))
-        if wanted:
-            cards = (await self.db.scalars(
-                select(Card).where(Card.id.in_(wanted)).order_by(Card.id)
-                .with_for_update().execution_options(populate_existing=True)
-            )).all()
-            for card, out in zip(cards, await self.renderer.many(cards), strict=True):
-                self.cards[card.id] = card
-                self.cards_before[card.id] = out
+            self.pulls_loaded[pull.id] = None if created else dataclasses.replace(pull)
+            self.links[pull.id] = set()
+        for card_id, pull_id in await self.store.links(self.pulls):
+            self.links[pull_id].add(card_id)
+        wanted = set(card_ids).union(*self.links.values())
+        if not wanted:
+            return
+        cards = await self.store.lock_cards(wanted)
+        await self._load(cards)
+        for card in cards:
+            self.cards[card.id] = card
+            self.cards_before[card.id] = self.renderer.render(card)
 
-    async def linked_cards(self, pull_ids: Iterable[uuid.UUID]) -> list[uuid.UUID]:
-        ids = list(pull_ids)
-        if not ids:
-            return []
-        return list((await self.db.scalars(
-            select(CardPullRequest.card_id).where(CardPullRequest.pull_request_id.in_(ids))
-        )).all())
+    async def _load(self, cards: list[CardRow]) -> None:
+        """Give the renderer the boards, columns, usernames and pull requests of `cards`."""
+        boards, columns = await self.store.boards({c.board_id for c in cards})
+        self.renderer.boards.update({b.id: b for b in boards})
+        self.renderer.columns.update({c.id: c for c in columns})
+        users = {u for c in cards for u in c.assignee_ids} | {c.created_by for c in cards if c.created_by}
+        self.renderer.usernames.update(await self.store.usernames(users))
+        self.renderer.pull_requests.update(await self.store.card_pull_requests([c.id for c in cards]))
 
     # --- changes -------------------------------------------------------------------------------
 
-    async def relink(self, pull: PullRequest, wanted: dict[uuid.UUID, bool]) -> None:
+    async def relink(self, pull: PullRow, wanted: dict[uuid.UUID, bool]) -> set[uuid.UUID]:
         """Link the pull request to exactly the cards its keys name now (a deleted card stays
-        linked if it was, and is not newly linked); `wanted` maps card id → deleted."""
-        current = set(await self.linked_cards([pull.id]))
-        keep = {card_id for card_id, deleted in wanted.items() if not deleted or card_id in current}
+        linked if it was, and is not newly linked); `wanted` maps card id → deleted. The cards
+        linked now that were not."""
+        current = self.links[pull.id]
+        keep = {card_id for card_id, deleted in wanted.items()
+                if card_id in self.cards and (not deleted or card_id in current)}
         added, removed = keep - current, current - keep
         if added:
-            await self.db.execute(insert(CardPullRequest), [
-                {"card_id": card_id, "pull_request_id": pull.id, "created_at": utcnow()}
-                for card_id in sorted(added)])
+            await self.store.link(pull.id, added)
         if removed:
-            await self.db.execute(delete(CardPullRequest).where(
-                CardPullRequest.pull_request_id == pull.id, CardPullRequest.card_id.in_(removed)))
+            await self.store.unlink(pull.id, removed)
+        self.links[pull.id] = keep
+        return added
 
-    def trigger(self, event: AutomationEvent, pull: PullRequest, at: datetime | None) -> None:
-        self.triggers.append(Trigger(event, pull.id, at))
+    def trigger(self, event: AutomationEvent, pull: PullRow, at: datetime | None,
+                cards: Iterable[uuid.UUID] | None = None) -> None:
+        self.triggers.append(Trigger(event, pull.id, at, frozenset(cards) if cards is not None else None))
 
     # --- the end: feed rows and moves ----------------------------------------------------------
 
     async def finish(self) -> None:
-        """Record every pull request and card that changed, moving cards as the rules say."""
-        await self.db.flush()
+        """Save and record every pull request and card that changed, moving cards as the rules say."""
+        pulls_after: dict[uuid.UUID, PullRequestOut] = {}
         for pull in self.pulls.values():
-            before = self.pulls_before[pull.id]
-            after = pull_request_out(pull, self.full_name)
-            if before is not None and before == after:
+            loaded = self.pulls_loaded[pull.id]
+            before = pull_request_out(loaded, self.full_name) if loaded is not None else None
+            after = pulls_after[pull.id] = pull_request_out(pull, self.full_name)
+            if loaded is not None and loaded == pull:
                 continue
-            pull.version = (pull.version or 1) + (0 if before is None else 1)
-            pull.updated_at = utcnow()
-            self._record("pull_request", pull.id, "create" if before is None else "update",
-                         _pull_changes(before, after), after, pull.version, self.source)
-        if not self.cards:
-            return
-        self.renderer.forget_pull_requests(self.cards)
-        links = await self._links(self.cards)
-        manual = await self._manual_moves(self.cards) if self.triggers else {}
+            if loaded is not None:
+                pull.version += 1
+            await self.store.save_pull(pull)
+            if before != after:
+                self._record("pull_request", pull.id, "create" if before is None else "update",
+                             _pull_changes(before, after), after, pull.version, self.source)
+        manual = await self.store.manual_moves(self.repository.workspace_id, self.cards) if self.triggers else {}
         for card_id, card in self.cards.items():
-            before = self.cards_before[card_id]
-            move = await self._automate(card, links.get(card_id, set()), manual.get(card_id))
-            after = await self.renderer.one(card)
-            changes: dict[str, tuple[Any, Any]] = {}
-            if after.pull_requests != before.pull_requests:
-                changes["pull_requests"] = (summary(before.pull_requests), summary(after.pull_requests))
-            if move is not None:
-                for field in ("column", "column_id", "rank"):
-                    if getattr(before, field) != getattr(after, field):
-                        changes[field] = (getattr(before, field), getattr(after, field))
-            if not changes:
-                continue
-            card.version += 1
-            card.updated_at = utcnow()
-            await self.db.flush()
-            after = await self.renderer.one(card)
-            actor = move.rule if move is not None else self.source
-            self._record("card", card.id, "move" if move is not None else "update", changes, after,
-                         card.version, actor)
-            if move is not None:
-                self.moved.append(Moved(after.key, after.column, move.rule))
+            await self._finish_card(card, pulls_after, manual.get(card_id))
+
+    async def _finish_card(self, card: CardRow, pulls_after: dict[uuid.UUID, PullRequestOut],
+                           manual_at: datetime | None) -> None:
+        before = self.cards_before[card.id]
+        pulls = {p.id: p for p in before.pull_requests}
+        for pull_id, after in pulls_after.items():
+            if card.id in self.links[pull_id]:
+                pulls[pull_id] = after
+            else:
+                pulls.pop(pull_id, None)
+        ordered = sorted(pulls.values(), key=lambda p: (p.repository.lower(), p.number))
+        move = await self._automate(card, ordered, manual_at)
+        changes: dict[str, tuple[Any, Any]] = {}
+        if ordered != before.pull_requests:
+            changes["pull_requests"] = (summary(before.pull_requests), summary(ordered))
+        update: dict[str, Any] = {"pull_requests": ordered}
+        if move is not None:
+            changes.update(column=(before.column, move.column.name),
+                           column_id=(before.column_id, move.column.id), rank=(before.rank, card.rank))
+            update.update(column=move.column.name, column_id=move.column.id,
+                          column_kind=ColumnKind(move.column.kind), rank=card.rank)
+        if not changes:
+            return
+        card.version += 1
+        card.updated_at = utcnow()
+        await self.store.save_card(card)
+        after = before.model_copy(update={**update, "version": card.version, "updated_at": card.updated_at})
+        self._record("card", card.id, "move" if move is not None else "update", changes, after,
+                     card.version, move.rule if move is not None else self.source)
+        if move is not None:
+            self.moved.append(Moved(after.key, after.column, move.rule))
 
     def _record(self, entity_type: str, entity_id: uuid.UUID, op: str,
                 changes: dict[str, tuple[Any, Any]], data: Any, version: int, actor: str) -> None:
@@ -159,34 +193,16 @@ class Effects:
         self.mutation.record(self.repository.workspace_id, entity_type, entity_id, op,
                              changes=changes, data=data, version=version)
 
-    async def _links(self, card_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, set[uuid.UUID]]:
-        """Each card's linked pull requests now."""
-        rows = await self.db.execute(
-            select(CardPullRequest.card_id, CardPullRequest.pull_request_id)
-            .where(CardPullRequest.card_id.in_(list(card_ids))))
-        links: dict[uuid.UUID, set[uuid.UUID]] = {}
-        for card_id, pull_id in rows.all():
-            links.setdefault(card_id, set()).add(pull_id)
-        return links
-
-    async def _manual_moves(self, card_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, datetime]:
-        """When each card last changed column by a person (or their token), not by automation."""
-        rows = await self.db.execute(
-            select(Change.entity_id, func.max(Change.created_at))
-            .where(Change.workspace_id == self.repository.workspace_id, Change.entity_type == "card",
-                   Change.entity_id.in_(list(card_ids)), Change.op.in_(("move", "update")),
-                   Change.actor_type != "automation", Change.changes.has_key("column_id"))
-            .group_by(Change.entity_id))
-        return dict(rows.all())
-
-    async def _automate(self, card: Card, pull_ids: set[uuid.UUID],
+    async def _automate(self, card: CardRow, pulls: list[PullRequestOut],
                         manual_at: datetime | None) -> _Move | None:
         """Apply the rule of the newest trigger about one of the card's pull requests, if any."""
-        triggers = [t for t in self.triggers if t.pull_id in pull_ids]
+        linked = {p.id for p in pulls}
+        triggers = [t for t in self.triggers
+                    if t.pull_id in linked and (t.cards is None or card.id in t.cards)]
         if not triggers or card.deleted_at is not None:
             return None
         trigger = triggers[-1]
-        event = await self._event(trigger, pull_ids)
+        event = _event(trigger, pulls)
         if event is None:
             return None
         board = self.renderer.boards[card.board_id]
@@ -203,30 +219,23 @@ class Effects:
             self.skipped.append(f"{self.cards_before[card.id].key}: moved by hand after the event")
             return None
         await self._place(card, found)
-        return _Move(found.actor(event))
+        return _Move(found.actor(event), found.column)
 
-    async def _event(self, trigger: Trigger, pull_ids: set[uuid.UUID]) -> AutomationEvent | None:
-        """The rule a trigger applies; a closing PR applies `pr_merged` once every linked PR is
-        closed and at least one merged, else `pr_closed` (unmerged) or nothing (merged)."""
-        if trigger.event not in (AutomationEvent.PR_MERGED, AutomationEvent.PR_CLOSED):
-            return trigger.event
-        states = [PullRequestState(s) for s in (await self.db.scalars(
-            select(PullRequest.state).where(PullRequest.id.in_(pull_ids)))).all()]
-        if all(s in CLOSED for s in states) and PullRequestState.MERGED in states:
-            return AutomationEvent.PR_MERGED
-        return AutomationEvent.PR_CLOSED if trigger.event == AutomationEvent.PR_CLOSED else None
-
-    async def _place(self, card: Card, found: Target) -> None:
-        """Bottom of the target column (its row locked, like a person's move)."""
-        await lock_column(self.db, found.column.id)
-        lower, upper = await Ranks(self.db, found.column.id, moving=card.id).bounds("bottom")
+    async def _place(self, card: CardRow, found: Target) -> None:
+        """Bottom of the target column."""
+        card.rank = rank_between(await self.store.bottom_rank(found.column.id, card.id), None)
         card.column_id = found.column.id
-        card.rank = rank_between(lower, upper)
 
 
-@dataclass(frozen=True, slots=True)
-class _Move:
-    rule: str
+def _event(trigger: Trigger, pulls: list[PullRequestOut]) -> AutomationEvent | None:
+    """The rule a trigger applies; a closing PR applies `pr_merged` once every linked PR is closed
+    and at least one merged, else `pr_closed` (closed unmerged) or nothing (merged)."""
+    if trigger.event not in (AutomationEvent.PR_MERGED, AutomationEvent.PR_CLOSED):
+        return trigger.event
+    states = [p.state for p in pulls]
+    if all(s in CLOSED for s in states) and PullRequestState.MERGED in states:
+        return AutomationEvent.PR_MERGED
+    return AutomationEvent.PR_CLOSED if trigger.event == AutomationEvent.PR_CLOSED else None
 
 
 def _pull_changes(before: PullRequestOut | None, after: PullRequestOut) -> dict[str, tuple[Any, Any]]:
@@ -236,4 +245,3 @@ def _pull_changes(before: PullRequestOut | None, after: PullRequestOut) -> dict[
         return {field: (None, getattr(after, field)) for field in ("number", *fields)}
     return {field: (getattr(before, field), getattr(after, field)) for field in fields
             if getattr(before, field) != getattr(after, field)}
-

@@ -12,17 +12,14 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 from taskly_shared.models import AutomationEvent, PullRequestState
 
-from ...db.base import utcnow
-from ...db.models import PullRequest, Repository, RepositoryBranch
 from ..sync.mutation import Mutation
-from .ci import lock_commit, refresh_ci, store_report
+from .ci import refresh_ci
 from .effects import Effects
-from .linking import cards_for_keys, linked_keys
+from .linking import linked_keys
 from .payloads import (
+    CheckReport,
     PayloadError,
     PullSnapshot,
     RefFact,
@@ -33,6 +30,7 @@ from .payloads import (
     review_fact,
 )
 from .reviews import apply_review
+from .store import PullRow, PullStore, RepositoryRow
 
 HANDLED = frozenset({"pull_request", "pull_request_review", "check_suite", "check_run", "status",
                      "push", "create", "delete"})
@@ -54,24 +52,25 @@ def _newer_or_same(at: datetime | None, stored: datetime | None) -> bool:
 class DeliveryProcessor:
     """Applies one delivery to one connected repository, inside the caller's transaction."""
 
-    def __init__(self, mutation: Mutation, repository: Repository) -> None:
+    def __init__(self, mutation: Mutation, store: PullStore, repository: RepositoryRow) -> None:
         self.mutation = mutation
-        self.db = mutation.db
+        self.store = store
         self.repository = repository
         self.notes: list[str] = []
 
     async def run(self, event: str, action: str | None, payload: dict[str, Any]) -> Effects | None:
+        """Payloads are decoded before anything is written, so a PayloadError leaves no trace."""
         source = f"github {event}.{action}" if action else f"github {event}"
-        effects = Effects(self.mutation, self.repository, source)
+        effects = Effects(self.mutation, self.store, self.repository, source)
         match event:
             case "pull_request":
-                await self.pull_request(effects, action or "", payload)
+                await self.pull_request(effects, action or "", pull_snapshot(payload))
             case "pull_request_review":
-                await self.review(effects, action or "", payload)
+                await self.review(effects, action or "", pull_snapshot(payload), payload)
             case "check_suite" | "check_run" | "status":
-                await self.check(effects, event, payload)
+                await self.check(effects, check_report(event, payload))
             case "push":
-                await self.push(effects, payload)
+                await self.push(effects, push_fact(payload))
             case "create" | "delete":
                 await self.branch(effects, ref_fact(payload, created=event == "create"))
             case _:
@@ -80,58 +79,52 @@ class DeliveryProcessor:
 
     # --- pull requests -------------------------------------------------------------------------
 
-    async def _lock_pull(self, number: int, snapshot: PullSnapshot | None) -> tuple[PullRequest | None, bool]:
-        """The pull request's row, locked; created from `snapshot` when missing (and given)."""
-        query = (select(PullRequest)
-                 .where(PullRequest.repository_id == self.repository.id, PullRequest.number == number)
-                 .with_for_update().execution_options(populate_existing=True))
-        pull = await self.db.scalar(query)
-        if pull is not None or snapshot is None:
+    async def _lock_pull(self, snapshot: PullSnapshot) -> tuple[PullRow, bool]:
+        """The pull request's row, locked; created from the snapshot when missing."""
+        pull = await self.store.lock_pull(self.repository.id, snapshot.number)
+        if pull is not None:
             return pull, False
-        created = await self.db.scalar(
-            pg_insert(PullRequest).values(
-                id=uuid.uuid4(), repository_id=self.repository.id, number=number,
-                title=snapshot.title, state=snapshot.state, ci_status="none", checks={}, reviews={},
-                approvals=0, changes_requested=0, version=1, created_at=utcnow(), updated_at=utcnow(),
-            ).on_conflict_do_nothing(index_elements=["repository_id", "number"]).returning(PullRequest.id))
-        return await self.db.scalar(query), created is not None
+        created = await self.store.create_pull(self.repository.id, snapshot)
+        pull = await self.store.lock_pull(self.repository.id, snapshot.number)
+        assert pull is not None
+        return pull, created
 
-    def _fresh(self, pull: PullRequest, created: bool, snapshot: PullSnapshot) -> bool:
-        return created or pull.github_updated_at is None or _newer_or_same(
-            snapshot.updated_at, pull.github_updated_at)
+    @staticmethod
+    def _fresh(pull: PullRow, created: bool, snapshot: PullSnapshot) -> bool:
+        return created or _newer_or_same(snapshot.updated_at, pull.github_updated_at)
 
-    async def _apply(self, effects: Effects, pull: PullRequest, snapshot: PullSnapshot,
-                     wanted: dict[uuid.UUID, bool]) -> None:
-        """Take the snapshot's fields, links and (for a new head commit) CI."""
+    async def _apply(self, effects: Effects, pull: PullRow, snapshot: PullSnapshot,
+                     wanted: dict[uuid.UUID, bool]) -> set[uuid.UUID]:
+        """Take the snapshot's fields, links and (for a new head commit) CI; the cards linked now
+        that were not."""
         head_changed = pull.head_sha != snapshot.head_sha
-        values = {"title": snapshot.title, "body": snapshot.body, "state": snapshot.state,
-                  "head_branch": snapshot.head_branch, "base_branch": snapshot.base_branch,
-                  "url": snapshot.url, "author": snapshot.author, "head_sha": snapshot.head_sha,
-                  "merged_at": snapshot.merged_at,
-                  "github_updated_at": snapshot.updated_at or pull.github_updated_at}
+        pull.title, pull.body, pull.state = snapshot.title, snapshot.body, snapshot.state
+        pull.head_branch, pull.base_branch = snapshot.head_branch, snapshot.base_branch
+        pull.url, pull.author, pull.head_sha = snapshot.url, snapshot.author, snapshot.head_sha
+        pull.merged_at = snapshot.merged_at
+        pull.github_updated_at = snapshot.updated_at or pull.github_updated_at
         if snapshot.commit_count is not None:
-            values["commit_count"] = snapshot.commit_count
-        for name, value in values.items():
-            if getattr(pull, name) != value:
-                setattr(pull, name, value)
-        await effects.relink(pull, wanted)
+            pull.commit_count = snapshot.commit_count
+        added = await effects.relink(pull, wanted)
         if head_changed or not pull.checks:
-            await refresh_ci(self.db, pull)
+            await refresh_ci(self.store, pull)
+        return added
 
-    async def pull_request(self, effects: Effects, action: str, payload: dict[str, Any]) -> None:
-        snapshot = pull_snapshot(payload)
-        await lock_commit(self.db, self.repository.id, snapshot.head_sha)
-        pull, created = await self._lock_pull(snapshot.number, snapshot)
+    async def pull_request(self, effects: Effects, action: str, snapshot: PullSnapshot) -> None:
+        await self.store.lock_commit(self.repository.id, snapshot.head_sha)
+        pull, created = await self._lock_pull(snapshot)
         if not self._fresh(pull, created, snapshot):
             self.notes.append(f"#{snapshot.number} {action}: older than the stored state, ignored")
             return
-        wanted = await cards_for_keys(self.db, self.repository.workspace_id, linked_keys(snapshot))
+        wanted = await self.store.cards_for_keys(self.repository.workspace_id, linked_keys(snapshot))
         await effects.begin([(pull, created)], wanted)
         was = pull.state if not created else None
-        await self._apply(effects, pull, snapshot, wanted)
+        added = await self._apply(effects, pull, snapshot, wanted)
         event = self._pull_event(action, was, pull.state)
         if event is not None:
             effects.trigger(event, pull, snapshot.updated_at)
+        elif added and pull.state == PullRequestState.OPEN.value:  # linked by an edit: it is open
+            effects.trigger(AutomationEvent.PR_OPENED, pull, snapshot.updated_at, cards=added)
         await effects.finish()
 
     @staticmethod
@@ -152,14 +145,14 @@ class DeliveryProcessor:
             return AutomationEvent.PR_CONVERTED_TO_DRAFT
         return None
 
-    async def review(self, effects: Effects, action: str, payload: dict[str, Any]) -> None:
-        snapshot = pull_snapshot(payload)
+    async def review(self, effects: Effects, action: str, snapshot: PullSnapshot,
+                     payload: dict[str, Any]) -> None:
         review = review_fact(payload)
-        await lock_commit(self.db, self.repository.id, snapshot.head_sha)
-        pull, created = await self._lock_pull(snapshot.number, snapshot)
+        await self.store.lock_commit(self.repository.id, snapshot.head_sha)
+        pull, created = await self._lock_pull(snapshot)
         fresh = self._fresh(pull, created, snapshot)
-        wanted = await cards_for_keys(self.db, self.repository.workspace_id,
-                                      linked_keys(snapshot)) if fresh else {}
+        wanted = await self.store.cards_for_keys(self.repository.workspace_id,
+                                                 linked_keys(snapshot)) if fresh else {}
         await effects.begin([(pull, created)], wanted)
         if fresh:
             await self._apply(effects, pull, snapshot, wanted)
@@ -175,44 +168,31 @@ class DeliveryProcessor:
 
     # --- CI ------------------------------------------------------------------------------------
 
-    async def check(self, effects: Effects, event: str, payload: dict[str, Any]) -> None:
-        report = check_report(event, payload)
-        await lock_commit(self.db, self.repository.id, report.sha)
-        if not await store_report(self.db, self.repository.id, report):
+    async def check(self, effects: Effects, report: CheckReport) -> None:
+        await self.store.lock_commit(self.repository.id, report.sha)
+        if not await self.store.store_check(self.repository.id, report):
             self.notes.append(f"{report.name} at {report.sha[:7]}: older than the stored state")
             return
-        pulls = (await self.db.scalars(
-            select(PullRequest)
-            .where(PullRequest.repository_id == self.repository.id, PullRequest.head_sha == report.sha)
-            .order_by(PullRequest.id).with_for_update().execution_options(populate_existing=True)
-        )).all()
+        pulls = await self.store.lock_pulls(self.repository.id, head_sha=report.sha)
         if not pulls:
             self.notes.append(f"{report.name} at {report.sha[:7]}: no pull request has this head")
             return
         await effects.begin([(pull, False) for pull in pulls])
         for pull in pulls:
-            await refresh_ci(self.db, pull)
+            await refresh_ci(self.store, pull)
         await effects.finish()
 
     # --- branches ------------------------------------------------------------------------------
 
-    async def push(self, effects: Effects, payload: dict[str, Any]) -> None:
-        fact = push_fact(payload)
+    async def push(self, effects: Effects, fact: RefFact | None) -> None:
         if fact is None:
             self.notes.append("push to a tag: ignored")
             return
-        await lock_commit(self.db, self.repository.id, fact.sha)
-        if not await self.branch(effects, fact):
+        await self.store.lock_commit(self.repository.id, fact.sha)
+        if not await self.branch(effects, fact) or fact.sha is None:
             return
-        if fact.sha is None:
-            return
-        pulls = (await self.db.scalars(
-            select(PullRequest)
-            .where(PullRequest.repository_id == self.repository.id,
-                   PullRequest.head_branch == fact.branch, PullRequest.state.in_(OPEN))
-            .order_by(PullRequest.id).with_for_update().execution_options(populate_existing=True)
-        )).all()
-        pulls = [pull for pull in pulls if _newer_or_same(fact.at, pull.github_updated_at)]
+        pulls = [pull for pull in await self.store.lock_pulls(self.repository.id, open_on_branch=fact.branch)
+                 if _newer_or_same(fact.at, pull.github_updated_at)]
         if not pulls:
             return
         await effects.begin([(pull, False) for pull in pulls])
@@ -220,7 +200,7 @@ class DeliveryProcessor:
             if pull.head_sha != fact.sha:
                 pull.head_sha = fact.sha
                 pull.commit_count = None if fact.forced else (pull.commit_count or 0) + fact.commits
-                await refresh_ci(self.db, pull)
+                await refresh_ci(self.store, pull)
             if fact.at is not None:
                 pull.github_updated_at = max(fact.at, pull.github_updated_at or fact.at)
         await effects.finish()
@@ -231,33 +211,18 @@ class DeliveryProcessor:
         if fact is None:
             self.notes.append("not a branch: ignored")
             return False
-        table = RepositoryBranch.__table__
-        commits = 0 if fact.forced else fact.commits
-        statement = pg_insert(RepositoryBranch).values(
-            repository_id=self.repository.id, name=fact.branch, sha=fact.sha, exists=fact.exists,
-            commit_count=commits, event_at=fact.at, updated_at=utcnow())
-        keep_sha = fact.sha is None and fact.exists  # `create` names no sha: keep a pushed one
-        statement = statement.on_conflict_do_update(
-            index_elements=["repository_id", "name"],
-            set_={"sha": table.c.sha if keep_sha else statement.excluded.sha,
-                  "exists": statement.excluded.exists,
-                  "commit_count": (0 if fact.forced else table.c.commit_count) + commits,
-                  "event_at": statement.excluded.event_at, "updated_at": statement.excluded.updated_at},
-            where=(table.c.event_at.is_(None) | statement.excluded.event_at.is_(None)
-                   | (statement.excluded.event_at >= table.c.event_at)),
-        ).returning(RepositoryBranch.sha, RepositoryBranch.exists, RepositoryBranch.commit_count)
-        row = (await self.db.execute(statement)).first()
+        row = await self.store.store_branch(self.repository.id, fact)
         if row is None:
             self.notes.append(f"branch {fact.branch}: older than its last event, ignored")
             return False
+        sha, exists, commit_count = row
         entity_id = branch_entity_id(self.repository.id, fact.branch)
-        effects.mutation.actor_name = effects.source
+        self.mutation.actor_name = effects.source
         self.mutation.record(
-            self.repository.workspace_id, "branch", entity_id, "update" if row.exists else "delete",
-            changes={"sha": (None, row.sha), "exists": (None, row.exists)},
-            data={"id": entity_id, "repository_id": self.repository.id,
-                  "repository": effects.full_name, "name": fact.branch, "sha": row.sha,
-                  "exists": row.exists, "commit_count": row.commit_count})
+            self.repository.workspace_id, "branch", entity_id, "update" if exists else "delete",
+            changes={"sha": (None, sha), "exists": (None, exists)},
+            data={"id": entity_id, "repository_id": self.repository.id, "repository": effects.full_name,
+                  "name": fact.branch, "sha": sha, "exists": exists, "commit_count": commit_count})
         return True
 
 

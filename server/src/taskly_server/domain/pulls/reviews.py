@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from ...db.models import PullRequest
 from .payloads import ReviewFact, parse_time
+from .store import PullRow
 
 DECISIONS = ("approved", "changes_requested")
 
@@ -20,7 +20,7 @@ def _not_older(at: datetime | None, than: str | None) -> bool:
     return at is None or stored is None or at >= stored
 
 
-def apply_review(pull: PullRequest, review: ReviewFact, action: str) -> bool:
+def apply_review(pull: PullRow, review: ReviewFact, action: str) -> bool:
     """Record the review's effect on its reviewer's decision; whether the decision changed."""
     reviews = dict(pull.reviews or {})
     current = reviews.get(review.reviewer)

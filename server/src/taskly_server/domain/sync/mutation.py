@@ -11,18 +11,52 @@ from typing import Any
 
 from litestar import Request, Response
 from pydantic import BaseModel
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 from taskly_shared.errors import ErrorCode
 
+from ...db.base import utcnow
 from ...db.models import Change, IdempotencyKey, Workspace
 from ...errors import Conflict, Invalid
 from ..auth.tokens import Principal
 
 RETRYABLE_SQLSTATES = {"40001", "40P01"}  # serialization failure, deadlock
 MAX_ATTEMPTS = 4
+
+CHANGE_FIELDS = ("workspace_id", "entity_type", "entity_id", "op", "version", "changes", "data",
+                 "actor_type", "actor_id", "actor_name", "delivery_id", "mutation_id", "conflicts")
+"""The columns of a Change row that `Mutation.record` fills in."""
+
+
+def _take_seqs():
+    """UPDATE … RETURNING: the workspace's seq moves on by :count, its row stays locked.
+
+    Core tables, not the ORM classes: with parameters the ORM would take its bulk code paths.
+    """
+    workspaces = Workspace.__table__
+    return (update(workspaces).where(workspaces.c.id == bindparam("taken_workspace_id"))
+            .values(seq=workspaces.c.seq + bindparam("count")).returning(workspaces.c.seq))
+
+
+def _write_one_change():
+    """The next seq and the one Change row numbered with it: one statement, one round trip.
+
+    The row's values are bound as `new_<column>`: a parameter named like a column of the
+    UPDATE's table would be added to its SET clause.
+    """
+    taken = _take_seqs().cte("taken")
+    changes = Change.__table__
+    names = (*CHANGE_FIELDS, "created_at")
+    values = [bindparam(f"new_{name}", type_=changes.c[name].type) for name in names]
+    return (insert(changes)
+            .from_select([*names, "seq"], select(*values, taken.c.seq))
+            .returning(changes.c.seq))
+
+
+TAKE_SEQS = _take_seqs()
+WRITE_ONE_CHANGE = _write_one_change()
 
 
 def jsonable(value: Any) -> Any:
@@ -85,9 +119,17 @@ class Mutation:
         """
         for workspace_id in sorted(self.pending, key=str):
             rows = self.pending[workspace_id]
+            if len(rows) == 1:
+                params = {f"new_{name}": value for name, value in rows[0].items()}
+                params.update(new_created_at=utcnow(), taken_workspace_id=workspace_id, count=1)
+                last = await self.db.scalar(WRITE_ONE_CHANGE, params)
+                if last is None:
+                    raise LookupError(f"workspace {workspace_id} does not exist")
+                rows[0]["seq"] = last
+                self.committed_seqs[workspace_id] = last
+                continue
             last = await self.db.scalar(
-                update(Workspace).where(Workspace.id == workspace_id)
-                .values(seq=Workspace.seq + len(rows)).returning(Workspace.seq)
+                TAKE_SEQS, {"taken_workspace_id": workspace_id, "count": len(rows)}
             )
             first = last - len(rows) + 1
             for offset, row in enumerate(rows):
@@ -122,13 +164,13 @@ async def execute(request: Request, principal: Principal, operation: Operation,
                         return replay
                 mutation = Mutation.by(db, principal, key)
                 body = jsonable(await operation(mutation))
-                await mutation.flush()
                 if key is not None:
                     await db.execute(
                         update(IdempotencyKey)
                         .where(IdempotencyKey.principal_id == principal.user_id, IdempotencyKey.key == key)
                         .values(status_code=status_code, response=body)
                     )
+                await mutation.flush()  # last: the workspace row stays locked only until commit
             break
         except DBAPIError as exc:
             if _sqlstate(exc) not in RETRYABLE_SQLSTATES or attempt == MAX_ATTEMPTS:

@@ -1,0 +1,158 @@
+"""Connected GitHub repositories: connect (a server job), list, disconnect, a board's default.
+
+Connecting runs in a job on the server (access check, storing, webhook registration); the CLI
+polls the job and shows its result once, including the webhook secret when the webhook must be
+added by hand. Every operation needs the server (`Offline`, exit 6, without it), except `ls`,
+which falls back to the repositories the cache learned from the change feed.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from . import resolve
+from .errors import NotFound, Offline, Pending, TasklyError, UsageError
+from .manage import settle
+
+if TYPE_CHECKING:
+    from taskly_shared.models import BoardOut, JobOut, RepositoryOut
+
+    from .context import Factory
+
+FULL_NAME = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/[A-Za-z0-9._-]{1,100}$")
+POLL_INTERVAL = 0.3
+DEFAULT_WAIT = 60.0
+
+
+class JobFailed(TasklyError):
+    """A server job failed; the message is its one-line reason."""
+
+
+def full_name(text: str) -> str:
+    """`owner/name` as GitHub spells repositories (a GitHub URL is accepted too)."""
+    from .git import github_name
+
+    value = text.strip()
+    if "://" in value or value.startswith("git@"):
+        value = github_name(value) or value
+    value = value.removesuffix(".git")
+    if not FULL_NAME.match(value):
+        raise UsageError(f"{text!r} is not a GitHub repository: use OWNER/NAME, e.g. acme/web")
+    return value
+
+
+def poll_job(f: Factory, job_id: str, timeout: float, what: str,
+             progress: Callable[[str], None] = lambda message: None) -> JobOut:
+    """The job once complete; JobFailed when it failed, Pending (exit 8) after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    said: set[str] = set()
+    while True:
+        job = f.api.job(job_id, timeout=10)
+        if job.status == "complete":
+            return job
+        if job.status in ("failed", "aborted"):
+            raise JobFailed(f"could not {what}: {job.error or job.status}")
+        if job.error and f"retry-{job.attempts}" not in said:
+            said.add(f"retry-{job.attempts}")
+            progress(f"GitHub: {job.error}; retrying")
+        if time.monotonic() >= deadline:
+            raise Pending(f"the job ({job_id}) is still {job.status} after {timeout:g} s: "
+                          "run the command again later to see its result")
+        time.sleep(POLL_INTERVAL)
+
+
+@dataclass
+class Connected:
+    """What `repo connect` did: the job's result, with the board it concerned."""
+
+    result: dict[str, Any]
+    board: BoardOut | None
+
+    @property
+    def repository(self) -> dict[str, Any]:
+        return self.result.get("repository") or {}
+
+
+def connect(f: Factory, name: str, wait_timeout: float = DEFAULT_WAIT,
+            progress: Callable[[str], None] = lambda message: None) -> Connected:
+    """Connect `owner/name` to the current workspace; the current board gets it as its default
+    repository when it has none."""
+    wanted = full_name(name)
+    with resolve.needs_server(f, "connect a repository"):
+        resolve.fresh(f, note_stale=False)
+        workspace = resolve.workspace(f)
+        board = _current_board(f, str(workspace.id))
+        accepted = f.api.connect_repository(str(workspace.id), wanted, board_id=str(board.id) if board else None)
+        progress(f"Connecting {accepted.full_name}: checking access and registering the webhook...")
+        job = poll_job(f, accepted.job_id, wait_timeout, f"connect {accepted.full_name}", progress)
+        settle(f)
+    return Connected(job.result if isinstance(job.result, dict) else {}, board)
+
+
+def _current_board(f: Factory, workspace_id: str) -> BoardOut | None:
+    try:
+        board = resolve.board(f)
+    except TasklyError:
+        return None
+    return board if str(board.workspace_id) == workspace_id else None
+
+
+def listing(f: Factory) -> list[RepositoryOut]:
+    """The current workspace's connected repositories (from the cache when the server is away)."""
+    from taskly_shared.models import RepositoryOut
+
+    store = resolve.fresh(f, note_stale=False)
+    workspace = resolve.workspace(f)
+    if not f.globals.offline:
+        try:
+            return f.api.list_repositories(str(workspace.id), timeout=resolve.READ_TIMEOUT * 2)
+        except Offline as exc:
+            f.output.note(f"showing cached repositories: {resolve.stale_reason(str(exc), f.server)}")
+    cached = [RepositoryOut.model_validate(data) for data in store.entities("repository", str(workspace.id))
+              if data.get("active", True)]
+    return sorted(cached, key=lambda r: r.full_name.lower())
+
+
+def find(f: Factory, name: str, workspace_id: str) -> RepositoryOut:
+    """A connected repository of the workspace by `owner/name` (any case); NotFound lists them."""
+    wanted = full_name(name).lower()
+    repositories = f.api.list_repositories(workspace_id)
+    for repository in repositories:
+        if repository.full_name.lower() == wanted:
+            return repository
+    raise NotFound(f"{name} is not connected to this workspace"
+                   + resolve.choices([r.full_name for r in repositories], "connected"))
+
+
+def disconnect(f: Factory, name: str) -> RepositoryOut:
+    with resolve.needs_server(f, "disconnect a repository"):
+        resolve.fresh(f, note_stale=False)
+        workspace = resolve.workspace(f)
+        repository = find(f, name, str(workspace.id))
+        removed = f.api.disconnect_repository(str(repository.id))
+        settle(f)
+    return removed
+
+
+def set_default(f: Factory, name: str) -> tuple[BoardOut, RepositoryOut | None]:
+    """Make `owner/name` (or `none`) the current board's default repository."""
+    with resolve.needs_server(f, "set a board's repository"):
+        resolve.fresh(f, note_stale=False)
+        board = resolve.board(f)
+        repository = None if name.strip().lower() in resolve.CLEAR else find(f, name, str(board.workspace_id))
+        updated = f.api.update_board(str(board.id), default_repository_id=str(repository.id) if repository else None)
+        settle(f)
+    return f.store.board(str(updated.id)) or updated, repository
+
+
+def default_of(boards: list[BoardOut]) -> dict[str, list[str]]:
+    """Repository id → keys of the boards that use it as their default."""
+    found: dict[str, list[str]] = {}
+    for board in boards:
+        if board.default_repository_id is not None:
+            found.setdefault(str(board.default_repository_id), []).append(board.key)
+    return found

@@ -1,0 +1,236 @@
+"""`taskly board` timings in a real terminal (a pty), beside a minimal Textual app (a script).
+
+    UV_COMPILE_BYTECODE=1 uv run python tests/bench/bench_tui.py [--cards 1000] [--runs 7] [--moves 20]
+
+Creates a fresh database, starts one `taskly-server run`, creates a board BENCH with `--cards`
+cards (one COPY), signs a user in under a temporary TASKLY_HOME and syncs its cache. Then, each
+process in a 160x48 pty, with the pty's output read as a terminal would:
+
+- first paint: from spawning `taskly board BENCH` until a card key is on the screen (the board is
+  painted from the cache; the sync starts after it), median of `--runs` starts;
+- move: from writing `L` / `H` into the pty until the repainted board (with the moved card,
+  BENCH-1) comes out of it, median of `--moves` moves (the write to the server follows in a worker);
+- the same two figures for a minimal Textual app (one Static, a key that changes its text).
+
+Goals: first paint ≤ 400 ms, move ≤ 50 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import fcntl
+import os
+import re
+import select
+import statistics
+import struct
+import subprocess
+import sys
+import tempfile
+import termios
+import time
+import uuid
+from datetime import date, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+import httpx  # noqa: E402
+import psycopg  # noqa: E402
+from fractional_indexing import generate_n_keys_between  # noqa: E402
+from taskly.config import save_user  # noqa: E402
+from taskly.context import Factory, Globals  # noqa: E402
+from taskly.credentials import StoredLogin  # noqa: E402
+
+from tests.support.processes import BIN, start_server  # noqa: E402
+from tests.support.services import create_database, drop_database  # noqa: E402
+
+SECRET = "bench-secret-key-0123456789abcdef"
+ROWS, COLUMNS = 48, 160
+LABELS = ["frontend", "backend", "bug", "infra", "ux"]
+PRIORITIES = ["none", "low", "medium", "high", "urgent"]
+MINIMAL_APP = '''
+from textual.app import App
+from textual.widgets import Static
+
+
+class Minimal(App):
+    BINDINGS = [("x", "bump", "Bump"), ("q", "quit", "Quit")]
+    count = 0
+
+    def compose(self):
+        yield Static("MINIMAL-READY")
+
+    def action_bump(self):
+        self.count += 1
+        self.query_one(Static).update(f"MINIMAL-{self.count}")
+
+
+Minimal().run()
+'''
+
+
+def seed_cards(database_url: str, board: dict, user_id: str, count: int) -> None:
+    """`count` cards over the board's columns (numbers 1, 6, 11 … on top of the first), one COPY."""
+    columns = board["columns"]
+    ranks = generate_n_keys_between(None, None, -(-count // len(columns)))
+    today = date.today()
+    with psycopg.connect(database_url.replace("+asyncpg", ""), autocommit=False) as conn:
+        with conn.cursor().copy(
+            "COPY cards (id, workspace_id, board_id, column_id, number, title, description, labels, priority,"
+            " points, due, recurrence, recurrence_interval, rank, assignee_ids, created_by, version) FROM STDIN"
+        ) as copy:
+            for i in range(count):
+                copy.write_row((
+                    uuid.uuid4(), board["workspace_id"], board["id"], columns[i % len(columns)]["id"], i + 1,
+                    f"Card number {i + 1}: make the thing do the other thing",
+                    "A description with **markdown**.", [LABELS[i % 5], LABELS[(i * 7) % 5]],
+                    PRIORITIES[i % 5], i % 13, today + timedelta(days=i % 30 - 10), "none", 1,
+                    ranks[i // len(columns)], [user_id], user_id, 1,
+                ))
+        conn.execute("UPDATE boards SET next_card_number = %s WHERE id = %s", (count + 1, board["id"]))
+        conn.commit()
+
+
+class Terminal:
+    """A process in a pty of ROWSxCOLUMNS; its output is read as it comes."""
+
+    def __init__(self, argv: list[str], env: dict[str, str]) -> None:
+        master, slave = os.openpty()
+        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", ROWS, COLUMNS, 0, 0))
+        self.master = master
+        self.output = b""
+        self.started = time.perf_counter()
+        self.process = subprocess.Popen(argv, stdin=slave, stdout=slave, stderr=slave, env=env,
+                                        start_new_session=True, close_fds=True)
+        os.close(slave)
+
+    def _read(self, wait: float) -> bool:
+        ready, _, _ = select.select([self.master], [], [], max(0.0, wait))
+        if not ready:
+            return False
+        try:
+            chunk = os.read(self.master, 65536)
+        except OSError:
+            chunk = b""
+        if not chunk:
+            raise RuntimeError(f"the process ended: {self.process.poll()}; output: {self.output[-2000:]!r}")
+        self.output += chunk
+        return True
+
+    def until(self, pattern: bytes, since: int, within: float = 20.0) -> float:
+        """Read until `pattern` shows in the output after offset `since`; the time it did."""
+        regex = re.compile(pattern)
+        deadline = time.perf_counter() + within
+        while not regex.search(self.output, since):
+            if time.perf_counter() > deadline:
+                raise RuntimeError(f"no {pattern!r} after {within} s; output: {self.output[-2000:]!r}")
+            self._read(deadline - time.perf_counter())
+        return time.perf_counter()
+
+    def quiet(self, gap: float = 0.3, within: float = 10.0) -> None:
+        """Read until nothing comes out for `gap` seconds."""
+        deadline = time.perf_counter() + within
+        while time.perf_counter() < deadline and self._read(gap):
+            pass
+
+    def press(self, key: bytes) -> tuple[float, int]:
+        mark = len(self.output)
+        os.write(self.master, key)
+        return time.perf_counter(), mark
+
+    def close(self, quit_key: bytes = b"q") -> None:
+        os.write(self.master, quit_key)
+        try:
+            deadline = time.perf_counter() + 5
+            while self.process.poll() is None and time.perf_counter() < deadline:
+                self._read(0.05)
+        except RuntimeError:
+            pass
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.wait()
+        os.close(self.master)
+
+
+def measure(argv: list[str], env: dict[str, str], ready: bytes, moves: list[tuple[bytes, bytes]],
+            runs: int, settle: float) -> tuple[list[float], list[float]]:
+    """First-paint times of `runs` starts; key→repaint times of `moves` in the last one."""
+    paints, moved = [], []
+    for run in range(runs):
+        terminal = Terminal(argv, env)
+        try:
+            paints.append(terminal.until(ready, 0) - terminal.started)
+            if run == runs - 1:
+                time.sleep(settle)
+                terminal.quiet()
+                for key, shown in moves:
+                    pressed, mark = terminal.press(key)
+                    moved.append(terminal.until(shown, mark) - pressed)
+                    terminal.quiet(0.25)
+        finally:
+            terminal.close()
+    return paints, moved
+
+
+def ms(values: list[float]) -> str:
+    return f"{statistics.median(values) * 1000:6.1f} ms median (min {min(values) * 1000:.1f}, n={len(values)})"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--cards", type=int, default=1000)
+    parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--moves", type=int, default=20)
+    args = parser.parse_args()
+
+    name, database_url = create_database("taskly_bench")
+    work = Path(tempfile.mkdtemp(prefix="taskly-bench-tui-"))
+    server = start_server({"TASKLY_DATABASE_URL": database_url, "TASKLY_SECRET_KEY": SECRET,
+                           "TASKLY_DEV_LOGIN": "1"}, work)
+    try:
+        tokens = httpx.post(f"{server.url}/api/v1/auth/dev-login", json={"username": "bench"}).json()
+        http = httpx.Client(base_url=f"{server.url}/api/v1", timeout=60,
+                            headers={"Authorization": f"Bearer {tokens['access_token']}"})
+        workspace = http.post("/workspaces", json={"name": "Bench"}).json()
+        board = http.post(f"/workspaces/{workspace['id']}/boards", json={"name": "Bench", "key": "BENCH"}).json()
+        seed_cards(database_url, board, tokens["user"]["id"], args.cards)
+
+        home = work / "home"
+        env = {**os.environ, "TASKLY_HOME": str(home), "TERM": "xterm-256color", "COLORTERM": "truecolor",
+               "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring"}
+        for name_ in ("NO_COLOR", "TASKLY_TOKEN", "TASKLY_SERVER", "TASKLY_WORKSPACE", "TASKLY_BOARD"):
+            env.pop(name_, None)
+        factory = Factory(globals=Globals(), environ=env)
+        factory.credentials.save(StoredLogin(server.url, "bench", tokens["access_token"], tokens["refresh_token"]))
+        save_user(factory.config.user_path, server=server.url, workspace="Bench", board="BENCH")
+        factory = Factory(globals=Globals(), environ=env)
+        result = factory.engine.sync(discover=True)
+        assert not result.stale and len(factory.store.cards(board_id=board["id"])) == args.cards
+        factory.close()
+        factory.store.close()
+
+        moves = [(b"L" if i % 2 == 0 else b"H", rb"BENCH-1(?!\d)") for i in range(args.moves)]
+        board_paint, board_moves = measure([str(BIN / "taskly"), "board", "BENCH"], env, rb"BENCH-\d+",
+                                           moves, args.runs, settle=2.0)
+        script = work / "minimal_app.py"
+        script.write_text(MINIMAL_APP)
+        bumps = [(b"x", f"MINIMAL-{i + 1}(?!\\d)".encode()) for i in range(args.moves)]
+        minimal_paint, minimal_moves = measure([sys.executable, str(script)], env, rb"MINIMAL-READY", bumps,
+                                               args.runs, settle=0.5)
+
+        print(f"{args.cards} cached cards, {COLUMNS}x{ROWS} pty, UV_COMPILE_BYTECODE="
+              f"{os.environ.get('UV_COMPILE_BYTECODE', '')}")
+        print(f"first paint  taskly board      {ms(board_paint)}   goal ≤ 400 ms")
+        print(f"first paint  minimal Textual   {ms(minimal_paint)}")
+        print(f"move → paint taskly board      {ms(board_moves)}   goal ≤ 50 ms")
+        print(f"key → paint  minimal Textual   {ms(minimal_moves)}")
+        http.close()
+    finally:
+        server.stop()
+        drop_database(name)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,228 @@
+"""`taskly start` and `taskly done` end to end: the real CLI, a server, a worker, the fake GitHub and
+real git (a clone of the fake's bare repository as origin)."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+
+from tests.cli.github_world import (  # noqa: F401  (fixtures)
+    World,
+    _git_identity,
+    clone,
+    fake,
+    git,
+    github_database,
+    head_branch,
+    ls_remote,
+    no_traceback,
+    stack,
+    upstream_of,
+)
+from tests.support.processes import start_server
+
+pytestmark = pytest.mark.timeout(240)
+
+
+@pytest.fixture(autouse=True)
+def _clean_faults(fake):  # noqa: F811
+    yield
+    fake.reset_faults()
+
+
+def test_start_creates_the_branch_checks_it_out_and_starts_the_card(stack, tmp_path: Path) -> None:  # noqa: F811
+    world = World.create(stack, tmp_path)
+    card = world.add("Fix login redirect")
+    assert card["key"] == "WEB-1" and card["column"] == "Backlog"
+
+    started = world.ok("start", "WEB-1")
+    branch = "web-1-fix-login-redirect"
+    assert started.stdout.strip() == branch
+    assert f"Creating branch {branch} in {world.full_name}" in started.stderr
+    assert f"Switched to {branch}, tracking origin/{branch}" in started.stderr
+    refs = ls_remote(world.clone_url)
+    assert refs[f"refs/heads/{branch}"] == refs["refs/heads/main"]
+    assert head_branch(world.clone) == branch
+    assert upstream_of(world.clone, branch) == f"origin/{branch}"
+    after = world.card("WEB-1")
+    assert (after["branch"], after["column"], after["column_kind"]) == (branch, "In Progress", "in_progress")
+    assert after["assignees"] == [world.api.username]
+    cached = world.ok("show", "WEB-1", "--offline", "--json").json()
+    assert (cached["branch"], cached["column"]) == (branch, "In Progress")
+
+    # again: the same branch, exit 0, nothing new on the server
+    git("switch", "--quiet", "main", cwd=world.clone)
+    again = world.ok("start", "WEB-1", "--json")
+    body = again.json()
+    assert (body["branch"], body["mode"], body["checked_out"]) == (branch, "existing", True)
+    assert body["upstream"] == f"origin/{branch}" and body["card"]["key"] == "WEB-1"
+    assert head_branch(world.clone) == branch
+    assert world.card("WEB-1")["version"] == after["version"]
+    assert world.ok("start", "1").stdout.strip() == branch  # already on it: still fine
+
+    # done: the card of the current branch moves to the done column
+    finished = world.ok("done")
+    assert finished.stdout.strip() == "WEB-1" and "Moved WEB-1 to Done" in finished.stderr
+    assert world.card("WEB-1")["column"] == "Done"
+    assert "in Done already" in world.ok("done", "WEB-1").stderr
+
+
+def test_no_checkout_worktree_and_base(stack, tmp_path: Path) -> None:  # noqa: F811
+    world = World.create(stack, tmp_path)
+    world.add("Only create it")
+    world.add("In a worktree")
+    world.add("From develop")
+
+    created = world.ok("start", "WEB-1", "--no-checkout", "--json").json()
+    assert created["mode"] == "github" and created["checked_out"] is False
+    assert "refs/heads/web-1-only-create-it" in ls_remote(world.clone_url)
+    assert head_branch(world.clone) == "main"
+
+    target = tmp_path / "wt"
+    added = world.ok("start", "WEB-2", "--worktree", str(target), "--json").json()
+    assert added["worktree"] == str(target.resolve()) and added["checked_out"] is True
+    assert head_branch(target) == "web-2-in-a-worktree" and head_branch(world.clone) == "main"
+    assert upstream_of(target, "web-2-in-a-worktree") == "origin/web-2-in-a-worktree"
+    assert world.ok("start", "WEB-2", "--worktree", str(target)).stdout.strip() == str(target.resolve())
+    busy = world.taskly("start", "WEB-2")  # checked out in the worktree: git refuses, clearly
+    assert busy.code == 1 and "web-2-in-a-worktree" in busy.stderr
+    no_traceback(busy)
+
+    sha = world.stack.fake.commit(world.full_name, "main", "Develop starts here")
+    git_dir = world.stack.fake.repo_info(world.full_name).git_dir
+    git("--git-dir", git_dir, "update-ref", "refs/heads/develop", sha, cwd=tmp_path)
+    based = world.ok("start", "WEB-3", "--base", "develop", "--json").json()
+    assert based["base"] == "develop"
+    assert ls_remote(world.clone_url)["refs/heads/web-3-from-develop"] == sha
+    missing = world.taskly("start", "WEB-3", "--base", "nope")  # the card has its branch: base unused
+    assert missing.code == 0
+
+
+def test_github_failing_is_retried_then_a_clear_error_and_the_card_unchanged(stack, fake, tmp_path: Path) -> None:  # noqa: F811
+    world = World.create(stack, tmp_path)
+    card = world.add("GitHub is down")
+    fake.fail_next("POST", r"/git/refs$", 502, times=1000)
+    failed = world.taskly("start", "WEB-1", timeout=120)
+    assert failed.code == 1, failed.stderr
+    no_traceback(failed)
+    assert "retrying" in failed.stderr
+    assert "could not create branch web-1-github-is-down" in failed.stderr
+    assert "GitHub answered 502" in failed.stderr.splitlines()[-1]
+    after = world.card("WEB-1")
+    assert (after["branch"], after["column"], after["assignees"], after["version"]) == (
+        None, "Backlog", [], card["version"])
+    assert head_branch(world.clone) == "main"
+    assert git("branch", "--list", "web-1-*", cwd=world.clone) == ""
+
+
+def test_wait_timeout_exits_8_and_a_later_start_picks_the_branch_up(stack, fake, tmp_path: Path) -> None:  # noqa: F811
+    world = World.create(stack, tmp_path)
+    world.add("Slow GitHub")
+    fake.latency(3.0, method="POST", path_regex=r"/git/refs$", times=1)
+    pending = world.taskly("start", "WEB-1", "--wait-timeout", "0.5")
+    assert pending.code == 8, pending.stderr
+    assert "still" in pending.stderr and "taskly start WEB-1" in pending.stderr
+    assert head_branch(world.clone) == "main"
+    later = world.ok("start", "WEB-1", "--wait-timeout", "30")
+    assert later.stdout.strip() == "web-1-slow-github" and head_branch(world.clone) == "web-1-slow-github"
+
+
+def test_offline_start_creates_the_branch_locally_and_the_card_follows_on_sync(stack, tmp_path: Path) -> None:  # noqa: F811
+    private = start_server(stack.env, tmp_path / "server-1")
+    port = urlsplit(private.url).port
+    try:
+        world = World.create(stack, tmp_path, server_url=private.url)
+        world.add("Written on a train")
+        private.stop()
+
+        offline = world.ok("start", "WEB-1")
+        branch = "web-1-written-on-a-train"
+        assert offline.stdout.strip() == branch
+        assert "created branch web-1-written-on-a-train locally from origin/main" in offline.stderr
+        assert "queued" in offline.stderr
+        assert head_branch(world.clone) == branch and upstream_of(world.clone, branch) is None
+        assert f"refs/heads/{branch}" not in ls_remote(world.clone_url)
+        cached = world.ok("show", "WEB-1", "--offline", "--json").json()
+        assert (cached["branch"], cached["column"], cached["assignees"]) == (
+            branch, "In Progress", [world.api.username])
+        assert world.card("WEB-1")["branch"] is None  # the server does not know yet
+
+        private = start_server(stack.env, tmp_path / "server-2", port=port)
+        synced = world.ok("sync").stdout
+        assert re.search(r"pushed\s+1 write", synced) and "WEB-1 (assignees, branch, column)" in synced
+        after = world.card("WEB-1")
+        assert (after["branch"], after["column"], after["assignees"]) == (
+            branch, "In Progress", [world.api.username])
+
+        # back online, start again: GitHub gets the branch, the local one tracks it
+        git("commit", "--quiet", "--allow-empty", "-m", "work done offline", cwd=world.clone)
+        online = world.ok("start", "WEB-1")
+        assert online.stdout.strip() == branch
+        assert f"refs/heads/{branch}" in ls_remote(world.clone_url)
+        assert upstream_of(world.clone, branch) == f"origin/{branch}"
+        assert git("log", "-1", "--format=%s", cwd=world.clone) == "work done offline"
+    finally:
+        private.stop()
+
+
+def test_offline_flag_and_a_board_without_repository(stack, tmp_path: Path) -> None:  # noqa: F811
+    world = World.create(stack, tmp_path, connect=False)
+    world.add("No repository yet")
+    world.add("Offline by choice")
+    local = world.ok("start", "WEB-1", "--json")
+    assert "board WEB has no connected repository" in local.stderr
+    body = local.json()
+    assert (body["mode"], body["queued"], body["base"]) == ("local", False, "origin/main")
+    after = world.card("WEB-1")  # pushed at once: the server was there
+    assert (after["branch"], after["column"]) == ("web-1-no-repository-yet", "In Progress")
+    assert head_branch(world.clone) == "web-1-no-repository-yet"
+
+    offline = world.ok("start", "WEB-2", "--offline", "--no-checkout", "--json")
+    assert offline.json()["queued"] is True and "offline mode" in offline.stderr
+    assert git("branch", "--list", "web-2-offline-by-choice", cwd=world.clone) != ""
+    assert head_branch(world.clone) == "web-1-no-repository-yet"
+
+
+def test_a_card_of_another_repository_is_refused(stack, fake, tmp_path: Path) -> None:  # noqa: F811
+    world = World.create(stack, tmp_path)
+    world.add("Belongs to web")
+    other = fake.add_repo(f"other-{world.full_name.split('/')[0]}/api",
+                          collaborators={world.api.username: "admin"})
+    elsewhere = clone(other.clone_url, tmp_path / "other")
+    refused = world.taskly("start", "WEB-1", cwd=elsewhere)
+    assert refused.code == 1, refused.stderr
+    no_traceback(refused)
+    assert f"WEB-1 belongs to {world.full_name}, but this repository is {other.full_name}" in refused.stderr
+    assert world.card("WEB-1")["branch"] is None
+    assert "refs/heads/web-1-belongs-to-web" not in ls_remote(world.clone_url)
+
+    # .taskly.toml names the repository, whatever origin says
+    (world.clone / ".taskly.toml").write_text('repository = "someone/else"\n')
+    named = world.taskly("start", "WEB-1")
+    assert named.code == 1 and "this repository is someone/else" in named.stderr
+    (world.clone / ".taskly.toml").unlink()
+
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    outside = world.taskly("start", "WEB-1", cwd=plain)
+    assert outside.code == 2 and "not in a git repository" in outside.stderr
+    unknown = world.taskly("start", "WEB-99")
+    assert unknown.code == 3
+
+
+def test_done_queues_offline_and_needs_a_done_column(stack, tmp_path: Path) -> None:  # noqa: F811
+    world = World.create(stack, tmp_path, connect=False)
+    world.add("Finish me")
+    queued = world.ok("done", "WEB-1", "--offline")
+    assert "queued" in queued.stderr
+    assert world.card("WEB-1")["column"] == "Backlog"
+    world.ok("sync")
+    assert world.card("WEB-1")["column"] == "Done"
+    git("switch", "--quiet", "-c", "feature-without-key", cwd=world.clone)
+    nokey = world.taskly("done")
+    assert nokey.code == 2 and "does not start with a card key" in nokey.stderr
+    shutil.rmtree(world.clone)

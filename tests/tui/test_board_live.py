@@ -1,0 +1,142 @@
+"""The board live and offline: others' changes and pull request events arrive without a key press,
+the footer tells online / offline and the queued writes, writes queue while the server is away and
+are pushed when it returns, and conflicts the server reports are notified."""
+
+from __future__ import annotations
+
+import pytest
+from taskly.tui.widgets.sync_indicator import SyncIndicator
+
+from tests.support.api import Api
+from tests.support.github_webhooks import Hook, sha
+from tests.tui.conftest import SIZE, column_keys, current_key, noted, settled, until
+
+pytestmark = pytest.mark.timeout(120)
+
+
+def indicator(app) -> str:
+    return str(app.board_screen.query_one(SyncIndicator).render())
+
+
+def card_lines(app, column: str) -> list[str]:
+    """What a column's card list draws (its visible lines)."""
+    model = app.board_screen.model
+    column_id = next(str(c.id) for c in model.columns if c.name == column)
+    card_list = app.board_screen.columns[column_id].card_list
+    return [card_list.render_line(y).text for y in range(card_list.size.height)]
+
+
+async def test_changes_by_others_appear_without_a_key_press(seed, open_app):
+    seeded = seed()
+    app = open_app(seeded)
+    maya, lee = seeded.teammates["maya"], seeded.teammates["lee"]
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: app.sync_state.live == "online", what="the live connection")
+        assert "● online · 0 queued" in indicator(app)
+
+        rate_limit = seeded.card("Rate-limit the public search endpoint").id
+        maya.ok("POST", f"/cards/{rate_limit}/move", json={"column": "Done", "position": "top"})
+        await until(pilot, lambda: column_keys(app, "Done") == ["WEB-2", "WEB-7"], within=5,
+                    what="maya's move to show")
+        await until(pilot, lambda: noted(app, "maya moved WEB-2 to Done"), within=5, what="the toast")
+
+        lee.ok("PATCH", f"/cards/{seeded.card('Upgrade the Postgres driver').id}", json={"title": "Use asyncpg 1.0"})
+        created = lee.ok("POST", f"/boards/{seeded.board['id']}/cards", json={"title": "Flaky login test",
+                                                                             "column": "Todo"})
+        await until(pilot, lambda: "WEB-8" in column_keys(app, "Todo"), within=5, what="lee's new card")
+        await until(pilot, lambda: any("Use asyncpg 1.0" in line for line in card_lines(app, "Todo")), within=5)
+        assert created["key"] == "WEB-8"
+        assert not noted(app, "lee")  # only moves (and pull requests) make toasts
+
+        await pilot.press("L")  # my own move: no toast about it
+        await until(pilot, lambda: settled(app))
+        await pilot.pause(0.5)
+        assert not any("WEB-5" in message for _, message in app.notes)
+
+
+async def test_pull_request_events_show_badges_and_toasts(seed, open_app, tui_server, database_url):
+    seeded = seed()
+    app = open_app(seeded)
+    hook = Hook.connect(tui_server.url, database_url, seeded.workspace["id"])
+    branch = "web-2-rate-limit-search"
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: app.sync_state.live == "online")
+        hook.deliver("pull_request", hook.pull("opened", 42, head=branch, title="Rate-limit search"))
+        await until(pilot, lambda: "WEB-2" in column_keys(app, "In Review"), within=10,
+                    what="automation to move the card")
+        await until(pilot, lambda: noted(app, "PR #42 open: Rate-limit search"), within=5)
+        await until(pilot, lambda: noted(app, "moved WEB-2 to In Review"), within=5)
+        await until(pilot, lambda: any("#42 open" in line for line in card_lines(app, "In Review")), within=5)
+
+        hook.deliver("check_suite", hook.check_suite(sha(f"{branch}:42"), "success", updated=5))
+        hook.deliver("pull_request_review", hook.review("approved", 42, head=branch, submitted=6))
+        await until(pilot, lambda: any("#42 open CI✓ ✔1" in line for line in card_lines(app, "In Review")),
+                    within=10, what="the CI and review badges")
+
+        await pilot.press("l", "l", "l")
+        if current_key(app) != "WEB-2":
+            await pilot.press("j")
+        assert current_key(app) == "WEB-2"
+        await pilot.press("enter")
+        detail = app.screen
+        await until(pilot, lambda: "Pull requests (1)" in str(detail.query_one("#detail-pulls-title").render()))
+        text = str(detail.query_one("#detail-pulls").render())
+        assert f"{hook.full_name}#42" in text and "CI success" in text and "1 approved" in text
+
+
+async def test_offline_indicator_queued_writes_and_conflicts(own_server, seed, open_app, tui_server):
+    seeded = seed(server_url=own_server.url)
+    app = open_app(seeded, max_backoff=1.0)
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: app.sync_state.live == "online")
+        own_server.stop()
+        await until(pilot, lambda: "○ offline" in indicator(app), what="the offline indicator")
+
+        await pilot.press("L")  # WEB-5 to Todo: at once on screen, queued for the server
+        assert column_keys(app, "Todo")[0] == "WEB-5"
+        await until(pilot, lambda: "1 queued" in indicator(app), what="the queued count")
+        await pilot.press("e")  # WEB-5 again: a new title, queued too
+        app.screen.query_one("#title").value = "Dark mode (mine)"
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: "2 queued" in indicator(app))
+
+        # Meanwhile lee renames the same card through another server on the same database.
+        dark_mode = seeded.card("Dark mode for the dashboard").id
+        Api(tui_server.url, seeded.teammates["lee"].token).ok("PATCH", f"/cards/{dark_mode}",
+                                                             json={"title": "Dark mode (lee's)"})
+
+        own_server.start()
+        await until(pilot, lambda: "0 queued" in indicator(app) and "online" in indicator(app), within=20,
+                    what="the queued writes to be pushed")
+        served = seeded.owner.ok("GET", f"/cards/{dark_mode}")
+        assert (served["title"], served["column"]) == ("Dark mode (mine)", "Todo")
+        await until(pilot, lambda: noted(app, "title was overwritten", "warning"), within=5,
+                    what="the conflict notification")
+        assert noted(app, "Dark mode (lee's)", "warning")
+        assert settled(app)
+
+
+async def test_the_board_paints_from_the_cache_when_the_server_is_away(own_server, seed, open_app):
+    seeded = seed(server_url=own_server.url)
+    app = open_app(seeded)  # a synced cache, then the server goes away
+    own_server.stop()
+    async with app.run_test(size=SIZE) as pilot:
+        assert column_keys(app, "Todo") == ["WEB-2", "WEB-3", "WEB-4"]  # painted before any network
+        await until(pilot, lambda: "○ offline" in indicator(app))
+        await pilot.press("d")
+        assert column_keys(app, "Done")[0] == "WEB-5"
+        await until(pilot, lambda: "1 queued" in indicator(app))
+
+
+async def test_offline_mode_never_touches_the_network(seed, open_app):
+    seeded = seed()
+    app = open_app(seeded, offline=True)
+    async with app.run_test(size=SIZE) as pilot:
+        assert "○ offline mode · 0 queued" in indicator(app)
+        await pilot.press("L")
+        await until(pilot, lambda: "1 queued" in indicator(app))
+        await pilot.press("r")
+        assert noted(app, "Offline mode", "warning")
+        assert app.factory.engine._api is None
+        assert seeded.owner.ok("GET", f"/cards/{seeded.card('Dark mode for the dashboard').id}")["column"] == \
+            "Backlog"

@@ -1,0 +1,133 @@
+"""Pictures of the board, a card's details, the edit form and the help screen (pytest-textual-snapshot).
+
+One board is seeded for the module with fixed names (user ana, workspace Acme, teammates maya and
+lee), due dates around the fixed "today" of conftest.TODAY, and a pull request (acme/web#7) on
+WEB-6 with green CI and one approval. "Now" is five minutes after the last change, so comments and
+activity read "5 min ago" whatever the day. Regenerate with `--snapshot-update` and look at them.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from textual.widgets import Input, TextArea
+
+from tests.support.api import Api
+from tests.support.github_webhooks import Hook, insert_repository, sha
+from tests.tui.conftest import CARDS, SIZE, seed_board
+
+pytestmark = pytest.mark.timeout(120)
+
+AUDIT_LOG = "Audit log in workspace settings"
+BRANCH = "web-6-audit-log"
+
+
+@pytest.fixture(scope="module")
+def board(tui_server, database_url: str, tmp_path_factory: pytest.TempPathFactory):
+    """The snapshot board (see the module docstring) and the "now" of its pictures."""
+    cards = [dict(card) for card in CARDS]
+    audit = next(card for card in cards if card["title"] == AUDIT_LOG)
+    audit.update(description="Who changed what and when, **filterable** by person and by board.\n\n"
+                             "- keep 90 days\n- export as CSV",
+                 comments=[("maya", "The pagination query needs an index."), ("lee", "Added it, thanks.")])
+    owner = Api.login(tui_server.url, "ana")
+    seeded = seed_board(tui_server.url, owner, tmp_path_factory.mktemp("snapshots"), cards,
+                        workspace_name="Acme")
+    github_id, secret = 10**9 + uuid.uuid4().int % 10**9, uuid.uuid4().hex
+    repository_id = insert_repository(database_url, seeded.workspace["id"], "acme", "web", github_id, secret)
+    hook = Hook(tui_server.url, database_url, repository_id, "acme", "web", github_id, secret)
+    hook.deliver("pull_request", hook.pull("opened", 7, head=BRANCH, title="Audit log page"))
+    hook.deliver("check_run", hook.check_run(sha(f"{BRANCH}:7"), "tests", "success", updated=3))
+    hook.deliver("check_suite", hook.check_suite(sha(f"{BRANCH}:7"), "success", updated=4))
+    hook.deliver("pull_request_review", hook.review("approved", 7, head=BRANCH, title="Audit log page",
+                                                    reviewer="maya", submitted=5))
+    activity = owner.ok("GET", f"/cards/{seeded.card(AUDIT_LOG).id}/activity")
+    last = max(datetime.fromisoformat(change["created_at"]) for change in activity)
+    return seeded, last.astimezone(UTC) + timedelta(minutes=5)
+
+
+def steady(app):
+    """Wait until the board is online with nothing queued, and stop the text cursors blinking."""
+
+    async def run_before(pilot) -> None:
+        for _ in range(400):
+            if app.sync_state.live == "online" and not app.sync_state.syncing and app.store.outbox.count() == 0:
+                break
+            await pilot.pause(0.05)
+        assert app.sync_state.live == "online"
+
+    return run_before
+
+
+def no_blink(app) -> None:
+    for widget in app.screen.query("Input, TextArea"):
+        if isinstance(widget, Input | TextArea):
+            widget.cursor_blink = False
+
+
+def test_board(board, open_app, snap_compare) -> None:
+    """The board of five columns: Backlog with WEB-5 under the cursor (heavy border); Todo with a high
+    (orange), a medium (yellow) and a low (blue) card; In Progress with urgent WEB-1, overdue (its
+    due date in red reverse), assigned to MA; In Review with WEB-6 due today and its pull request
+    badge line `#7 open CI✓ ✔1`; Done with WEB-7. The footer: the keys, then `● online · 0 queued`."""
+    seeded, now = board
+    app = open_app(seeded, user=seeded.owner, now=now)
+    assert snap_compare(app, terminal_size=SIZE, run_before=steady(app))
+
+
+def test_card_details(board, open_app, snap_compare) -> None:
+    """WEB-6's details: its fields (In Review, medium, 8 points, due today, assigned to lee), the
+    markdown description with a list, pull request acme/web#7 (open, CI success with the check run
+    `tests`, 1 approved, web-6-audit-log → master by Codertocat), two comments by maya and lee
+    "5 min ago", and the activity: the review and CI updates, the link, the comments, the creation."""
+    seeded, now = board
+    app = open_app(seeded, now=now)
+    base = steady(app)
+
+    async def run_before(pilot) -> None:
+        await base(pilot)
+        await pilot.press("l", "l", "l", "enter")
+        detail = app.screen
+        for _ in range(400):
+            comments = str(detail.query_one("#detail-comments-title").render())
+            if detail.activity is not None and comments == "Comments (2)":
+                break
+            await pilot.pause(0.05)
+        assert detail.activity is not None
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+
+
+def test_edit_form(board, open_app, snap_compare) -> None:
+    """The edit form of WEB-2 over the dimmed board: the title selected in its input, column Todo,
+    priority high, 5 points, due 2031-03-20, no reminder or sprint, not repeating, labels `backend,
+    security`, lee ticked among the assignees, an empty description, Save and Cancel."""
+    seeded, now = board
+    app = open_app(seeded, now=now)
+    base = steady(app)
+
+    async def run_before(pilot) -> None:
+        await base(pilot)
+        await pilot.press("l", "e")
+        await pilot.pause()
+        no_blink(app)
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+
+
+def test_help_screen(board, open_app, snap_compare) -> None:
+    """The help over the dimmed board: every binding by where it works — Board and App on the left;
+    In a column, Card details, Forms, Confirmation and Help on the right — with its keys and its id,
+    and how to remap them in the [keys] table."""
+    seeded, now = board
+    app = open_app(seeded, now=now)
+    base = steady(app)
+
+    async def run_before(pilot) -> None:
+        await base(pilot)
+        await pilot.press("question_mark")
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+
