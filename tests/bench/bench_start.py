@@ -111,7 +111,7 @@ def main() -> None:
                "TASKLY_GITHUB_API_URL": fake.api_url, "TASKLY_GITHUB_OAUTH_URL": fake.url,
                "TASKLY_GITHUB_CLIENT_ID": app.client_id, "TASKLY_GITHUB_CLIENT_SECRET": app.client_secret}
         server = start_server({**env, "TASKLY_LOG_LEVEL": "WARNING"}, work, port=port)
-        worker = start_worker({**env, "TASKLY_LOG_LEVEL": "WARNING"}, work)
+        worker = start_worker(env, work)
         with httpx.Client(base_url=f"{server.url}/api/v1", timeout=60) as http:
             device = http.post("/auth/github/device").json()
             fake.approve_device(device["user_code"], login)

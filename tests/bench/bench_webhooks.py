@@ -8,7 +8,8 @@ with `--cards` cards and a connected repository. Each card gets the life of one 
 GitHub would deliver it — opened from the card's branch, check suite requested, a check run and
 the suite completed, approved, a new push (synchronize), a commit status, merged — built from the
 real payloads in ../shared/fixtures/github-webhooks (~10-30 KB each) and signed with the
-repository's secret. Phase 1 sends them all from `--connections` keep-alive connections (a raw
+repository's secret, interleaved as in a busy repository (every PR's first event, then every PR's
+second, …). Phase 1 sends them all from `--connections` keep-alive connections (a raw
 asyncio HTTP/1.1 client, so the client costs little) and reports accepted/s and latency. Phase 2
 starts one `taskly-server worker` and reports processed/s until every delivery is processed; it
 then checks the board: every card Done, its PR merged with CI green and one approval.
@@ -125,6 +126,8 @@ def ms(seconds: float) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cards", type=int, default=400, help="pull requests (8 deliveries each)")
+    parser.add_argument("--workspaces", type=int, default=1,
+                        help="spread the pull requests over this many workspaces, each with its repository")
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--queue", choices=("redis", "postgres"),
                         default="redis" if answers(REDIS_URL, 6379) else "postgres")
@@ -146,20 +149,25 @@ def main() -> None:
     worker = None
     try:
         owner = Api.login(server.url)
-        workspace = owner.workspace("Bench")
-        board = owner.board(workspace["id"], "BENCH")
-        hook = Hook.connect(server.url, database_url, workspace["id"])
-        cards = [owner.ok("POST", f"/boards/{board['id']}/cards", json={"title": f"Card {i}"})
-                 for i in range(args.cards)]
-        start = now() + 2
-        deliveries = [item for number, card in enumerate(cards, start=1)
-                      for item in lifecycle(hook, card, number, start)]
+        boards, lives = [], []
+        for index in range(args.workspaces):
+            workspace = owner.workspace(f"Bench {index + 1}")
+            board = owner.board(workspace["id"], "BENCH")
+            hook = Hook.connect(server.url, database_url, workspace["id"])
+            cards = [owner.ok("POST", f"/boards/{board['id']}/cards", json={"title": f"Card {i}"})
+                     for i in range(args.cards // args.workspaces)]
+            boards.append(board)
+            lives += [(hook, lifecycle(hook, card, number, now() + 2))
+                      for number, card in enumerate(cards, start=1)]
+        # busy repositories: every PR's first event, then every PR's second …
+        deliveries = [(hook, life[step]) for step in range(8) for hook, life in lives]
         parts = urlsplit(server.url)
-        built = [http_request(parts.netloc, event, payload, hook.secret) for event, payload in deliveries]
+        built = [http_request(parts.netloc, event, payload, hook.secret)
+                 for hook, (event, payload) in deliveries]
         ids, requests = [b[0] for b in built], [b[1] for b in built]
         size = statistics.mean(len(r) for r in requests) / 1024
-        print(f"{len(requests)} deliveries ({size:.1f} KB average) for {args.cards} pull requests; "
-              f"queue: {args.queue}; {os.cpu_count()} cores", flush=True)
+        print(f"{len(requests)} deliveries ({size:.1f} KB average) for {len(lives)} pull requests in "
+              f"{args.workspaces} workspace(s); queue: {args.queue}; {os.cpu_count()} cores", flush=True)
 
         server_cpu = psutil.Process(server.process.pid)
         cpu_before = sum(server_cpu.cpu_times()[:2])
@@ -188,7 +196,7 @@ def main() -> None:
               f"worker start-up included); worker CPU {ms(cpu / len(ids))} per delivery = "
               f"{len(ids) / cpu:,.0f}/s per busy core", flush=True)
 
-        shown = owner.ok("GET", f"/boards/{board['id']}/cards")
+        shown = [card for board in boards for card in owner.ok("GET", f"/boards/{board['id']}/cards")]
         wrong = [c["key"] for c in shown if c["column"] != "Done" or not c["pull_requests"]
                  or c["pull_requests"][0]["state"] != "merged" or c["pull_requests"][0]["ci"] != "success"
                  or c["pull_requests"][0]["approvals"] != 1]

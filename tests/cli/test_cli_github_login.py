@@ -4,6 +4,7 @@ respects `interval` and `slow_down`, denial and expiry)."""
 
 from __future__ import annotations
 
+import json
 import stat
 import subprocess
 import threading
@@ -92,8 +93,6 @@ def test_device_flow_signs_in_and_stores_the_login(stack: GitHubStack, fake: Fak
     status, stdout = running.finish()
     assert status == 0, running.stderr
     assert f"Logged in to {stack.url} as {login}" in running.stderr
-    import json
-
     user = json.loads(stdout)
     assert user["username"] == login and user["name"] == "Octo Cat"
     me = ok("whoami", "--json").json()

@@ -102,6 +102,10 @@ def test_install_chains_existing_hooks_prefixes_messages_and_marks_checkouts(ser
 def test_commit_msg_requires_a_key_only_when_the_project_asks(tmp_path: Path) -> None:
     repo = new_repo(tmp_path / "repo")
     ok("hooks", "install", cwd=repo)
+    git("switch", "--quiet", "-c", "side", cwd=repo)
+    git("commit", "--quiet", "--allow-empty", "-m", "side work", cwd=repo)
+    side = git("rev-parse", "HEAD", cwd=repo)
+    git("switch", "--quiet", "main", cwd=repo)
     git("commit", "--quiet", "--allow-empty", "-m", "no key, no rule", cwd=repo)  # no .taskly.toml: fine
 
     (repo / ".taskly.toml").write_text("require_key = true\n")
@@ -113,12 +117,14 @@ def test_commit_msg_requires_a_key_only_when_the_project_asks(tmp_path: Path) ->
     git("switch", "--quiet", "-c", "ops-4-from-a-card-branch", cwd=repo)  # no server: the hook stays quiet
     git("commit", "--quiet", "--allow-empty", "-m", "gets its key", cwd=repo)
     assert last_message(repo) == "OPS-4: gets its key"
+    git("cherry-pick", "--allow-empty", side, cwd=repo)  # a replayed commit keeps its message
+    assert last_message(repo) == "side work"
 
     # the editor left untouched: only the prefix the hook added, so git aborts an empty message
     aborted = subprocess.run(["git", "commit", "--allow-empty"], cwd=repo, capture_output=True, text=True,
                              env={**os.environ, **GIT_ENV, "GIT_EDITOR": "true"}, timeout=60)
     assert aborted.returncode != 0 and "empty commit message" in aborted.stderr
-    assert last_message(repo) == "OPS-4: gets its key"
+    assert last_message(repo) == "side work"
 
 
 def test_install_refuses_to_clobber_and_follows_core_hooks_path(tmp_path: Path) -> None:

@@ -4,7 +4,6 @@ real git (a clone of the fake's bare repository as origin)."""
 from __future__ import annotations
 
 import re
-import shutil
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -225,4 +224,3 @@ def test_done_queues_offline_and_needs_a_done_column(stack, tmp_path: Path) -> N
     git("switch", "--quiet", "-c", "feature-without-key", cwd=world.clone)
     nokey = world.taskly("done")
     assert nokey.code == 2 and "does not start with a card key" in nokey.stderr
-    shutil.rmtree(world.clone)

@@ -44,7 +44,7 @@ def test_patch_sets_and_clears_the_branch_and_the_feed_records_it(make_api, data
         "branch": {"old": "feature/web-1-login", "new": None}}
 
     problem(viewer.patch("/cards/WEB-1", json={"branch": "web-1-x"}), 403, "forbidden")
-    bulk = alice.ok("POST", "/cards/bulk", json={"cards": [{"card": "WEB-1", "branch": "web-1-bulk"}]})
+    bulk = alice.ok("POST", "/cards/bulk-update", json={"cards": [{"card": "WEB-1", "branch": "web-1-bulk"}]})
     assert bulk[0]["branch"] == "web-1-bulk"
 
 

@@ -345,16 +345,17 @@ async def test_webhook_changes_reach_the_feed_snapshot_and_websocket(scene: Scen
         await sock.send(json.dumps({"type": "subscribe", "workspace_id": scene.workspace_id, "since": head}))
         delivery_id = await asyncio.to_thread(scene.hook.deliver, "pull_request", scene.hook.pull(
             "opened", 30, head=scene.branch(card), updated=now() + 1))
-        seen: dict[str, dict] = {}
-        while "card" not in seen or "pull_request" not in seen:
+        change = None
+        while change is None:
             message = json.loads(await asyncio.wait_for(sock.recv(), 5))
             if message["type"] == "ping":
                 await sock.send('{"type": "pong"}')
             if message["type"] == "change" and message["change"]["actor"]["delivery_id"] == delivery_id:
-                seen[message["change"]["entity_type"]] = message["change"]
-    assert seen["card"]["data"]["column"] == "In Review"
-    assert seen["card"]["data"]["pull_requests"][0]["number"] == 30
-    assert seen["pull_request"]["op"] == "create" and seen["pull_request"]["data"]["number"] == 30
+                change = message["change"]
+    assert change["entity_type"] == "card" and change["entity_id"] == card["id"] and change["op"] == "move"
+    assert change["data"]["column"] == "In Review"
+    assert change["data"]["pull_requests"][0]["number"] == 30
+    assert change["changes"]["pull_requests"] == {"old": [], "new": [f"{scene.hook.full_name}#30 open"]}
     snapshot = await asyncio.to_thread(scene.owner.ok, "GET", f"/workspaces/{scene.workspace_id}/snapshot")
     (cached,) = [c for c in snapshot["cards"] if c["id"] == card["id"]]
     assert cached["pull_requests"][0]["number"] == 30 and cached["column"] == "In Review"

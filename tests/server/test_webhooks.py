@@ -142,6 +142,16 @@ def test_malformed_bodies_and_headers(hook: Hook, database_url: str) -> None:
     problem(missing_event, 400, "bad_request")
 
 
+def test_a_nul_escape_postgres_refuses_is_stored_without_it(hook: Hook) -> None:
+    """`\\u0000` is valid JSON that jsonb refuses: the delivery is still accepted and processed."""
+    payload = hook.pull("opened", 5, title="nul \u0000 inside")
+    delivery_id = hook.deliver("pull_request", payload)
+    with psycopg.connect(libpq(hook.database_url), autocommit=True) as conn:
+        title = conn.execute("SELECT payload #>> '{pull_request,title}' FROM webhook_deliveries"
+                             " WHERE delivery_id = %s", (delivery_id,)).fetchone()[0]
+    assert title == "nul  inside"
+
+
 def test_a_body_over_25_mb_is_413(hook: Hook) -> None:
     huge = b'{"zen": "' + b"x" * (25 * 1024 * 1024) + b'"}'
     response = hook.send("ping", huge, signature=sign(hook.secret, huge))

@@ -228,6 +228,11 @@ def column_keys(app: TasklyApp, column: str) -> list[str]:
     return [card.key for card in model.visible(column_id)]
 
 
+def online(app: TasklyApp) -> bool:
+    """Connected live and done with the first sync: what happens now arrives live."""
+    return app.sync_state.live == "online" and not app.sync_state.syncing
+
+
 def settled(app: TasklyApp) -> bool:
     """No write running and nothing queued."""
     writes = [w for w in app.workers if w.group == "write" and not w.is_finished]

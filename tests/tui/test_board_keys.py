@@ -19,10 +19,9 @@ from taskly.tui.screens.confirm import Confirm
 from taskly.tui.screens.detail import CardDetail
 from taskly.tui.screens.filter_form import FilterForm
 from taskly.tui.screens.help import HelpScreen
-from taskly.tui.widgets.card_list import CardList
 from textual.widgets import Checkbox, Input, Select, SelectionList, Static, TextArea
 
-from tests.tui.conftest import SIZE, TODAY, column_keys, current_key, noted, settled, until
+from tests.tui.conftest import SIZE, TODAY, column_keys, current_key, noted, online, settled, until
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -77,7 +76,7 @@ async def test_H_L_and_shift_arrows_move_the_card_between_columns(seed, open_app
     seeded = seed()
     app = open_app(seeded)
     async with app.run_test(size=SIZE) as pilot:
-        await until(pilot, lambda: app.sync_state.live == "online", what="online")
+        await until(pilot, lambda: online(app), what="online")
         await pilot.press("H")  # Backlog is the first column: nothing to do
         assert column_keys(app, "Backlog") == ["WEB-5"]
 
@@ -297,7 +296,7 @@ async def test_s_starts_the_card_like_taskly_start(seed, open_app, tmp_path, mon
     monkeypatch.chdir(repo)
     app = open_app(seeded)
     async with app.run_test(size=SIZE) as pilot:
-        await until(pilot, lambda: app.sync_state.live == "online")
+        await until(pilot, lambda: online(app))
         await pilot.press("l", "s")
         await until(pilot, lambda: noted(app, "WEB-2: switched to web-2-rate-limit"), within=30,
                     what="the start to finish")
@@ -390,11 +389,11 @@ async def test_mouse_click_focuses_and_drag_moves(seed, open_app):
         screen = app.board_screen
         todo, in_review = screen.card_lists[1], screen.card_lists[3]
         assert await pilot.click(todo, offset=(5, 8))  # the second card
-        assert screen.focused is todo and current_key(app) == "WEB-3"
+        assert screen.active is todo and current_key(app) == "WEB-3"
         await pilot.mouse_down(todo, offset=(5, 2))
         await pilot.mouse_up(in_review, offset=(5, 8))  # below In Review's only card
         await pilot.pause()
         assert column_keys(app, "In Review") == ["WEB-6", "WEB-2"]
         await until(pilot, lambda: settled(app))
         assert server_column(seeded, "In Review") == ["WEB-6", "WEB-2"]
-        assert isinstance(screen.focused, CardList) and current_key(app) == "WEB-2"
+        assert screen.active is in_review and current_key(app) == "WEB-2"

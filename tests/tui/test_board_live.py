@@ -9,7 +9,7 @@ from taskly.tui.widgets.sync_indicator import SyncIndicator
 
 from tests.support.api import Api
 from tests.support.github_webhooks import Hook, sha
-from tests.tui.conftest import SIZE, column_keys, current_key, noted, settled, until
+from tests.tui.conftest import SIZE, column_keys, current_key, noted, online, settled, until
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -31,8 +31,7 @@ async def test_changes_by_others_appear_without_a_key_press(seed, open_app):
     app = open_app(seeded)
     maya, lee = seeded.teammates["maya"], seeded.teammates["lee"]
     async with app.run_test(size=SIZE) as pilot:
-        await until(pilot, lambda: app.sync_state.live == "online", what="the live connection")
-        assert "● online · 0 queued" in indicator(app)
+        await until(pilot, lambda: "● online · 0 queued" in indicator(app), what="the live connection")
 
         rate_limit = seeded.card("Rate-limit the public search endpoint").id
         maya.ok("POST", f"/cards/{rate_limit}/move", json={"column": "Done", "position": "top"})
@@ -60,11 +59,11 @@ async def test_pull_request_events_show_badges_and_toasts(seed, open_app, tui_se
     hook = Hook.connect(tui_server.url, database_url, seeded.workspace["id"])
     branch = "web-2-rate-limit-search"
     async with app.run_test(size=SIZE) as pilot:
-        await until(pilot, lambda: app.sync_state.live == "online")
+        await until(pilot, lambda: online(app))
         hook.deliver("pull_request", hook.pull("opened", 42, head=branch, title="Rate-limit search"))
         await until(pilot, lambda: "WEB-2" in column_keys(app, "In Review"), within=10,
                     what="automation to move the card")
-        await until(pilot, lambda: noted(app, "PR #42 open: Rate-limit search"), within=5)
+        await until(pilot, lambda: noted(app, f"WEB-2: PR {hook.full_name}#42 open"), within=5, what="the PR toast")
         await until(pilot, lambda: noted(app, "moved WEB-2 to In Review"), within=5)
         await until(pilot, lambda: any("#42 open" in line for line in card_lines(app, "In Review")), within=5)
 
@@ -72,6 +71,7 @@ async def test_pull_request_events_show_badges_and_toasts(seed, open_app, tui_se
         hook.deliver("pull_request_review", hook.review("approved", 42, head=branch, submitted=6))
         await until(pilot, lambda: any("#42 open CI✓ ✔1" in line for line in card_lines(app, "In Review")),
                     within=10, what="the CI and review badges")
+        assert noted(app, f"WEB-2: PR {hook.full_name}#42 open, ci success, 1 approval")
 
         await pilot.press("l", "l", "l")
         if current_key(app) != "WEB-2":
@@ -88,7 +88,7 @@ async def test_offline_indicator_queued_writes_and_conflicts(own_server, seed, o
     seeded = seed(server_url=own_server.url)
     app = open_app(seeded, max_backoff=1.0)
     async with app.run_test(size=SIZE) as pilot:
-        await until(pilot, lambda: app.sync_state.live == "online")
+        await until(pilot, lambda: online(app))
         own_server.stop()
         await until(pilot, lambda: "○ offline" in indicator(app), what="the offline indicator")
 

@@ -52,7 +52,7 @@ def _message(completed: subprocess.CompletedProcess[str]) -> str:
     return (fatal or lines or [f"exit {completed.returncode}"])[-1]
 
 
-def _out(*args: str, cwd: Path | None = None) -> str | None:
+def query(*args: str, cwd: Path | None = None) -> str | None:
     """stdout of a query that may fail (None then)."""
     try:
         completed = run(*args, cwd=cwd, check=False, timeout=10)
@@ -67,12 +67,12 @@ def _out(*args: str, cwd: Path | None = None) -> str | None:
 
 def current_branch(cwd: Path | None = None) -> str | None:
     """The checked-out branch (also before the first commit); None outside a repository or detached."""
-    branch = _out("symbolic-ref", "--short", "-q", "HEAD", cwd=cwd)
+    branch = query("symbolic-ref", "--short", "-q", "HEAD", cwd=cwd)
     return None if branch in (None, "HEAD") else branch
 
 
 def remote_url(remote: str = "origin", cwd: Path | None = None) -> str | None:
-    return _out("remote", "get-url", remote, cwd=cwd)
+    return query("remote", "get-url", remote, cwd=cwd)
 
 
 _SCP_LIKE = re.compile(r"^(?:[^@/]+@)?[^/:]+:(?P<path>[^/].*)$")
@@ -97,28 +97,28 @@ def github_name(url: str | None) -> str | None:
 
 
 def branch_exists(branch: str, cwd: Path | None = None) -> bool:
-    return _out("rev-parse", "--verify", "-q", f"refs/heads/{branch}", cwd=cwd) is not None
+    return query("rev-parse", "--verify", "-q", f"refs/heads/{branch}", cwd=cwd) is not None
 
 
 def ref_exists(ref: str, cwd: Path | None = None) -> bool:
-    return _out("rev-parse", "--verify", "-q", f"{ref}^{{commit}}", cwd=cwd) is not None
+    return query("rev-parse", "--verify", "-q", f"{ref}^{{commit}}", cwd=cwd) is not None
 
 
 def upstream(branch: str, cwd: Path | None = None) -> str | None:
     """What `branch` tracks, e.g. `origin/web-1-fix` (None when nothing)."""
-    return _out("rev-parse", "--abbrev-ref", "--symbolic-full-name", f"{branch}@{{upstream}}", cwd=cwd)
+    return query("rev-parse", "--abbrev-ref", "--symbolic-full-name", f"{branch}@{{upstream}}", cwd=cwd)
 
 
 def remote_default_branch(remote: str = "origin", cwd: Path | None = None) -> str | None:
     """The remote's default branch as the clone recorded it (`refs/remotes/origin/HEAD`)."""
-    ref = _out("symbolic-ref", "-q", f"refs/remotes/{remote}/HEAD", cwd=cwd)
+    ref = query("symbolic-ref", "-q", f"refs/remotes/{remote}/HEAD", cwd=cwd)
     prefix = f"refs/remotes/{remote}/"
     return ref[len(prefix):] if ref and ref.startswith(prefix) else None
 
 
 def hooks_dir(cwd: Path | None = None) -> Path:
     """Where git looks for hooks (honours core.hooksPath and worktrees)."""
-    path = _out("rev-parse", "--git-path", "hooks", cwd=cwd)
+    path = query("rev-parse", "--git-path", "hooks", cwd=cwd)
     if path is None:
         raise GitError("not in a git repository")
     hooks = Path(path)
@@ -132,7 +132,7 @@ class Worktree:
 
 
 def worktrees(cwd: Path | None = None) -> list[Worktree]:
-    text = _out("worktree", "list", "--porcelain", cwd=cwd) or ""
+    text = query("worktree", "list", "--porcelain", cwd=cwd) or ""
     found: list[Worktree] = []
     for block in text.split("\n\n"):
         fields = dict(line.split(" ", 1) for line in block.splitlines() if " " in line)

@@ -29,6 +29,7 @@ PUSH_TIMEOUT = 10.0
 SKIPPED_SOURCES = {"merge", "squash"}
 """prepare-commit-msg sources whose message git wrote for a reason: left alone."""
 EXEMPT_PREFIXES = ("Merge ", "Revert ", "fixup!", "squash!", "amend!")
+REPLAY_MARKERS = ("rebase-merge", "rebase-apply", "CHERRY_PICK_HEAD", "REVERT_HEAD")
 
 
 # --- install -------------------------------------------------------------------------------------
@@ -147,9 +148,9 @@ def branch_key() -> str | None:
 
 
 def _comment_char() -> str:
-    from .git import _out
+    from .git import query
 
-    value = _out("config", "core.commentChar")
+    value = query("config", "core.commentChar")
     return value if value and len(value) == 1 else "#"
 
 
@@ -170,8 +171,19 @@ def _has_key(text: str) -> bool:
     return bool(mentioned_keys(text))
 
 
+def _replaying() -> bool:
+    """Whether git is replaying commits (rebase, cherry-pick, revert): their messages stay as they are."""
+    from .git import query
+
+    git_dir = query("rev-parse", "--git-dir")
+    if git_dir is None:
+        return False
+    folder = Path(git_dir)
+    return any((folder / name).exists() for name in REPLAY_MARKERS)
+
+
 def prepare_commit_msg(path: str, source: str = "", sha: str = "") -> None:
-    if source in SKIPPED_SOURCES:
+    if source in SKIPPED_SOURCES or _replaying():
         return
     key = branch_key()
     if key is None:

@@ -14,12 +14,14 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from taskly_shared.models import (
         ApiTokenOut,
+        BoardAutomation,
         BoardOut,
         CardOut,
         ChangeOut,
         ColumnOut,
         CommentOut,
         MemberOut,
+        PullRequestOut,
         WorkspaceOut,
     )
 
@@ -70,6 +72,10 @@ def render_card(out: Output, card: CardOut, comments: Sequence[CommentOut] = ())
     for name, value in fields:
         if value not in (None, ""):
             out.line(f"  {name:<10}{value}")
+    if card.pull_requests:
+        out.line()
+        out.line(f"Pull requests ({len(card.pull_requests)})")
+        render_pull_requests(out, card.pull_requests, indent="  ")
     if card.description.strip():
         out.line()
         for line in card.description.rstrip().splitlines():
@@ -81,6 +87,35 @@ def render_card(out: Output, card: CardOut, comments: Sequence[CommentOut] = ())
             out.line(f"  {comment.author or '?'} · {when(comment.created_at)}{' (edited)' if comment.edited else ''}")
             for line in comment.body.rstrip().splitlines():
                 out.line(f"    {line}")
+
+
+def render_pull_requests(out: Output, pulls: Sequence[PullRequestOut], indent: str = "") -> None:
+    """A card's pull requests: `#12 open · ci failure · 1 approval · acme/web  <url>`, then the
+    checks that failed or still run."""
+    for pull in pulls:
+        reviews = [f"{pull.approvals} approval{'s' if pull.approvals != 1 else ''}"] if pull.approvals else []
+        if pull.changes_requested:
+            reviews.append(f"{pull.changes_requested} change request{'s' if pull.changes_requested != 1 else ''}")
+        parts = [f"#{pull.number} {pull.state.value}", f"ci {pull.ci.value}", *reviews, pull.repository]
+        out.line(f"{indent}{' · '.join(parts)}  {pull.url or ''}".rstrip())
+        out.line(f"{indent}  {short(pull.title, 70)}")
+        for check in pull.checks:
+            if check.state in ("failure", "pending"):
+                out.line(f"{indent}  {check.state:<8}{check.name}")
+
+
+def render_automation(out: Output, automation: BoardAutomation) -> None:
+    """`taskly board automation show`: where each pull-request event moves the board's cards."""
+    rows = []
+    for rule in automation.rules:
+        if not rule.enabled:
+            target = "stays"
+        elif rule.column:
+            target = rule.column
+        else:
+            target = f"(no {rule.kind.value} column)" if rule.kind else "(its column was deleted)"
+        rows.append([rule.event.value, target, "default" if rule.default else "set"])
+    out.table(["EVENT", "MOVES TO", "RULE"], rows, styles=["bold", "magenta", "dim"])
 
 
 def render_board(out: Output, board: BoardOut, columns: Sequence[ColumnOut], cards: Iterable[CardOut]) -> None:

@@ -9,27 +9,22 @@ which falls back to the repositories the cache learned from the change feed.
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from . import resolve
-from .errors import NotFound, Offline, Pending, TasklyError, UsageError
+from .errors import NotFound, Offline, TasklyError, UsageError
+from .jobs import poll_job
 from .manage import settle
 
 if TYPE_CHECKING:
-    from taskly_shared.models import BoardOut, JobOut, RepositoryOut
+    from taskly_shared.models import BoardOut, RepositoryOut
 
     from .context import Factory
 
 FULL_NAME = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/[A-Za-z0-9._-]{1,100}$")
-POLL_INTERVAL = 0.3
 DEFAULT_WAIT = 60.0
-
-
-class JobFailed(TasklyError):
-    """A server job failed; the message is its one-line reason."""
 
 
 def full_name(text: str) -> str:
@@ -43,26 +38,6 @@ def full_name(text: str) -> str:
     if not FULL_NAME.match(value):
         raise UsageError(f"{text!r} is not a GitHub repository: use OWNER/NAME, e.g. acme/web")
     return value
-
-
-def poll_job(f: Factory, job_id: str, timeout: float, what: str,
-             progress: Callable[[str], None] = lambda message: None) -> JobOut:
-    """The job once complete; JobFailed when it failed, Pending (exit 8) after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    said: set[str] = set()
-    while True:
-        job = f.api.job(job_id, timeout=10)
-        if job.status == "complete":
-            return job
-        if job.status in ("failed", "aborted"):
-            raise JobFailed(f"could not {what}: {job.error or job.status}")
-        if job.error and f"retry-{job.attempts}" not in said:
-            said.add(f"retry-{job.attempts}")
-            progress(f"GitHub: {job.error}; retrying")
-        if time.monotonic() >= deadline:
-            raise Pending(f"the job ({job_id}) is still {job.status} after {timeout:g} s: "
-                          "run the command again later to see its result")
-        time.sleep(POLL_INTERVAL)
 
 
 @dataclass
@@ -87,8 +62,9 @@ def connect(f: Factory, name: str, wait_timeout: float = DEFAULT_WAIT,
         workspace = resolve.workspace(f)
         board = _current_board(f, str(workspace.id))
         accepted = f.api.connect_repository(str(workspace.id), wanted, board_id=str(board.id) if board else None)
-        progress(f"Connecting {accepted.full_name}: checking access and registering the webhook...")
-        job = poll_job(f, accepted.job_id, wait_timeout, f"connect {accepted.full_name}", progress)
+        progress(f"Connecting {accepted.full_name}...")
+        job = poll_job(f, accepted.job_id, wait_timeout, f"connect {accepted.full_name}", progress,
+                       working="GitHub: checking access and registering the webhook...")
         settle(f)
     return Connected(job.result if isinstance(job.result, dict) else {}, board)
 

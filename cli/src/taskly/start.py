@@ -13,15 +13,14 @@ goes through the sync engine's outbox. The TUI's `s` binding uses the same funct
 
 from __future__ import annotations
 
-import asyncio
-import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from . import git, resolve
-from .errors import ApiError, Conflict, NotFound, Offline, Pending, TasklyError, UsageError
+from .errors import ApiError, Conflict, NotFound, Offline, TasklyError, UsageError
+from .jobs import wait_for_branch
 
 if TYPE_CHECKING:
     from taskly_shared.models import BoardOut, CardOut, ColumnOut, CreateBranchOut, JobOut
@@ -30,8 +29,6 @@ if TYPE_CHECKING:
     from .sync.results import WriteResult
 
 REMOTE = "origin"
-POLL_INTERVAL = 0.5
-"""Seconds between polls of the job (the WebSocket usually tells sooner)."""
 DEFAULT_WAIT = 90.0
 """Seconds `start` waits for the job: long enough for its retries with backoff."""
 
@@ -46,8 +43,8 @@ class StartOptions:
 
 @dataclass
 class Progress:
-    """One step of `start`, for a status line: requested, queued, active, retrying, created,
-    fetching, switched, local."""
+    """One step of `start`, for a status line: requested, waiting (the job's queued, active and
+    retrying), created, fetching, switched, local."""
 
     stage: str
     message: str
@@ -76,10 +73,6 @@ class StartResult:
                 "base": self.base, "job_id": self.job_id, "job": self.job, "queued": self.queued,
                 "reason": self.reason, "checked_out": self.checked_out,
                 "worktree": str(self.worktree) if self.worktree else None, "upstream": self.upstream}
-
-
-class BranchFailed(TasklyError):
-    """The server's job could not create the branch (the card is unchanged)."""
 
 
 Report = Callable[[Progress], None]
@@ -175,7 +168,8 @@ def _start_on_github(f: Factory, card: CardOut, root: Path | None, accepted: Cre
                      options: StartOptions, progress: Report) -> StartResult:
     progress(Progress("requested", f"Creating branch {accepted.branch} in {accepted.repository} "
                                    f"from {accepted.base or 'its default branch'}"))
-    job = wait_for_branch(f, accepted, str(card.workspace_id), options.wait_timeout, progress)
+    job = wait_for_branch(f, accepted, str(card.workspace_id), options.wait_timeout,
+                          lambda message: progress(Progress("waiting", message)))
     progress(Progress("created", f"Branch {accepted.branch} created on GitHub"))
     cached = f.store.card(str(card.id))
     if cached is None or cached.branch != accepted.branch:  # polling saw it first: pull the change
@@ -193,92 +187,6 @@ def _start_on_github(f: Factory, card: CardOut, root: Path | None, accepted: Cre
     return _check_out_remote(root, result, options, progress)
 
 
-# --- waiting for the job --------------------------------------------------------------------------
-
-
-def wait_for_branch(f: Factory, accepted: CreateBranchOut, workspace_id: str, timeout: float,
-                    progress: Report = _quiet) -> JobOut | None:
-    """Until the card records the branch (WebSocket) or the job completes (polling).
-
-    A failed job raises BranchFailed; still running after `timeout` raises Pending (exit 8).
-    Returns the job as last polled (None when the WebSocket answered first).
-    """
-    if accepted.status == "complete":
-        return f.api.job(accepted.job_id, timeout=5)
-    return asyncio.run(_wait(f, accepted, workspace_id, timeout, progress))
-
-
-async def _wait(f: Factory, accepted: CreateBranchOut, workspace_id: str, wait_seconds: float,
-                progress: Report) -> JobOut | None:
-    recorded = asyncio.Event()
-    card_id = str(accepted.card_id)
-
-    def on_change(change: Any) -> None:
-        data = change.data or {}
-        if change.entity_type == "card" and str(change.entity_id) == card_id \
-                and data.get("branch") == accepted.branch:
-            recorded.set()
-
-    listener = asyncio.create_task(f.engine.listen(on_change, workspace_ids=[workspace_id]))
-    reporter = JobReporter(accepted, progress)
-    deadline = time.monotonic() + wait_seconds
-    job: JobOut | None = None
-    try:
-        while True:
-            remaining = deadline - time.monotonic()
-            try:
-                await asyncio.wait_for(recorded.wait(), timeout=max(0.0, min(POLL_INTERVAL, remaining)))
-                return job
-            except TimeoutError:
-                pass
-            try:
-                job = await asyncio.to_thread(f.api.job, accepted.job_id, 5)
-            except Offline as exc:
-                reporter.unreachable(exc)
-            else:
-                reporter.report(job)
-                if job.status == "complete":
-                    return job
-                if job.status in ("failed", "aborted"):
-                    raise BranchFailed(f"could not create branch {accepted.branch} in {accepted.repository}: "
-                                       f"{job.error or job.status}")
-            if time.monotonic() >= deadline:
-                state = job.status if job else "queued"
-                raise Pending(f"the branch job ({accepted.job_id}) is still {state} after {wait_seconds:g} s: "
-                              f"run `taskly start {accepted.key}` again to pick the branch up")
-    finally:
-        listener.cancel()
-        await asyncio.gather(listener, return_exceptions=True)
-
-
-@dataclass
-class JobReporter:
-    """Turns job polls into progress lines, each once."""
-
-    accepted: CreateBranchOut
-    progress: Report
-    said: set[str] = field(default_factory=set)
-
-    def _once(self, key: str, stage: str, message: str) -> None:
-        if key not in self.said:
-            self.said.add(key)
-            self.progress(Progress(stage, message))
-
-    def report(self, job: JobOut) -> None:
-        if job.error and job.status in ("queued", "active"):
-            # an attempt failed and another is waiting (queued) or running (active)
-            failed = job.attempts if job.status == "queued" else job.attempts - 1
-            self._once(f"retry-{failed}", "retrying", f"Attempt {max(failed, 1)} of {job.retries} failed "
-                                                      f"({job.error}); retrying")
-        elif job.status == "queued":
-            self._once("queued", "queued", "Waiting for a worker...")
-        elif job.status == "active":
-            self._once("active", "active", "GitHub is creating the branch...")
-
-    def unreachable(self, exc: Exception) -> None:
-        self._once("offline", "retrying", f"Cannot reach the server to follow the job ({exc}); still trying")
-
-
 # --- checking out -----------------------------------------------------------------------------------
 
 
@@ -292,16 +200,17 @@ def _check_out_remote(root: Path, result: StartResult, options: StartOptions,
         result.worktree = _add_worktree(root, branch, options.worktree, start=upstream, track=True)
         where = result.worktree
     else:
-        if git.current_branch(root) != branch:
-            if git.branch_exists(branch, cwd=root):
-                git.switch(branch, cwd=root)
-            else:
-                git.switch_new(branch, upstream, track=True, cwd=root)
+        already = git.current_branch(root) == branch
+        if not already and git.branch_exists(branch, cwd=root):
+            git.switch(branch, cwd=root)
+        elif not already:
+            git.switch_new(branch, upstream, track=True, cwd=root)
         where = root
     if git.upstream(branch, cwd=where) is None:
         git.set_upstream(branch, upstream, cwd=where)
     result.checked_out, result.upstream = True, git.upstream(branch, cwd=where)
-    progress(Progress("switched", f"Switched to {branch}, tracking {result.upstream}"
+    verb = "On" if options.worktree is None and already else "Switched to"
+    progress(Progress("switched", f"{verb} {branch}, tracking {result.upstream}"
                                   + (f", in {where}" if options.worktree else "")))
     return result
 

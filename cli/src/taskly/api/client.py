@@ -21,6 +21,8 @@ from taskly_shared.models import (
     ApiTokenCreated,
     ApiTokenOut,
     AuthTokens,
+    AutomationUpdate,
+    BoardAutomation,
     BoardOut,
     CardCreate,
     CardMove,
@@ -310,3 +312,15 @@ class ApiClient:
 
     def job(self, job_id: str, timeout: float | None = None) -> JobOut:
         return self._model(JobOut, "GET", f"/jobs/{job_id}", timeout=timeout)
+
+    # --- board automation (pull-request events moving cards) ----------------------------------------
+
+    def board_automation(self, board_id: UUID | str, timeout: float | None = None) -> BoardAutomation:
+        return self._model(BoardAutomation, "GET", f"/boards/{board_id}/automation", timeout=timeout)
+
+    def set_board_automation(self, board_id: UUID | str, data: AutomationUpdate, *,
+                             idempotency_key: str | None = None) -> BoardAutomation:
+        """Set, switch off (`enabled: false`) or reset (None) the named rules."""
+        return self._model(BoardAutomation, "PUT", f"/boards/{board_id}/automation",
+                           json=data.model_dump(mode="json", exclude_unset=True),
+                           idempotency_key=idempotency_key)

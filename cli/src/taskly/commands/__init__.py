@@ -38,3 +38,4 @@ register("repo", "repo", None, "GitHub repositories of the workspace: connect, l
 register("start", "branch", "start", "Create a card's branch (on GitHub) and switch to it.")
 register("done", "branch", "done", "Move a card (default: the current branch's) to done.")
 register("hooks", "hooks", None, "Git hooks that add card keys to commits and track checkouts.")
+register("wait", "wait", "wait", "Wait for the checks of a card's pull requests (0 green, 1 failed, 8 pending).")

@@ -103,9 +103,8 @@ class TasklyApp(App[None]):
 
     # --- start ------------------------------------------------------------------------------------
 
-    def on_mount(self) -> None:
-        self.set_keymap(self.keymap)
-        self._write_lock = asyncio.Lock()
+    def get_default_screen(self) -> BoardScreen:
+        """The board, read from the cache: the first screen (no network before it is painted)."""
         try:
             model, placeholder = self.read_board(), ""
         except TasklyError as exc:
@@ -113,7 +112,11 @@ class TasklyApp(App[None]):
             model, placeholder = None, ("Loading the board from the server…" if empty and not self.offline_mode
                                         else exc.message)
         self._board_screen = BoardScreen(model, placeholder)
-        self.push_screen(self._board_screen)
+        return self._board_screen
+
+    def on_mount(self) -> None:
+        self.set_keymap(self.keymap)
+        self._write_lock = asyncio.Lock()
         for problem in self.keymap_problems:
             self.notify(f"[keys] in your config: {problem}", severity="warning", timeout=8)
         self.call_after_refresh(self._go_online)
@@ -170,8 +173,7 @@ class TasklyApp(App[None]):
             screen.post_message(CacheChanged([change]))
         if change.mutation_id in self.own_mutations or (change.actor.type == "user" and change.actor.name == self.me):
             return
-        toast = toast_text(change)
-        if toast:
+        for toast in toasts(change):
             self.notify(toast, timeout=4)
 
     def action_sync(self) -> None:
@@ -184,9 +186,12 @@ class TasklyApp(App[None]):
 
     def write(self, description: str, call: Callable[[SyncEngine], WriteResult[Any]], *,
               focus: bool = False) -> None:
-        """Run `call(engine)` in a worker, after the writes before it; the screens hear `WriteDone`."""
-        self.run_worker(self._write(description, call, focus), name=description, group="write",
-                        exit_on_error=False)
+        """Run `call(engine)` in a worker, after the writes before it; the screens hear `WriteDone`.
+
+        The worker starts once the screen has been repainted: its thread would slow the repaint.
+        """
+        self.call_after_refresh(self.run_worker, self._write(description, call, focus), name=description,
+                                group="write", exit_on_error=False)
 
     async def _write(self, description: str, call: Callable[[SyncEngine], WriteResult[Any]],
                      focus: bool) -> None:
@@ -320,14 +325,21 @@ class TasklyApp(App[None]):
             self._publish()
 
 
-def toast_text(change: ChangeOut) -> str | None:
-    """A short line for a teammate's move or a pull request event; None for anything else."""
-    who = change.actor.name or change.actor.type
+def toasts(change: ChangeOut) -> list[str]:
+    """Short lines for a teammate's (or automation's) move and for pull request events.
+
+    Pull requests reach clients through their cards: a card change whose `pull_requests` moved on
+    carries one summary line per PR (`acme/web#12 open, ci success, 1 approval`).
+    """
+    if change.entity_type != "card":
+        return []
     data = change.data or {}
-    if change.entity_type == "card" and change.op == "move":
-        return f"{who} moved {data.get('key') or 'a card'} to {data.get('column') or '?'}"
-    if change.entity_type == "pull_request":
-        number, title = data.get("number"), data.get("title") or ""
-        state = data.get("state") or change.op
-        return f"PR #{number} {state}: {title}".strip() if number is not None else f"Pull request {change.op}d"
-    return None
+    key = data.get("key") or "a card"
+    lines = []
+    if change.op == "move":
+        lines.append(f"{change.actor.name or change.actor.type} moved {key} to {data.get('column') or '?'}")
+    pulls = change.changes.get("pull_requests")
+    if pulls is not None:
+        before = set(pulls.old or [])
+        lines += [f"{key}: PR {line}" for line in pulls.new or [] if line not in before]
+    return lines

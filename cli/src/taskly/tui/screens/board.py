@@ -2,7 +2,8 @@
 
 A key press changes the `BoardModel` and repaints; the write goes to the app (`app.write`), which
 runs it in a worker through the sync engine. When the write returns (`WriteDone`) or changes
-arrive (`CacheChanged`), the model is corrected from the cache.
+arrive (`CacheChanged`), the model is corrected from the cache. The screen keeps the keyboard
+focus and one column is `active` (Textual repaints the whole screen on a focus change).
 """
 
 from __future__ import annotations
@@ -13,15 +14,16 @@ from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, HorizontalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from ...errors import TasklyError
-from ..bindings import BOARD
+from ..bindings import APP, BOARD, CARD_LIST
 from ..messages import CacheChanged, SyncStateChanged, WriteDone, WriteFailed
 from ..model import BoardModel, CardFilter, MovePlan, card_key
 from ..widgets.card_list import CardList
 from ..widgets.column import BoardColumn
-from ..widgets.sync_indicator import SyncIndicator
+from ..widgets.key_bar import KeyBar, key_line
+from ..widgets.sync_indicator import SyncIndicator, indicator_text
 
 if TYPE_CHECKING:
     from taskly_shared.models import CardOut
@@ -32,7 +34,8 @@ if TYPE_CHECKING:
 class BoardScreen(Screen[None]):
     """The kanban board of one Taskly board."""
 
-    BINDINGS = BOARD
+    BINDINGS = [*BOARD, *CARD_LIST]
+    AUTO_FOCUS = None
     app: TasklyApp
 
     def __init__(self, model: BoardModel | None, placeholder: str = "Loading the board…") -> None:
@@ -40,25 +43,43 @@ class BoardScreen(Screen[None]):
         self.model = model
         self.placeholder = placeholder
         self.columns: dict[str, BoardColumn] = {}
+        self._filter_text = ""
+        self._binding_state: tuple[bool, bool, bool] | None = None
+        self.active: CardList | None = None
+        """The column the keys act on."""
 
     # --- layout ---------------------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
+        """Everything filled in before it mounts: the first frame is the board (no repaint after)."""
         yield Static(self._title(), id="board-title", markup=False)
-        yield Static("", id="filter-bar", markup=False)
+        self._filter_text = self._filter_line()
+        yield Static(self._filter_text, id="filter-bar", markup=False,
+                     classes="-active" if self._filter_text else "")
         yield Static("", id="progress-bar", markup=False)
-        self.columns = {}
+        self.columns, self.active = {}, None
+        self._binding_state = None
         if self.model is None:
             yield Static(self.placeholder, id="placeholder", markup=False)
         else:
-            with HorizontalScroll(id="columns"):
+            with HorizontalScroll(id="columns", can_focus=False):
                 for column in self.model.columns:
                     widget = BoardColumn(column, clock=self.app.clock)
                     self.columns[str(column.id)] = widget
                     yield widget
+            self._refresh()
+            lists = self.card_lists
+            first = next((card_list for card_list in lists if card_list.cards), lists[0] if lists else None)
+            if first is not None:
+                self.activate(first)
         with Horizontal(id="footer-bar"):
-            yield Footer(show_command_palette=False)
-            yield SyncIndicator(id="sync-indicator")
+            yield KeyBar(self._key_line(), id="key-bar")
+            yield SyncIndicator(indicator_text(self.app.sync_state), id="sync-indicator")
+
+    def _filter_line(self) -> str:
+        if self.model is None or not self.model.filter.active:
+            return ""
+        return f"Filter: {self.model.filter.describe()}    (esc clears, / changes)"
 
     def _title(self) -> str:
         if self.model is None:
@@ -68,12 +89,23 @@ class BoardScreen(Screen[None]):
         return f"{board.key} · {board.name}" + (f"  —  {workspace}" if workspace else "")
 
     def on_mount(self) -> None:
-        self._refresh()
         self.query_one(SyncIndicator).show(self.app.sync_state)
-        first = next((c.card_list for c in self.columns.values() if c.card_list.cards), None)
-        first = first or next((c.card_list for c in self.columns.values()), None)
-        if first is not None:
-            first.focus()
+
+    def activate(self, card_list: CardList) -> None:
+        """Make a column the active one (its cursor shows and the keys act on it)."""
+        if card_list is self.active:
+            return
+        if self.active is not None:
+            self.active.active = False
+            self._column_of(self.active).remove_class("-focused")
+        self.active = card_list
+        card_list.active = True
+        self._column_of(card_list).add_class("-focused")
+        if self.is_mounted:
+            self._refresh_bindings()
+
+    def _column_of(self, card_list: CardList) -> BoardColumn:
+        return self.columns[card_list.column_id]
 
     def _refresh(self, focus: str | None = None) -> None:
         """Repaint every column from the model; `focus` puts the cursor (and focus) on that card."""
@@ -89,12 +121,30 @@ class BoardScreen(Screen[None]):
             found = model.locate(focus)
             widget = self.columns.get(found[0]) if found else None
             if widget is not None:
-                widget.card_list.focus()
                 widget.card_list.select(focus)
-        bar = self.query_one("#filter-bar", Static)
-        bar.update(f"Filter: {model.filter.describe()}    (esc clears, / changes)" if model.filter.active else "")
-        bar.set_class(model.filter.active, "-active")
-        self.refresh_bindings()
+                self.activate(widget.card_list)
+        text = self._filter_line()
+        if text != self._filter_text:
+            self._filter_text = text
+            bar = self.query_one("#filter-bar", Static)
+            bar.update(text, layout=False)
+            bar.set_class(model.filter.active, "-active")
+        if self.is_mounted:
+            self._refresh_bindings()
+
+    def _refresh_bindings(self) -> None:
+        """Refresh the footer only when what can be done changes (it rebuilds its keys: ~10 ms)."""
+        state = (self.model is not None, self.current_card is not None,
+                 self.model is not None and self.model.filter.active)
+        if state != self._binding_state:
+            self._binding_state = state
+            self.refresh_bindings()
+            self.query_one(KeyBar).show(self._key_line())
+
+    def _key_line(self) -> str:
+        app = self.app
+        return key_line([*BOARD, *APP], app.keymap, app.get_key_display,
+                        lambda b: self.check_action(b.action.split("(")[0], ()) is True)
 
     async def reload(self) -> None:
         """Read the board again from the cache (new columns are laid out anew)."""
@@ -111,27 +161,22 @@ class BoardScreen(Screen[None]):
         self.model = model
         if relayout:
             await self.recompose()
-            self.on_mount()
         self._refresh(str(keep.id) if keep and relayout and model.locate(str(keep.id)) else None)
 
-    # --- what is focused --------------------------------------------------------------------------
+    # --- what is active ---------------------------------------------------------------------------
 
     @property
     def card_lists(self) -> list[CardList]:
         return [column.card_list for column in self.columns.values()]
 
     @property
-    def focused_list(self) -> CardList | None:
-        return self.focused if isinstance(self.focused, CardList) else None
-
-    @property
     def current_card(self) -> CardOut | None:
-        return self.focused_list.current if self.focused_list else None
+        return self.active.current if self.active else None
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "clear_filter":
             return self.model is not None and self.model.filter.active
-        if action in ("focus_column", "new_card", "filter"):
+        if action in ("focus_column", "new_card", "filter", "cursor", "cursor_to", "page"):
             return self.model is not None
         if action in ("move_card", "reorder_card", "edit_card", "open_card", "comment", "done", "delete_card",
                       "start_card"):
@@ -140,7 +185,11 @@ class BoardScreen(Screen[None]):
 
     @on(CardList.Highlighted)
     def _highlighted(self) -> None:
-        self.refresh_bindings()
+        self._refresh_bindings()
+
+    @on(CardList.Clicked)
+    def _clicked(self, message: CardList.Clicked) -> None:
+        self.activate(message.card_list)
 
     # --- navigation -------------------------------------------------------------------------------
 
@@ -148,12 +197,24 @@ class BoardScreen(Screen[None]):
         lists = self.card_lists
         if not lists:
             return
-        current = self.focused_list
+        current = self.active
         index = lists.index(current) if current in lists else 0
         target = lists[max(0, min(len(lists) - 1, index + step))]
         if current is not None and target is not current:
             target.cursor = current.cursor
-        target.focus()
+        self.activate(target)
+
+    def action_cursor(self, step: int) -> None:
+        if self.active is not None:
+            self.active.cursor += step
+
+    def action_cursor_to(self, index: int) -> None:
+        if self.active is not None:
+            self.active.cursor = index if index >= 0 else len(self.active.cards) - 1
+
+    def action_page(self, direction: int) -> None:
+        if self.active is not None:
+            self.active.page(direction)
 
     # --- moves ------------------------------------------------------------------------------------
 
@@ -204,8 +265,7 @@ class BoardScreen(Screen[None]):
 
         if self.model is None:
             return
-        focused = self.focused_list
-        column_id = focused.column_id if focused else self.model.column_ids()[0]
+        column_id = self.active.column_id if self.active else self.model.column_ids()[0]
         self.app.push_screen(CardForm(self.model, None, column_id, self.app.members(), self.app.sprints()),
                              self._created)
 

@@ -1,8 +1,10 @@
 """One board column's cards, drawn with Textual's line API: only the cards on screen are rendered.
 
 A board of 1,000 cards is a handful of these widgets, not 1,000 widgets, so it paints at once.
-The widget keeps a cursor, reports it (`Highlighted`), and reports mouse drags onto another
-column (`Dropped`) and double clicks (`Opened`); it never writes anything itself.
+The widget keeps a cursor, shown when the column is the board's active one (`active`: the board
+screen keeps the keyboard focus itself, so that moving between columns repaints two columns, not
+the screen); it reports the cursor (`Highlighted`), clicks (`Clicked`), drags onto another column
+(`Dropped`) and double clicks (`Opened`), and never writes anything itself.
 """
 
 from __future__ import annotations
@@ -21,7 +23,6 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from ..bindings import CARD_LIST
 from ..model import Clock, card_key, due_text, initials, is_overdue
 
 if TYPE_CHECKING:
@@ -62,10 +63,9 @@ def _row(left: list[Part], right: list[Part], width: int, fill: Style) -> list[S
     return segments
 
 
-class CardList(ScrollView, can_focus=True):
+class CardList(ScrollView, can_focus=False):
     """The cards of one column, a cursor among them, and mouse picking and dropping."""
 
-    BINDINGS = CARD_LIST
     COMPONENT_CLASSES = {
         "card-list--card", "card-list--cursor", "card-list--key",
         "card-list--title", "card-list--label", "card-list--assignee", "card-list--points",
@@ -77,6 +77,8 @@ class CardList(ScrollView, can_focus=True):
     }
 
     cursor: reactive[int] = reactive(0, always_update=True, init=False)
+    active: reactive[bool] = reactive(False, init=False)
+    """Whether this is the board's active column (its cursor shows, keys act on it)."""
 
     class Highlighted(Message):
         """The cursor moved to `card` (None in an empty column)."""
@@ -85,6 +87,18 @@ class CardList(ScrollView, can_focus=True):
             super().__init__()
             self.card_list = card_list
             self.card = card
+
+        @property
+        def control(self) -> CardList:
+            return self.card_list
+
+    class Clicked(Message):
+        """A card (`index`), or the empty part of the column (None), was clicked."""
+
+        def __init__(self, card_list: CardList, index: int | None) -> None:
+            super().__init__()
+            self.card_list = card_list
+            self.index = index
 
         @property
         def control(self) -> CardList:
@@ -137,12 +151,19 @@ class CardList(ScrollView, can_focus=True):
             self.tops.append(line)
             line += card_height(card)
         self._cache.clear()
-        self.virtual_size = Size(self.size.width, line)
+        self._set_virtual_height(line)
         ids = [str(card.id) for card in cards]
         index = next((ids.index(c) for c in (keep, previous) if c in ids), min(self.cursor, max(0, len(cards) - 1)))
         self.set_reactive(CardList.cursor, index)
         self._show_cursor()
         self.refresh()
+
+    def _set_virtual_height(self, height: int) -> None:
+        """The scrollable height; no layout pass (this widget's own size does not depend on it)."""
+        if self.virtual_size.height != height or self.virtual_size.width != self.size.width:
+            self.set_reactive(CardList.virtual_size, Size(self.size.width, height))
+            if self.is_mounted:
+                self._refresh_scrollbars()
 
     def select(self, card_id: str) -> bool:
         """Put the cursor on a card of this column."""
@@ -162,31 +183,24 @@ class CardList(ScrollView, can_focus=True):
 
     def _show_cursor(self) -> None:
         if self.cards and self.is_mounted:
-            card = self.cards[self.cursor]
-            self.scroll_to_region(Region(0, self.tops[self.cursor], 1, card_height(card)), animate=False,
-                                  immediate=True, force=True)
+            top, height = self.tops[self.cursor], card_height(self.cards[self.cursor])
+            scroll_y, visible = int(self.scroll_offset.y), self.scrollable_content_region.height
+            if top < scroll_y or top + height > scroll_y + visible:
+                self.scroll_to_region(Region(0, top, 1, height), animate=False, immediate=True, force=True)
 
-    # --- keys ---------------------------------------------------------------------------------------
-
-    def action_cursor(self, step: int) -> None:
-        self.cursor += step
-
-    def action_cursor_to(self, index: int) -> None:
-        self.cursor = index if index >= 0 else len(self.cards) - 1
-
-    def action_page(self, direction: int) -> None:
+    def page(self, direction: int) -> None:
+        """A page of cards up (-1) or down (+1)."""
         self.cursor += direction * max(1, self.scrollable_content_region.height // CARD_HEIGHT)
 
-    def on_focus(self) -> None:
+    def watch_active(self, active: bool) -> None:
         self.refresh()
-        self.post_message(self.Highlighted(self, self.current))
-
-    def on_blur(self) -> None:
-        self.refresh()
+        if active:
+            self._show_cursor()
+            self.post_message(self.Highlighted(self, self.current))
 
     def on_resize(self) -> None:
         self._cache.clear()
-        self.virtual_size = Size(self.size.width, self.virtual_size.height)
+        self._set_virtual_height(self.virtual_size.height)
 
     def notify_style_update(self) -> None:
         super().notify_style_update()
@@ -204,7 +218,7 @@ class CardList(ScrollView, can_focus=True):
 
     def on_mouse_down(self, event: events.MouseDown) -> None:
         index = self.index_at(event.y)
-        self.focus()
+        self.post_message(self.Clicked(self, index))
         if index is not None:
             self.cursor = index
             self._drag_from = index
@@ -267,7 +281,7 @@ class CardList(ScrollView, can_focus=True):
 
     def _card_strips(self, index: int, width: int) -> list[Strip]:
         card = self.cards[index]
-        cursor = index == self.cursor and self.has_focus
+        cursor = index == self.cursor and self.active
         pending = str(card.id) in self.pending
         key = (str(card.id), card.version, width, cursor, pending, len(card.pull_requests))
         strips = self._cache.get(key)
@@ -277,7 +291,7 @@ class CardList(ScrollView, can_focus=True):
         return strips
 
     def _draw(self, card: CardOut, width: int, cursor: bool, pending: bool) -> list[list[Segment]]:
-        """A card's six lines; the cursor (in the focused column only) has a heavy border."""
+        """A card's lines; the cursor (in the active column only) has a heavy border."""
         s = self._style
         base = s("cursor") if cursor else s("card")
         border = base + s(f"priority-{card.priority.value}")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from textual import events
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Static
@@ -36,23 +35,28 @@ class BoardColumn(Vertical):
         self.column = column
         self.card_list = CardList(str(column.id), clock=clock, classes="card-list")
         self.header = Static("", classes="column-header", markup=False)
+        self._header_text = ""
+        self._shown: tuple[list[tuple[str, int]], set[str]] | None = None
 
     def compose(self) -> ComposeResult:
         yield self.header
         yield self.card_list
-
-    def on_descendant_focus(self, event: events.DescendantFocus) -> None:
-        self.add_class("-focused")
-
-    def on_descendant_blur(self, event: events.DescendantBlur) -> None:
-        self.remove_class("-focused")
 
     def show(self, column: ColumnOut, total: int, visible: list[CardOut], pending: set[str],
              filtered: bool, keep: str | None = None) -> None:
         """Repaint with the column's current state."""
         self.column = column
         over = bool(column.wip_limit and total > column.wip_limit)
-        self.header.update(header_text(column, total, len(visible) if filtered else None))
-        self.header.set_class(over, "-over-limit")
-        self.set_class(over, "-over-limit")
-        self.card_list.set_cards(visible, pending, keep)
+        text = header_text(column, total, len(visible) if filtered else None)
+        if text != self._header_text:
+            self._header_text = text
+            self.header.update(text, layout=False)
+            self.header.set_class(over, "-over-limit")
+            self.set_class(over, "-over-limit")
+        shown = [(str(card.id), card.version) for card in visible]
+        mine = {card_id for card_id, _ in shown} & pending
+        if (shown, mine) != self._shown:  # unchanged columns are not repainted
+            self._shown = (shown, mine)
+            self.card_list.set_cards(visible, pending, keep)
+        elif keep is not None:
+            self.card_list.select(keep)

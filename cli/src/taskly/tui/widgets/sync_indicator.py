@@ -26,7 +26,11 @@ class SyncIndicator(Static):
     """Shows a `SyncState`; its classes (`-online`, `-offline`, `-queued` …) colour it in the .tcss."""
 
     def show(self, state: SyncState) -> None:
-        self.update(indicator_text(state))
+        text = indicator_text(state)
+        if text != getattr(self, "_text", None):
+            resized = len(text) != len(getattr(self, "_text", ""))
+            self._text = text
+            self.update(text, layout=resized)
         live = "syncing" if state.syncing else state.live.replace(" ", "-")
         for name in ("online", "offline", "offline-mode", "connecting", "error", "syncing"):
             self.set_class(name == live, f"-{name}")

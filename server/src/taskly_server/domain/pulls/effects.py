@@ -1,5 +1,10 @@
-"""What one delivery changes, recorded in the change feed: pull requests, their cards' data, and the
-automation moves, each attributed to the delivery.
+"""What one delivery changes, recorded in the change feed: the data of the cards whose pull requests
+changed (`pull_requests` of each card), and the automation moves, attributed to the delivery.
+
+Pull requests reach clients through their cards: a card's change carries the new state of every
+PR linked to it, so one delivery adds one feed row per card it touches, and nothing when no card
+shows the PR (the feed's seq is taken under the workspace's row lock, so fewer rows per delivery
+is more deliveries per second).
 
 Locks are always taken in one order (commit advisory lock → pull requests by id → cards by id →
 target column → workspace seq at flush), and a card is read only once its row is locked, so two
@@ -142,16 +147,12 @@ class Effects:
         pulls_after: dict[uuid.UUID, PullRequestOut] = {}
         for pull in self.pulls.values():
             loaded = self.pulls_loaded[pull.id]
-            before = pull_request_out(loaded, self.full_name) if loaded is not None else None
-            after = pulls_after[pull.id] = pull_request_out(pull, self.full_name)
+            pulls_after[pull.id] = pull_request_out(pull, self.full_name)
             if loaded is not None and loaded == pull:
                 continue
             if loaded is not None:
                 pull.version += 1
             await self.store.save_pull(pull)
-            if before != after:
-                self._record("pull_request", pull.id, "create" if before is None else "update",
-                             _pull_changes(before, after), after, pull.version, self.source)
         manual = await self.store.manual_moves(self.repository.workspace_id, self.cards) if self.triggers else {}
         for card_id, card in self.cards.items():
             await self._finish_card(card, pulls_after, manual.get(card_id))
@@ -237,11 +238,3 @@ def _event(trigger: Trigger, pulls: list[PullRequestOut]) -> AutomationEvent | N
         return AutomationEvent.PR_MERGED
     return AutomationEvent.PR_CLOSED if trigger.event == AutomationEvent.PR_CLOSED else None
 
-
-def _pull_changes(before: PullRequestOut | None, after: PullRequestOut) -> dict[str, tuple[Any, Any]]:
-    fields = ("title", "state", "head_branch", "head_sha", "ci", "approvals", "changes_requested",
-              "commit_count")
-    if before is None:
-        return {field: (None, getattr(after, field)) for field in ("number", *fields)}
-    return {field: (getattr(before, field), getattr(after, field)) for field in fields
-            if getattr(before, field) != getattr(after, field)}

@@ -55,7 +55,8 @@ async def process_webhook(ctx: dict[str, Any], *, delivery_id: str,
         summary["outcome"] = outcome = _outcome(summary, repositories, error)
         await store.record_outcome(row_id, outcome, error)
         await mutation.flush()
-        await announcer.before_commit(db, mutation.committed_seqs)
+        if not announcer.redis:  # Redis: published after commit, below
+            await store.notify(mutation.committed_seqs)
     await announcer.after_commit(mutation.committed_seqs)
     if error is not None:
         log.warning("webhook_invalid_payload", delivery_id=delivery_id, event=event, error=error)

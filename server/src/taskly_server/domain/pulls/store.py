@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from taskly_shared.models import PullRequestOut
 
 from ...db.base import utcnow
+from ...realtime.channels import Notice, channel_name
 from .payloads import CheckReport, PullSnapshot, RefFact
 from .views import pull_request_out
 
@@ -121,6 +122,13 @@ class PullStore:
         return cls(connection.driver_connection), claimed
 
     # --- deliveries ----------------------------------------------------------------------------
+
+    async def notify(self, committed_seqs: dict[uuid.UUID, int]) -> None:
+        """Postgres fan-out: the servers' realtime notice of each workspace's new seq, delivered at
+        commit (what `Announcer.before_commit` sends, as one cheap statement per workspace)."""
+        for workspace_id, seq in committed_seqs.items():
+            await self.conn.execute("SELECT pg_notify($1, $2)", channel_name(workspace_id),
+                                    Notice(workspace_id, seq).encode().decode())
 
     async def record_outcome(self, delivery_row_id: uuid.UUID, outcome: str, error: str | None) -> None:
         await self.conn.execute("UPDATE webhook_deliveries SET outcome = $2, error = $3 WHERE id = $1",
