@@ -55,6 +55,7 @@ def start_worker(env: dict[str, str], log_dir: Path) -> subprocess.Popen:
     deadline = time.monotonic() + 30
     while "worker_started" not in log_path.read_text(errors="replace"):
         if process.poll() is not None or time.monotonic() > deadline:
+            stop(process)
             raise RuntimeError(f"worker did not start:\n{log_path.read_text(errors='replace')}")
         time.sleep(0.05)
     return process

@@ -18,16 +18,10 @@ Goals: first paint ≤ 400 ms, move ≤ 50 ms.
 from __future__ import annotations
 
 import argparse
-import fcntl
 import os
-import re
-import select
 import statistics
-import struct
-import subprocess
 import sys
 import tempfile
-import termios
 import time
 import uuid
 from datetime import date, timedelta
@@ -44,10 +38,10 @@ from taskly.context import Factory, Globals  # noqa: E402
 from taskly.credentials import StoredLogin  # noqa: E402
 
 from tests.support.processes import BIN, start_server  # noqa: E402
+from tests.support.pty import Terminal  # noqa: E402
 from tests.support.services import create_database, drop_database  # noqa: E402
 
 SECRET = "bench-secret-key-0123456789abcdef"
-ROWS, COLUMNS = 48, 160
 LABELS = ["frontend", "backend", "bug", "infra", "ux"]
 PRIORITIES = ["none", "low", "medium", "high", "urgent"]
 MINIMAL_APP = '''
@@ -91,67 +85,6 @@ def seed_cards(database_url: str, board: dict, user_id: str, count: int) -> None
                 ))
         conn.execute("UPDATE boards SET next_card_number = %s WHERE id = %s", (count + 1, board["id"]))
         conn.commit()
-
-
-class Terminal:
-    """A process in a pty of ROWSxCOLUMNS; its output is read as it comes."""
-
-    def __init__(self, argv: list[str], env: dict[str, str]) -> None:
-        master, slave = os.openpty()
-        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", ROWS, COLUMNS, 0, 0))
-        self.master = master
-        self.output = b""
-        self.started = time.perf_counter()
-        self.process = subprocess.Popen(argv, stdin=slave, stdout=slave, stderr=slave, env=env,
-                                        start_new_session=True, close_fds=True)
-        os.close(slave)
-
-    def _read(self, wait: float) -> bool:
-        ready, _, _ = select.select([self.master], [], [], max(0.0, wait))
-        if not ready:
-            return False
-        try:
-            chunk = os.read(self.master, 65536)
-        except OSError:
-            chunk = b""
-        if not chunk:
-            raise RuntimeError(f"the process ended: {self.process.poll()}; output: {self.output[-2000:]!r}")
-        self.output += chunk
-        return True
-
-    def until(self, pattern: bytes, since: int, within: float = 20.0) -> float:
-        """Read until `pattern` shows in the output after offset `since`; the time it did."""
-        regex = re.compile(pattern)
-        deadline = time.perf_counter() + within
-        while not regex.search(self.output, since):
-            if time.perf_counter() > deadline:
-                raise RuntimeError(f"no {pattern!r} after {within} s; output: {self.output[-2000:]!r}")
-            self._read(deadline - time.perf_counter())
-        return time.perf_counter()
-
-    def quiet(self, gap: float = 0.3, within: float = 10.0) -> None:
-        """Read until nothing comes out for `gap` seconds."""
-        deadline = time.perf_counter() + within
-        while time.perf_counter() < deadline and self._read(gap):
-            pass
-
-    def press(self, key: bytes) -> tuple[float, int]:
-        mark = len(self.output)
-        os.write(self.master, key)
-        return time.perf_counter(), mark
-
-    def close(self, quit_key: bytes = b"q") -> None:
-        os.write(self.master, quit_key)
-        try:
-            deadline = time.perf_counter() + 5
-            while self.process.poll() is None and time.perf_counter() < deadline:
-                self._read(0.05)
-        except RuntimeError:
-            pass
-        if self.process.poll() is None:
-            self.process.kill()
-        self.process.wait()
-        os.close(self.master)
 
 
 def measure(argv: list[str], env: dict[str, str], ready: bytes, moves: list[tuple[bytes, bytes]],
@@ -220,7 +153,7 @@ def main() -> None:
         minimal_paint, minimal_moves = measure([sys.executable, str(script)], env, rb"MINIMAL-READY", bumps,
                                                args.runs, settle=0.5)
 
-        print(f"{args.cards} cached cards, {COLUMNS}x{ROWS} pty, UV_COMPILE_BYTECODE="
+        print(f"{args.cards} cached cards, 160x48 pty, UV_COMPILE_BYTECODE="
               f"{os.environ.get('UV_COMPILE_BYTECODE', '')}")
         print(f"first paint  taskly board      {ms(board_paint)}   goal ≤ 400 ms")
         print(f"first paint  minimal Textual   {ms(minimal_paint)}")

@@ -8,6 +8,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+from taskly.git import github_name
 
 from tests.cli.github_world import (  # noqa: F401  (fixtures)
     World,
@@ -224,3 +225,19 @@ def test_done_queues_offline_and_needs_a_done_column(stack, tmp_path: Path) -> N
     git("switch", "--quiet", "-c", "feature-without-key", cwd=world.clone)
     nokey = world.taskly("done")
     assert nokey.code == 2 and "does not start with a card key" in nokey.stderr
+
+
+@pytest.mark.parametrize(("url", "name"), [
+    ("https://github.com/acme/web.git", "acme/web"),
+    ("https://github.com/acme/web", "acme/web"),
+    ("https://token@github.example.com/acme/web/", "acme/web"),
+    ("git@github.com:acme/web.git", "acme/web"),
+    ("ssh://git@github.com:22/acme/web.git", "acme/web"),
+    ("file:///srv/git/acme/web.git", "acme/web"),
+    ("/srv/git/acme/web.git", "acme/web"),
+    ("../web.git", None),
+    ("web", None),
+    ("", None),
+])
+def test_the_origin_url_names_the_repository(url: str, name: str | None) -> None:
+    assert github_name(url) == name

@@ -93,7 +93,7 @@ def test_show_lists_pull_requests_with_state_ci_and_reviews(hook: Hook) -> None:
     card = ok("add", "Reviewed work", "--json").json()
     head = open_pull(hook, card, 44)
     hook.deliver("check_suite", hook.check_suite(head, "failure", updated=now()))
-    hook.deliver("pull_request_review", hook.review("approved", 44, reviewer="alice",
+    hook.deliver("pull_request_review", hook.review("approved", 44, reviewer="alice", title=f"Work on {card['key']}",
                                                     head=f"{card['key'].lower()}-work", head_sha=head,
                                                     submitted=now() + 1))
     shown = ok("show", card["key"], "--json").json()

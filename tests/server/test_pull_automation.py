@@ -69,9 +69,11 @@ def scene(hooks_server: ServerProcess, database_url: str) -> Scene:
 
 
 def test_branch_pr_opened_goes_to_review_and_merged_to_done(scene: Scene) -> None:
+    for number in range(1, 7):
+        scene.card(f"Earlier card {number}")
     card = scene.card("Fix login redirect")
-    assert card["column"] == "Backlog" and card["pull_requests"] == []
-    branch, t = scene.branch(card), now() + 1
+    assert card["key"] == "WEB-7" and card["column"] == "Backlog" and card["pull_requests"] == []
+    branch, t = "web-7-fix-login-redirect", now() + 1
     opened = scene.hook.deliver("pull_request", scene.hook.pull("opened", 7, head=branch, updated=t))
     shown = scene.show(card)
     assert shown["column"] == "In Review"
@@ -104,6 +106,16 @@ def test_closing_words_and_titles_link_bare_keys_do_not(scene: Scene) -> None:
     assert scene.show(mentioned)["pull_requests"] == []
     assert scene.show(closed)["column"] == scene.show(titled)["column"] == "In Review"
     assert scene.show(mentioned)["column"] == "Backlog"
+
+    # an edit that closes the mentioned card links it (the PR is open: it goes to review) and one
+    # that drops the closing word unlinks the other
+    edited = f"See {closed['key']} for context. Closes {mentioned['key']}"
+    scene.hook.deliver("pull_request", scene.hook.pull(
+        "edited", 8, head="feature/cleanup", title=f"{titled['key']}: tidy things", body=edited,
+        updated=now() + 2))
+    assert [p["number"] for p in scene.show(mentioned)["pull_requests"]] == [8]
+    assert scene.show(mentioned)["column"] == "In Review"
+    assert scene.show(closed)["pull_requests"] == []
 
 
 def test_keys_link_only_inside_the_repositorys_workspace(scene: Scene, hooks_server: ServerProcess) -> None:

@@ -146,7 +146,8 @@ class Hook:
         payload = self.adopt(fixture("pull_request_review", "submitted.payload.json"))
         payload["action"] = action
         pull = payload["pull_request"]
-        pull.update(number=number, title=title, updated_at=at(submitted), state="open", merged_at=None)
+        pull.update(number=number, title=title, updated_at=at(submitted), state="open", merged_at=None,
+                    html_url=f"https://github.com/{self.full_name}/pull/{number}")
         pull["head"]["ref"] = head
         pull["head"]["sha"] = head_sha or sha(f"{head}:{number}")
         review = payload["review"]

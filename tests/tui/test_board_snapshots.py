@@ -68,10 +68,12 @@ def no_blink(app) -> None:
 
 
 def test_board(board, open_app, snap_compare) -> None:
-    """The board of five columns: Backlog with WEB-5 under the cursor (heavy border); Todo with a high
-    (orange), a medium (yellow) and a low (blue) card; In Progress with urgent WEB-1, overdue (its
-    due date in red reverse), assigned to MA; In Review with WEB-6 due today and its pull request
-    badge line `#7 open CI✓ ✔1`; Done with WEB-7. The footer: the keys, then `● online · 0 queued`."""
+    """The board of five columns with their card counts: Backlog with WEB-5 under the cursor (heavy
+    border, active column header); Todo with a high (orange), a medium (yellow) and a low (blue)
+    card, labels in italics and assignee initials; In Progress with urgent WEB-1, overdue (its due
+    date in red reverse), assigned to MA; In Review with WEB-6 due today and its pull request badge
+    line `#7 open CI✓ ✔1`; Done with WEB-7. The footer: the keys in force (`esc Clear filter` is
+    hidden: no filter), then `● online · 0 queued`."""
     seeded, now = board
     app = open_app(seeded, user=seeded.owner, now=now)
     assert snap_compare(app, terminal_size=SIZE, run_before=steady(app))
@@ -79,9 +81,11 @@ def test_board(board, open_app, snap_compare) -> None:
 
 def test_card_details(board, open_app, snap_compare) -> None:
     """WEB-6's details: its fields (In Review, medium, 8 points, due today, assigned to lee), the
-    markdown description with a list, pull request acme/web#7 (open, CI success with the check run
-    `tests`, 1 approved, web-6-audit-log → master by Codertocat), two comments by maya and lee
-    "5 min ago", and the activity: the review and CI updates, the link, the comments, the creation."""
+    markdown description with a bulleted list, pull request acme/web#7 "Audit log page" (open, CI
+    success with its checks `tests` and `GitHub Actions`, 1 approved, web-6-audit-log → master by
+    Codertocat), two comments by maya and lee "5 min ago", and the activity, newest first: the
+    review, the check suite, the check run and the opened PR (each by its GitHub delivery), the
+    comments, the creation in In Review. The footer shows the detail view's keys."""
     seeded, now = board
     app = open_app(seeded, now=now)
     base = steady(app)
@@ -118,9 +122,9 @@ def test_edit_form(board, open_app, snap_compare) -> None:
 
 
 def test_help_screen(board, open_app, snap_compare) -> None:
-    """The help over the dimmed board: every binding by where it works — Board and App on the left;
-    In a column, Card details, Forms, Confirmation and Help on the right — with its keys and its id,
-    and how to remap them in the [keys] table."""
+    """The help over the dimmed board: every binding by where it works — Board (with `s` Start) and
+    App on the left; In a column, Card details, Forms, Confirmation and Help on the right — with its
+    keys, what it does and its id, and how to remap them in the [keys] table."""
     seeded, now = board
     app = open_app(seeded, now=now)
     base = steady(app)

@@ -93,7 +93,7 @@ def github_name(url: str | None) -> str | None:
     if len(parts) < 2:
         return None
     owner, name = parts[-2], parts[-1].removesuffix(".git")
-    return f"{owner}/{name}" if owner and name else None
+    return f"{owner}/{name}" if owner not in (".", "..") and name else None
 
 
 def branch_exists(branch: str, cwd: Path | None = None) -> bool:

@@ -76,3 +76,8 @@ def set_repo(name: str = typer.Argument(..., metavar="OWNER/NAME|none",
     shown = repository.full_name if repository else "no repository"
     f.output.note(f"Board {board.key} now uses {shown}")
     f.output.data(board, lambda b: None)
+
+
+from . import automation  # noqa: E402  (`taskly board automation …`; light: typer only)
+
+app.add_typer(automation.app, name="automation")

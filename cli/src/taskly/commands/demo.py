@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import typer
 
 from ..context import factory
@@ -42,8 +44,16 @@ def demo(
     if overrides:
         out.warn(f"{', '.join(overrides)} still take(s) precedence over the demo "
                  "for other commands")
-    # `--no-tui` (or no terminal) prints the board; the Textual board, when it comes with the
-    # TUI, will take the terminal's case. Until then a terminal gets the table too.
+    if not no_tui and not f.globals.json and sys.stdin.isatty() and sys.stdout.isatty():
+        from dataclasses import replace
+
+        from ..context import Factory
+        from ..tui import open_board  # textual costs ~184 ms to import; only the board needs it
+
+        demo_globals = replace(f.globals, server=url, workspace=workspace.name, board=board.key)
+        open_board(Factory(globals=demo_globals, environ=f.environ), board.key)
+        return
+    # `--no-tui` (or no terminal) prints the board.
     out.data(detail, lambda d: render_board(out, d, d.columns, d.cards))
 
 

@@ -8,6 +8,7 @@ change arrives. `MovePlan` is both the optimistic change and the arguments of `e
 from __future__ import annotations
 
 import re
+import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
@@ -101,6 +102,8 @@ class BoardModel:
     me: str | None = None
     filter: CardFilter = field(default_factory=CardFilter)
     _by_column: dict[str, list[CardOut]] = field(default_factory=dict)
+    _where: dict[str, str] = field(default_factory=dict)
+    """Card id → its column id."""
 
     @classmethod
     def build(cls, board: BoardOut, cards: Iterable[CardOut], me: str | None = None,
@@ -108,8 +111,10 @@ class BoardModel:
         model = cls(board, list(board.columns), me, card_filter or CardFilter())
         model._by_column = {str(column.id): [] for column in model.columns}
         for card in cards:
-            if card.deleted_at is None and str(card.column_id) in model._by_column:
-                model._by_column[str(card.column_id)].append(card)
+            column_id = str(card.column_id)
+            if card.deleted_at is None and column_id in model._by_column:
+                model._by_column[column_id].append(card)
+                model._where[str(card.id)] = column_id
         return model
 
     # --- reading ----------------------------------------------------------------------------------
@@ -136,11 +141,12 @@ class BoardModel:
 
     def locate(self, card_id: str) -> tuple[str, int] | None:
         """(column id, index among all its cards) of a card."""
-        for column_id, cards in self._by_column.items():
-            for index, card in enumerate(cards):
-                if str(card.id) == card_id:
-                    return column_id, index
-        return None
+        column_id = self._where.get(card_id)
+        if column_id is None:
+            return None
+        wanted = uuid.UUID(card_id)
+        index = next((i for i, card in enumerate(self._by_column[column_id]) if card.id == wanted), None)
+        return None if index is None else (column_id, index)
 
     def card(self, card_id: str) -> CardOut | None:
         found = self.locate(card_id)
@@ -153,7 +159,10 @@ class BoardModel:
 
     def remove(self, card_id: str) -> CardOut | None:
         found = self.locate(card_id)
-        return self._by_column[found[0]].pop(found[1]) if found else None
+        if found is None:
+            return None
+        del self._where[card_id]
+        return self._by_column[found[0]].pop(found[1])
 
     def upsert(self, card: CardOut) -> None:
         """Put a card (new or changed) where its column and rank say; deleted cards leave."""
@@ -164,6 +173,7 @@ class BoardModel:
         key = (card.rank, str(card.id))
         index = next((i for i, other in enumerate(cards) if (other.rank, str(other.id)) > key), len(cards))
         cards.insert(index, card)
+        self._where[str(card.id)] = str(card.column_id)
 
     def apply(self, plan: MovePlan) -> None:
         """The optimistic effect of a move (the cache's rank comes with the write's answer)."""
@@ -183,6 +193,7 @@ class BoardModel:
         else:
             index = 0 if plan.position == "top" else len(cards)
         cards.insert(index, card)
+        self._where[plan.card_id] = plan.column_id
 
     # --- planning moves ---------------------------------------------------------------------------
 

@@ -96,11 +96,9 @@ class BoardScreen(Screen[None]):
         if card_list is self.active:
             return
         if self.active is not None:
-            self.active.active = False
-            self._column_of(self.active).remove_class("-focused")
+            self._column_of(self.active).set_active(False)
         self.active = card_list
-        card_list.active = True
-        self._column_of(card_list).add_class("-focused")
+        self._column_of(card_list).set_active(True)
         if self.is_mounted:
             self._refresh_bindings()
 
@@ -144,7 +142,7 @@ class BoardScreen(Screen[None]):
     def _key_line(self) -> str:
         app = self.app
         return key_line([*BOARD, *APP], app.keymap, app.get_key_display,
-                        lambda b: self.check_action(b.action.split("(")[0], ()) is True)
+                        lambda b: self.check_action(b.action.split("(")[0], ()))
 
     async def reload(self) -> None:
         """Read the board again from the cache (new columns are laid out anew)."""

@@ -26,6 +26,8 @@ from textual.strip import Strip
 from ..model import Clock, card_key, due_text, initials, is_overdue
 
 if TYPE_CHECKING:
+    from uuid import UUID
+
     from taskly_shared.models import CardOut, PullRequestOut
 
 CARD_HEIGHT = 6
@@ -129,7 +131,7 @@ class CardList(ScrollView, can_focus=False):
         self.tops: list[int] = []
         """The first line of each card."""
         self.pending: set[str] = set()
-        self._cache: dict[tuple[str, int, int, bool, bool, int], list[Strip]] = {}
+        self._cache: dict[tuple[UUID, int, int, bool, bool, int], list[Strip]] = {}
         self._styles: dict[str, Style] | None = None
         self._drag_from: int | None = None
 
@@ -283,7 +285,7 @@ class CardList(ScrollView, can_focus=False):
         card = self.cards[index]
         cursor = index == self.cursor and self.active
         pending = str(card.id) in self.pending
-        key = (str(card.id), card.version, width, cursor, pending, len(card.pull_requests))
+        key = (card.id, card.version, width, cursor, pending, len(card.pull_requests))
         strips = self._cache.get(key)
         if strips is None:
             strips = [Strip(segments, width) for segments in self._draw(card, width, cursor, pending)]

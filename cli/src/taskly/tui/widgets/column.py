@@ -11,6 +11,8 @@ from textual.widgets import Static
 from .card_list import CardList
 
 if TYPE_CHECKING:
+    from uuid import UUID
+
     from taskly_shared.models import CardOut, ColumnOut
 
     from ..model import Clock
@@ -36,11 +38,16 @@ class BoardColumn(Vertical):
         self.card_list = CardList(str(column.id), clock=clock, classes="card-list")
         self.header = Static("", classes="column-header", markup=False)
         self._header_text = ""
-        self._shown: tuple[list[tuple[str, int]], set[str]] | None = None
+        self._shown: tuple[list[tuple[UUID, int]], list[UUID]] | None = None
 
     def compose(self) -> ComposeResult:
         yield self.header
         yield self.card_list
+
+    def set_active(self, active: bool) -> None:
+        """Mark the header of the active column (only the header is restyled: it is cheap)."""
+        self.header.set_class(active, "-active")
+        self.card_list.active = active
 
     def show(self, column: ColumnOut, total: int, visible: list[CardOut], pending: set[str],
              filtered: bool, keep: str | None = None) -> None:
@@ -52,9 +59,8 @@ class BoardColumn(Vertical):
             self._header_text = text
             self.header.update(text, layout=False)
             self.header.set_class(over, "-over-limit")
-            self.set_class(over, "-over-limit")
-        shown = [(str(card.id), card.version) for card in visible]
-        mine = {card_id for card_id, _ in shown} & pending
+        shown = [(card.id, card.version) for card in visible]
+        mine = [card.id for card in visible if str(card.id) in pending] if pending else []
         if (shown, mine) != self._shown:  # unchanged columns are not repainted
             self._shown = (shown, mine)
             self.card_list.set_cards(visible, pending, keep)

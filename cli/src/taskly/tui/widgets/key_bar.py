@@ -17,19 +17,22 @@ from ..bindings import keys_of
 
 
 def key_line(bindings: Iterable[Binding], keymap: Mapping[str, str], display: Callable[[Binding], str],
-             enabled: Callable[[Binding], bool]) -> str:
-    """`[b]n[/] New  [b]e[/] Edit …` (markup) for the shown bindings; unavailable ones dimmed."""
+             enabled: Callable[[Binding], bool | None]) -> str:
+    """`n New  e Edit …` (markup) for the shown bindings: `enabled` False hides one, None dims it."""
     parts = []
     for binding in bindings:
-        if not binding.show:
+        state = enabled(binding)
+        if not binding.show or state is False:
             continue
         keys = keys_of(binding, keymap)
         if not keys:
             continue
         key = display(binding.with_key(keys[0], key_display=None if binding.id in keymap else
                                        binding.key_display))
-        text = f"[b]{escape(key)}[/b] {escape(binding.description)}"
-        parts.append(text if enabled(binding) else f"[dim]{text}[/dim]")
+        if state:
+            parts.append(f"[b $accent]{escape(key)}[/] {escape(binding.description)}")
+        else:
+            parts.append(f"[dim]{escape(key)} {escape(binding.description)}[/dim]")
     return "  ".join(parts)
 
 

@@ -1,0 +1,59 @@
+"""`taskly board [BOARD]` and `taskly demo` through the real executable, in a pseudo-terminal."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from tests.cli.support import TASKLY, cli_board, ok, run_taskly, taskly_env
+from tests.support.pty import Terminal
+
+pytestmark = pytest.mark.timeout(240)
+
+
+def pty_env(home: Path) -> dict[str, str]:
+    env = taskly_env({"TASKLY_HOME": str(home), "TERM": "xterm-256color", "NO_COLOR": None})
+    env.pop("TASKLY_DEBUG", None)
+    return env
+
+
+def test_taskly_board_opens_the_board_and_its_subcommands_still_work(tui_server, tmp_path) -> None:
+    home = tmp_path / "home"
+    env = {"TASKLY_HOME": str(home)}
+    cli_board(tui_server.url, "WEB", env=env)
+    ok("add", "Ship the board", "--column", "Todo", env=env)
+    assert [b["key"] for b in ok("board", "ls", "--json", env=env).json()] == ["WEB"]  # a subcommand
+
+    for args in (["board"], ["board", "WEB"], ["board", "--offline", "web"]):
+        terminal = Terminal([str(TASKLY), *args], pty_env(home))
+        try:
+            terminal.until(rb"WEB-1(?!\d)", 0, within=30)
+            terminal.until(rb"Ship the board", 0, within=5)
+        finally:
+            code = terminal.close()
+        assert code == 0, terminal.text()[-2000:]
+
+    terminal = Terminal([str(TASKLY), "board", "NOPE"], pty_env(home))
+    assert terminal.close(within=30) == 3
+    assert "no board 'NOPE'" in terminal.text() and "WEB" in terminal.text()
+
+    code, _, err = run_taskly("board", env=env)  # no terminal
+    assert code == 2 and "needs a terminal" in err
+
+
+def test_taskly_demo_opens_the_board_on_a_terminal() -> None:
+    home = Path(tempfile.mkdtemp(prefix="taskly-demo-tui-", dir="/tmp"))  # embedded Postgres: not under /root
+    try:
+        terminal = Terminal([str(TASKLY), "demo"], pty_env(home))
+        try:
+            terminal.until(rb"DEMO-\d+", 0, within=180)
+            terminal.until(rb"Fix login redirect loop", 0, within=10)
+        finally:
+            code = terminal.close()
+        assert code == 0, terminal.text()[-2000:]
+    finally:
+        run_taskly("demo", "--stop", env={"TASKLY_HOME": str(home)}, timeout=60)
+        shutil.rmtree(home, ignore_errors=True)
