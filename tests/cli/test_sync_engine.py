@@ -27,6 +27,7 @@ from taskly_server.domain.sync.jobs import prune_feed
 from taskly_server.settings import Settings
 
 from tests.support.api import Api
+from tests.support.checks import join
 from tests.support.processes import ROOT, ServerProcess, free_port, start_server
 
 COMPARED = ("id", "key", "number", "title", "description", "column_id", "column", "column_kind", "rank",
@@ -95,11 +96,6 @@ def make_engine(live_server: RestartableServer, tmp_path: Path) -> Iterator[Call
 def setup_board(api: Api, key: str = "WEB") -> tuple[dict, dict]:
     workspace = api.workspace(f"ws-{uuid.uuid4().hex[:6]}")
     return workspace, api.board(workspace["id"], key, key.title())
-
-
-def join(owner: Api, other: Api, workspace_id: str) -> None:
-    invitation = owner.ok("POST", f"/workspaces/{workspace_id}/invitations", json={"role": "member"})
-    other.ok("POST", f"/invitations/{invitation['token']}/accept")
 
 
 def feed(api: Api, workspace_id: str, since: int = 0) -> list[dict]:

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.server.test_cards import add, card_changes, join, problem, setup_board
+from tests.server.test_cards import add, card_changes, setup_board
+from tests.support.checks import join, problem
 
 
 def test_patch_sets_and_clears_the_branch_and_the_feed_records_it(make_api, database_url):

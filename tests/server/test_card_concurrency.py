@@ -11,7 +11,8 @@ from contextlib import AsyncExitStack
 
 import httpx
 
-from tests.server.test_cards import add, card_changes, join, setup_board, sql
+from tests.server.test_cards import add, card_changes, setup_board
+from tests.support.checks import join, sql
 
 
 def client(api) -> httpx.AsyncClient:

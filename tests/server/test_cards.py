@@ -5,36 +5,17 @@ from __future__ import annotations
 import itertools
 import uuid
 
-import psycopg
 import pytest
 
+from tests.support.checks import join, problem, sql
+
 # --- helpers (also used by test_card_concurrency) ---------------------------------------------
-
-
-def sql(database_url: str, query: str, *params: object) -> list[tuple]:
-    with psycopg.connect(database_url.replace("+asyncpg", ""), autocommit=True) as conn:
-        cursor = conn.execute(query, params)
-        return cursor.fetchall() if cursor.description else []
 
 
 def card_changes(database_url: str, card_id: str) -> list[tuple]:
     """(seq, op, version, changes, conflicts, data) of a card's Change rows, oldest first."""
     return sql(database_url, "select seq, op, version, changes, conflicts, data from changes "
                "where entity_type = 'card' and entity_id = %s order by seq", card_id)
-
-
-def problem(response, status: int, code: str | None = None) -> dict:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith("application/problem+json")
-    body = response.json()
-    if code is not None:
-        assert body["code"] == code, body
-    return body
-
-
-def join(owner, other, workspace_id: str, role: str = "member") -> None:
-    invitation = owner.ok("POST", f"/workspaces/{workspace_id}/invitations", json={"role": role})
-    other.ok("POST", f"/invitations/{invitation['token']}/accept")
 
 
 def setup_board(api, key: str = "WEB") -> tuple[dict, dict]:

@@ -5,29 +5,11 @@ from __future__ import annotations
 import threading
 import uuid
 
-import psycopg
 from taskly_server.db.session import create_engine, create_sessionmaker
 from taskly_server.domain.sync.jobs import prune_feed
 from taskly_server.settings import Settings
 
-
-def sql(database_url: str, query: str, *params: object) -> list[tuple]:
-    with psycopg.connect(database_url.replace("+asyncpg", ""), autocommit=True) as conn:
-        cursor = conn.execute(query, params)
-        return cursor.fetchall() if cursor.description else []
-
-
-def problem(response, status: int, code: str) -> dict:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith("application/problem+json")
-    body = response.json()
-    assert body["code"] == code, body
-    return body
-
-
-def join(owner, other, workspace_id: str, role: str = "member") -> None:
-    invitation = owner.ok("POST", f"/workspaces/{workspace_id}/invitations", json={"role": role})
-    other.ok("POST", f"/invitations/{invitation['token']}/accept")
+from tests.support.checks import join, problem, sql
 
 
 def setup_board(api, key: str = "WEB") -> tuple[dict, dict]:

@@ -18,6 +18,7 @@ from taskly_server.domain.auth.tokens import signing_key
 from taskly_server.domain.github.crypto import SecretBox, UndecryptableSecret, user_token_context
 
 from tests.support.api import Api
+from tests.support.checks import problem
 from tests.support.fake_github import FakeGitHub
 from tests.support.github_stack import SECRET, GitHubStack, own_database
 from tests.support.processes import ServerProcess
@@ -61,14 +62,6 @@ def start_device(stack: GitHubStack) -> dict:
 def poll(stack: GitHubStack, device_code: str) -> httpx.Response:
     return httpx.post(f"{stack.url}/api/v1/auth/github/device/poll", json={"device_code": device_code},
                       timeout=30)
-
-
-def problem(response: httpx.Response, status: int, code: str) -> dict:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith("application/problem+json")
-    body = response.json()
-    assert body["code"] == code, body
-    return body
 
 
 async def stored_token(database_url: str, user_id: str) -> tuple[int | None, bytes | None]:

@@ -21,6 +21,7 @@ from websockets.exceptions import ConnectionClosed
 from tests.conftest import SECRET
 from tests.server.test_feed import add, join, prune, setup_board
 from tests.support.api import Api
+from tests.support.checks import sql
 from tests.support.processes import ServerProcess, start_server
 from tests.support.services import REDIS_URL, require
 
@@ -532,9 +533,3 @@ async def test_a_lost_listen_connection_is_reopened_and_nothing_is_missed(replic
         assert (await client.expect("change", wait=1.0))["seq"] == head + 4
     finally:
         await client.close()
-
-
-def sql(database_url: str, query: str, *params: object) -> list[tuple]:
-    with psycopg.connect(database_url.replace("+asyncpg", ""), autocommit=True) as conn:
-        cursor = conn.execute(query, params)
-        return cursor.fetchall() if cursor.description else []

@@ -5,14 +5,9 @@ from __future__ import annotations
 import hashlib
 import uuid
 
-import psycopg
 import pytest
 
-
-def sql(database_url: str, query: str, *params: object) -> list[tuple]:
-    with psycopg.connect(database_url.replace("+asyncpg", ""), autocommit=True) as conn:
-        cursor = conn.execute(query, params)
-        return cursor.fetchall() if cursor.description else []
+from tests.support.checks import join, problem, sql
 
 
 def changes(database_url: str, workspace_id: str) -> list[tuple]:
@@ -20,25 +15,11 @@ def changes(database_url: str, workspace_id: str) -> list[tuple]:
                "where workspace_id = %s order by seq", workspace_id)
 
 
-def problem(response, status: int, code: str | None = None) -> dict:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith("application/problem+json")
-    body = response.json()
-    if code is not None:
-        assert body["code"] == code, body
-    return body
-
-
 def invite(api, workspace_id: str, role: str = "member", hours: int = 24) -> dict:
     response = api.post(f"/workspaces/{workspace_id}/invitations",
                         json={"role": role, "expires_in_hours": hours})
     assert response.status_code == 201, response.text
     return response.json()
-
-
-def join(owner, other, workspace_id: str, role: str = "member") -> dict:
-    token = invite(owner, workspace_id, role)["token"]
-    return other.ok("POST", f"/invitations/{token}/accept")
 
 
 def roles(api, workspace_id: str) -> dict[str, str]:

@@ -26,6 +26,12 @@ def card_lines(app, column: str) -> list[str]:
     return [card_list.render_line(y).text for y in range(card_list.size.height)]
 
 
+def header(app, column: str) -> str:
+    model = app.board_screen.model
+    column_id = next(str(c.id) for c in model.columns if c.name == column)
+    return str(app.board_screen.columns[column_id].header.render())
+
+
 async def test_changes_by_others_appear_without_a_key_press(seed, open_app):
     seeded = seed()
     app = open_app(seeded)
@@ -47,10 +53,21 @@ async def test_changes_by_others_appear_without_a_key_press(seed, open_app):
         assert created["key"] == "WEB-8"
         assert not noted(app, "lee")  # only moves (and pull requests) make toasts
 
+        columns = {c["name"]: c for c in seeded.owner.ok("GET", f"/boards/{seeded.board['id']}")["columns"]}
+        seeded.owner.ok("PATCH", f"/columns/{columns['Done']['id']}", json={"wip_limit": 2})  # a new limit
+        await until(pilot, lambda: header(app, "Done") == "Done  2/2", within=5, what="the WIP limit")
+        maya.ok("POST", f"/cards/{seeded.card('Dark mode for the dashboard').id}/move", json={"column": "Done"})
+        await until(pilot, lambda: header(app, "Done") == "Done  3/2  over WIP", within=5)
+        done = app.board_screen.columns[str(columns["Done"]["id"])]
+        assert done.header.has_class("-over-limit")
+
+        await pilot.press("l")
+        mine = current_key(app)
         await pilot.press("L")  # my own move: no toast about it
+        assert column_keys(app, "In Progress")[0] == mine
         await until(pilot, lambda: settled(app))
         await pilot.pause(0.5)
-        assert not any("WEB-5" in message for _, message in app.notes)
+        assert not any("to In Progress" in message for _, message in app.notes)
 
 
 async def test_pull_request_events_show_badges_and_toasts(seed, open_app, tui_server, database_url):

@@ -35,6 +35,9 @@ def board(tui_server, database_url: str, tmp_path_factory: pytest.TempPathFactor
     owner = Api.login(tui_server.url, "ana")
     seeded = seed_board(tui_server.url, owner, tmp_path_factory.mktemp("snapshots"), cards,
                         workspace_name="Acme")
+    columns = {c["name"]: c["id"] for c in owner.ok("GET", f"/boards/{seeded.board['id']}")["columns"]}
+    owner.ok("PATCH", f"/columns/{columns['Todo']}", json={"wip_limit": 2})
+    owner.ok("PATCH", f"/columns/{columns['In Progress']}", json={"wip_limit": 3})
     github_id, secret = 10**9 + uuid.uuid4().int % 10**9, uuid.uuid4().hex
     repository_id = insert_repository(database_url, seeded.workspace["id"], "acme", "web", github_id, secret)
     hook = Hook(tui_server.url, database_url, repository_id, "acme", "web", github_id, secret)
@@ -69,9 +72,9 @@ def no_blink(app) -> None:
 
 def test_board(board, open_app, snap_compare) -> None:
     """The board of five columns with their card counts: Backlog with WEB-5 under the cursor (heavy
-    border, active column header); Todo with a high (orange), a medium (yellow) and a low (blue)
-    card, labels in italics and assignee initials; In Progress with urgent WEB-1, overdue (its due
-    date in red reverse), assigned to MA; In Review with WEB-6 due today and its pull request badge
+    border, active column header); Todo `3/2 over WIP` in red, over its WIP limit, with a high
+    (orange), a medium (yellow) and a low (blue) card, labels in italics and assignee initials;
+    In Progress `1/3` with urgent WEB-1, overdue (its due date in red reverse), assigned to MA; In Review with WEB-6 due today and its pull request badge
     line `#7 open CI✓ ✔1`; Done with WEB-7. The footer: the keys in force (`esc Clear filter` is
     hidden: no filter), then `● online · 0 queued`."""
     seeded, now = board
