@@ -14,13 +14,13 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 import httpx
-import psycopg
 import pytest
 
 from tests.support.api import Api
+from tests.support.checks import problem, sql
 from tests.support.fake_github import FakeGitHub
 from tests.support.github_stack import GitHubStack, own_database
-from tests.support.github_webhooks import Hook, fixture, fixture_files, libpq, sign
+from tests.support.github_webhooks import Hook, fixture, fixture_files, sign
 from tests.support.processes import ServerProcess, start_server
 
 pytestmark = pytest.mark.timeout(120)
@@ -56,17 +56,8 @@ def hook(hooks_server: ServerProcess, database_url: str, world: dict) -> Hook:
 
 
 def stored(database_url: str, *delivery_ids: str) -> int:
-    with psycopg.connect(libpq(database_url), autocommit=True) as conn:
-        return conn.execute("SELECT count(*) FROM webhook_deliveries WHERE delivery_id = ANY(%s)",
-                            (list(delivery_ids),)).fetchone()[0]
-
-
-def problem(response: httpx.Response, status: int, code: str) -> dict:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith("application/problem+json")
-    body = response.json()
-    assert body["code"] == code and body["status"] == status, body
-    return body
+    return sql(database_url, "SELECT count(*) FROM webhook_deliveries WHERE delivery_id = ANY(%s)",
+               list(delivery_ids))[0][0]
 
 
 # --- every real payload --------------------------------------------------------------------------
@@ -118,8 +109,7 @@ def test_unknown_or_disconnected_repository_is_refused(hook: Hook, database_url:
     stranger = fixture("pull_request", "opened.payload.json")  # Codertocat/Hello-World: not connected
     delivery_id = str(uuid.uuid4())
     problem(hook.send("pull_request", stranger, delivery_id=delivery_id), 401, "unauthenticated")
-    with psycopg.connect(libpq(database_url), autocommit=True) as conn:
-        conn.execute("UPDATE repositories SET active = false WHERE id = %s", (hook.repository_id,))
+    sql(database_url, "UPDATE repositories SET active = false WHERE id = %s", hook.repository_id)
     gone = str(uuid.uuid4())
     problem(hook.send("pull_request", hook.pull("opened", 2), delivery_id=gone), 401, "unauthenticated")
     assert stored(database_url, delivery_id, gone) == 0
@@ -146,9 +136,8 @@ def test_a_nul_escape_postgres_refuses_is_stored_without_it(hook: Hook) -> None:
     """`\\u0000` is valid JSON that jsonb refuses: the delivery is still accepted and processed."""
     payload = hook.pull("opened", 5, title="nul \u0000 inside")
     delivery_id = hook.deliver("pull_request", payload)
-    with psycopg.connect(libpq(hook.database_url), autocommit=True) as conn:
-        title = conn.execute("SELECT payload #>> '{pull_request,title}' FROM webhook_deliveries"
-                             " WHERE delivery_id = %s", (delivery_id,)).fetchone()[0]
+    ((title,),) = sql(hook.database_url, "SELECT payload #>> '{pull_request,title}' FROM webhook_deliveries"
+                      " WHERE delivery_id = %s", delivery_id)
     assert title == "nul  inside"
 
 

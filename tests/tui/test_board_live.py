@@ -145,6 +145,19 @@ async def test_the_board_paints_from_the_cache_when_the_server_is_away(own_serve
         await until(pilot, lambda: "1 queued" in indicator(app))
 
 
+async def test_an_empty_cache_loads_the_board_from_the_server(seed, open_app):
+    seeded = seed()
+    app = open_app(seeded, warm=False)  # a first run: nothing cached yet
+    async with app.run_test(size=SIZE) as pilot:
+        assert app.board_screen.placeholder == "Loading the board from the server…"  # what it first showed
+        await until(pilot, lambda: app.board_screen.model is not None and column_keys(app, "Todo"),
+                    what="the board after the first sync")
+        assert column_keys(app, "Todo") == ["WEB-2", "WEB-3", "WEB-4"] and current_key(app) == "WEB-5"
+        await pilot.press("L")
+        await until(pilot, lambda: settled(app))
+        assert seeded.owner.ok("GET", f"/cards/{seeded.card('Dark mode for the dashboard').id}")["column"] == "Todo"
+
+
 async def test_offline_mode_never_touches_the_network(seed, open_app):
     seeded = seed()
     app = open_app(seeded, offline=True)

@@ -18,18 +18,19 @@ def open_board(f: Factory, board: str | None = None, *, clock: Clock | None = No
     """Run the board app in this terminal; typed errors (exit codes) before the screen is taken."""
     from .. import resolve
     from ..errors import TasklyError, UsageError
+    from .views import read_board
 
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
         raise UsageError("`taskly board` needs a terminal: `taskly ls` prints the board's cards")
     store = f.store  # not logged in: exit 4 here, not inside the app
     if store.workspace_ids():  # a cache to paint from: the board must be in it (or come with a sync)
         try:
-            resolve.board(f, board)
+            read_board(f, board, network=True)
         except TasklyError:
             if f.globals.offline:
                 raise
             resolve.fresh(f, discover=True)
-            resolve.board(f, board)
+            read_board(f, board, network=True)
     from .app import TasklyApp  # textual costs ~184 ms to import; only the board needs it
 
     try:

@@ -19,6 +19,7 @@ from textual.worker import Worker, WorkerState
 
 from .. import resolve
 from ..errors import TasklyError
+from . import views
 from .bindings import APP, keymap_from_config
 from .messages import CacheChanged, SyncState, SyncStateChanged, WriteDone, WriteFailed
 from .model import BoardModel, CardFilter, Clock, card_key
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
     from ..sync.engine import SyncEngine
     from ..sync.live import LiveStatus
     from ..sync.results import WriteResult
+    from .views import CardView
 
 SYNC_TIMEOUT = 10.0
 """Seconds the initial and the `r` sync may take (the board stays usable meanwhile)."""
@@ -52,7 +54,8 @@ class TasklyApp(App[None]):
         self.clock = clock or Clock()
         self.max_backoff = max_backoff
         self.store = factory.store
-        # Helpers shared with the CLI (`start`, `resolve.fresh`) write notes to stderr: not on the board.
+        # Helpers shared with the CLI (`start`, `resolve.fresh`) print notes to stderr, which would
+        # land on the board: they get an Output writing nowhere (the board tells in its own way).
         from ..output import Output
 
         factory.__dict__["output"] = Output(quiet=True, environ=factory.environ, stdout=io.StringIO(),
@@ -76,24 +79,24 @@ class TasklyApp(App[None]):
 
     @property
     def board_screen(self) -> BoardScreen:
-        assert self._board_screen is not None, "the board screen is pushed on mount"
+        assert self._board_screen is not None, "the board is the default screen"
         return self._board_screen
 
     # --- cache reads (the UI thread reads SQLite directly: it is fast and local) -------------------
 
     def read_board(self, card_filter: CardFilter | None = None) -> BoardModel:
-        board = resolve.board(self.factory, self.board_ref)
-        self.workspace_id = str(board.workspace_id)
-        cards = self.store.cards(board_id=str(board.id))
-        return BoardModel.build(board, cards, self.me, card_filter)
+        """The board from the cache (JSON views: no pydantic before the first paint)."""
+        board = views.read_board(self.factory, self.board_ref)
+        self.workspace_id = board.workspace_id
+        return BoardModel.build(board, views.read_cards(self.factory, board.id), self.me, card_filter)
 
     def pending_card_ids(self) -> set[str]:
         entities = self.store.outbox.pending_entities(self.workspace_id)
         return {entity_id for entity_type, entity_id in entities if entity_type == "card"}
 
     def workspace_name(self, workspace_id: str) -> str | None:
-        workspace = self.store.workspace(workspace_id)
-        return workspace.name if workspace else None
+        workspace = self.store.workspace_json(workspace_id)
+        return workspace.get("name") if workspace else None
 
     def members(self) -> list[MemberOut]:
         return self.store.members(self.workspace_id) if self.workspace_id else []
@@ -171,7 +174,9 @@ class TasklyApp(App[None]):
     async def _on_change(self, change: ChangeOut) -> None:
         for screen in self.screen_stack:
             screen.post_message(CacheChanged([change]))
-        if change.mutation_id in self.own_mutations or (change.actor.type == "user" and change.actor.name == self.me):
+        mine = change.mutation_id in self.own_mutations or (change.actor.type == "user"
+                                                             and change.actor.name == self.me)
+        if mine:
             return
         for toast in toasts(change):
             self.notify(toast, timeout=4)
@@ -220,11 +225,12 @@ class TasklyApp(App[None]):
 
     # --- screens ------------------------------------------------------------------------------------
 
-    def edit_card(self, card: CardOut) -> None:
+    def edit_card(self, shown: CardView | CardOut) -> None:
         from .screens.card_form import CardForm, changed_fields
 
         model = self.board_screen.model
-        if model is None:
+        card = self.store.card(str(shown.id))
+        if model is None or card is None:
             return
 
         def saved(values: dict[str, Any] | None) -> None:
@@ -240,7 +246,7 @@ class TasklyApp(App[None]):
 
         self.push_screen(CardDetail(card_id))
 
-    def comment_on(self, card: CardOut) -> None:
+    def comment_on(self, card: CardView | CardOut) -> None:
         from .screens.comment_form import CommentForm
 
         def written(body: str | None) -> None:
@@ -250,11 +256,11 @@ class TasklyApp(App[None]):
 
         self.push_screen(CommentForm(card), written)
 
-    def start_card(self, card: CardOut) -> None:
+    def start_card(self, card: CardView) -> None:
         """`s`: the same flow as `taskly start` (branch on GitHub, else locally; checked out here)."""
         self.run_worker(self._start(card), name=f"start {card_key(card)}", group="start", exit_on_error=False)
 
-    async def _start(self, card: CardOut) -> None:
+    async def _start(self, card: CardView) -> None:
         from ..start import StartOptions, start_card
 
         label = card_key(card)

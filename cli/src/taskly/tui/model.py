@@ -1,21 +1,23 @@
 """The board as the TUI shows it: columns of cards in rank order, the active filter, the clock.
 
-Plain Python (no Textual): the board screen keeps one `BoardModel`, changes it at once on a key
-press (the write follows in a worker) and corrects it from the cache when the write returns or a
-change arrives. `MovePlan` is both the optimistic change and the arguments of `engine.move_card`.
+Plain Python (no Textual, no pydantic): the board screen keeps one `BoardModel` of views (see
+`views`), changes it at once on a key press (the write follows in a worker) and corrects it from
+the cache when the write returns or a change arrives. `MovePlan` is both the optimistic change and
+the arguments of `engine.move_card`.
 """
 
 from __future__ import annotations
 
 import re
-import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from taskly_shared.models import BoardOut, CardOut, ColumnOut
+    from taskly_shared.models import CardOut
+
+    from .views import BoardView, CardView, ColumnView
 
 PRIORITIES = ("urgent", "high", "medium", "low", "none")
 PRIORITY_GLYPHS = {"urgent": "‼", "high": "▲", "medium": "■", "low": "▼", "none": ""}
@@ -60,7 +62,7 @@ class CardFilter:
         parts += [f"priority {', '.join(self.priorities)}"] if self.priorities else []
         return " · ".join(parts)
 
-    def matches(self, card: CardOut, me: str | None) -> bool:
+    def matches(self, card: CardView, me: str | None) -> bool:
         if self.text.strip():
             haystack = "\n".join([card.key, card.title, card.description, *card.labels]).lower()
             if not all(word in haystack for word in self.text.lower().split()):
@@ -70,7 +72,7 @@ class CardFilter:
         wanted = {x.lower() for x in self.assignees} | ({me.lower()} if self.mine and me else set())
         if (self.assignees or self.mine) and not wanted & {x.lower() for x in card.assignees}:
             return False
-        return not (self.priorities and card.priority.value not in self.priorities)
+        return not (self.priorities and card.priority not in self.priorities)
 
 
 def split_list(text: str) -> tuple[str, ...]:
@@ -97,46 +99,45 @@ class MovePlan:
 class BoardModel:
     """A board's columns and cards (deleted ones left out), kept in the cache's order."""
 
-    board: BoardOut
-    columns: list[ColumnOut]
+    board: BoardView
+    columns: list[ColumnView]
     me: str | None = None
     filter: CardFilter = field(default_factory=CardFilter)
-    _by_column: dict[str, list[CardOut]] = field(default_factory=dict)
+    _by_column: dict[str, list[CardView]] = field(default_factory=dict)
     _where: dict[str, str] = field(default_factory=dict)
     """Card id → its column id."""
 
     @classmethod
-    def build(cls, board: BoardOut, cards: Iterable[CardOut], me: str | None = None,
+    def build(cls, board: BoardView, cards: Iterable[CardView], me: str | None = None,
               card_filter: CardFilter | None = None) -> BoardModel:
         model = cls(board, list(board.columns), me, card_filter or CardFilter())
-        model._by_column = {str(column.id): [] for column in model.columns}
+        model._by_column = {column.id: [] for column in model.columns}
         for card in cards:
-            column_id = str(card.column_id)
-            if card.deleted_at is None and column_id in model._by_column:
-                model._by_column[column_id].append(card)
-                model._where[str(card.id)] = column_id
+            if not card.deleted and card.column_id in model._by_column:
+                model._by_column[card.column_id].append(card)
+                model._where[card.id] = card.column_id
         return model
 
     # --- reading ----------------------------------------------------------------------------------
 
     def column_ids(self) -> list[str]:
-        return [str(column.id) for column in self.columns]
+        return [column.id for column in self.columns]
 
-    def column(self, column_id: str) -> ColumnOut | None:
-        return next((c for c in self.columns if str(c.id) == column_id), None)
+    def column(self, column_id: str) -> ColumnView | None:
+        return next((c for c in self.columns if c.id == column_id), None)
 
-    def cards(self, column_id: str) -> list[CardOut]:
+    def cards(self, column_id: str) -> list[CardView]:
         """Every card of a column (what WIP limits count)."""
         return self._by_column.get(column_id, [])
 
-    def visible(self, column_id: str) -> list[CardOut]:
+    def visible(self, column_id: str) -> list[CardView]:
         """The cards of a column that pass the filter, in order."""
         cards = self.cards(column_id)
         if not self.filter.active:
             return list(cards)
         return [card for card in cards if self.filter.matches(card, self.me)]
 
-    def all_cards(self) -> list[CardOut]:
+    def all_cards(self) -> list[CardView]:
         return [card for column_id in self.column_ids() for card in self.cards(column_id)]
 
     def locate(self, card_id: str) -> tuple[str, int] | None:
@@ -144,11 +145,10 @@ class BoardModel:
         column_id = self._where.get(card_id)
         if column_id is None:
             return None
-        wanted = uuid.UUID(card_id)
-        index = next((i for i, card in enumerate(self._by_column[column_id]) if card.id == wanted), None)
+        index = next((i for i, card in enumerate(self._by_column[column_id]) if card.id == card_id), None)
         return None if index is None else (column_id, index)
 
-    def card(self, card_id: str) -> CardOut | None:
+    def card(self, card_id: str) -> CardView | None:
         found = self.locate(card_id)
         return self._by_column[found[0]][found[1]] if found else None
 
@@ -157,23 +157,23 @@ class BoardModel:
 
     # --- changing ---------------------------------------------------------------------------------
 
-    def remove(self, card_id: str) -> CardOut | None:
+    def remove(self, card_id: str) -> CardView | None:
         found = self.locate(card_id)
         if found is None:
             return None
         del self._where[card_id]
         return self._by_column[found[0]].pop(found[1])
 
-    def upsert(self, card: CardOut) -> None:
+    def upsert(self, card: CardView) -> None:
         """Put a card (new or changed) where its column and rank say; deleted cards leave."""
-        self.remove(str(card.id))
-        cards = self._by_column.get(str(card.column_id))
-        if card.deleted_at is not None or cards is None:
+        self.remove(card.id)
+        cards = self._by_column.get(card.column_id)
+        if card.deleted or cards is None:
             return
-        key = (card.rank, str(card.id))
-        index = next((i for i, other in enumerate(cards) if (other.rank, str(other.id)) > key), len(cards))
+        key = (card.rank, card.id)
+        index = next((i for i, other in enumerate(cards) if (other.rank, other.id) > key), len(cards))
         cards.insert(index, card)
-        self._where[str(card.id)] = str(card.column_id)
+        self._where[card.id] = card.column_id
 
     def apply(self, plan: MovePlan) -> None:
         """The optimistic effect of a move (the cache's rank comes with the write's answer)."""
@@ -182,10 +182,9 @@ class BoardModel:
         if card is None or cards is None:
             return
         column = self.column(plan.column_id)
-        if column is not None and str(card.column_id) != plan.column_id:
-            card = card.model_copy(update={"column_id": column.id, "column": column.name,
-                                           "column_kind": column.kind})
-        ids = [str(other.id) for other in cards]
+        if column is not None and card.column_id != plan.column_id:
+            card = card.moved(column)
+        ids = [other.id for other in cards]
         if plan.before in ids:
             index = ids.index(plan.before)
         elif plan.after in ids:
@@ -213,7 +212,7 @@ class BoardModel:
         found = self.locate(card_id)
         if found is None:
             return None
-        visible = [str(card.id) for card in self.visible(found[0])]
+        visible = [card.id for card in self.visible(found[0])]
         if card_id not in visible:
             return None
         target = visible.index(card_id) + step
@@ -226,7 +225,7 @@ class BoardModel:
     def plan_done(self, card_id: str) -> MovePlan | None:
         """To the top of the board's first done column; None without one or when already there."""
         found = self.locate(card_id)
-        done = next((str(c.id) for c in self.columns if c.kind.value == "done"), None)
+        done = next((c.id for c in self.columns if c.kind == "done"), None)
         if found is None or done is None or found[0] == done:
             return None
         return MovePlan(card_id, done, position="top")
@@ -235,7 +234,7 @@ class BoardModel:
         """Dropped at `visible_index` of a column's visible cards (mouse drag)."""
         if self.locate(card_id) is None or column_id not in self._by_column:
             return None
-        others = [str(card.id) for card in self.visible(column_id) if str(card.id) != card_id]
+        others = [card.id for card in self.visible(column_id) if card.id != card_id]
         if not others:
             return MovePlan(card_id, column_id, position="bottom")
         if visible_index >= len(others):
@@ -269,8 +268,8 @@ def due_text(due: date, today: date) -> str:
     return due.isoformat()
 
 
-def is_overdue(card: CardOut, today: date) -> bool:
-    return card.due is not None and card.due < today and card.column_kind.value != "done"
+def is_overdue(card: CardView, today: date) -> bool:
+    return card.due is not None and card.due < today and card.column_kind != "done"
 
 
 def ago(moment: datetime, now: datetime) -> str:
@@ -289,6 +288,6 @@ def ago(moment: datetime, now: datetime) -> str:
     return moment.date().isoformat()
 
 
-def card_key(card: CardOut) -> str:
+def card_key(card: CardView | CardOut) -> str:
     """The key, or `(new)` for a card created offline and not numbered yet."""
     return card.key or "(new)"

@@ -20,15 +20,15 @@ from ...errors import TasklyError
 from ..bindings import APP, BOARD, CARD_LIST
 from ..messages import CacheChanged, SyncStateChanged, WriteDone, WriteFailed
 from ..model import BoardModel, CardFilter, MovePlan, card_key
+from ..views import read_card
 from ..widgets.card_list import CardList
 from ..widgets.column import BoardColumn
 from ..widgets.key_bar import KeyBar, key_line
 from ..widgets.sync_indicator import SyncIndicator, indicator_text
 
 if TYPE_CHECKING:
-    from taskly_shared.models import CardOut
-
     from ..app import TasklyApp
+    from ..views import CardView
 
 
 class BoardScreen(Screen[None]):
@@ -67,11 +67,12 @@ class BoardScreen(Screen[None]):
                     widget = BoardColumn(column, clock=self.app.clock)
                     self.columns[str(column.id)] = widget
                     yield widget
-            self._refresh()
+            self._refresh(bindings=False)
             lists = self.card_lists
             first = next((card_list for card_list in lists if card_list.cards), lists[0] if lists else None)
             if first is not None:
-                self.activate(first)
+                self.active = first
+                self._column_of(first).set_active(True)
         with Horizontal(id="footer-bar"):
             yield KeyBar(self._key_line(), id="key-bar")
             yield SyncIndicator(indicator_text(self.app.sync_state), id="sync-indicator")
@@ -105,7 +106,7 @@ class BoardScreen(Screen[None]):
     def _column_of(self, card_list: CardList) -> BoardColumn:
         return self.columns[card_list.column_id]
 
-    def _refresh(self, focus: str | None = None) -> None:
+    def _refresh(self, focus: str | None = None, *, bindings: bool = True) -> None:
         """Repaint every column from the model; `focus` puts the cursor (and focus) on that card."""
         if self.model is None:
             return
@@ -127,7 +128,7 @@ class BoardScreen(Screen[None]):
             bar = self.query_one("#filter-bar", Static)
             bar.update(text, layout=False)
             bar.set_class(model.filter.active, "-active")
-        if self.is_mounted:
+        if bindings:
             self._refresh_bindings()
 
     def _refresh_bindings(self) -> None:
@@ -159,6 +160,7 @@ class BoardScreen(Screen[None]):
         self.model = model
         if relayout:
             await self.recompose()
+            self._refresh_bindings()
         self._refresh(str(keep.id) if keep and relayout and model.locate(str(keep.id)) else None)
 
     # --- what is active ---------------------------------------------------------------------------
@@ -168,7 +170,7 @@ class BoardScreen(Screen[None]):
         return [column.card_list for column in self.columns.values()]
 
     @property
-    def current_card(self) -> CardOut | None:
+    def current_card(self) -> CardView | None:
         return self.active.current if self.active else None
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -232,7 +234,7 @@ class BoardScreen(Screen[None]):
             return
         plan = self.model.plan_done(str(card.id))
         if plan is None:
-            done = any(c.kind.value == "done" for c in self.model.columns)
+            done = any(c.kind == "done" for c in self.model.columns)
             self.notify(f"{card_key(card)} is already done" if done else "this board has no done column",
                         severity="warning")
             return
@@ -346,10 +348,18 @@ class BoardScreen(Screen[None]):
     def _write_done(self, message: WriteDone) -> None:
         entity = message.result.entity
         if self.model is None or entity is None or not hasattr(entity, "board_id"):
-            return
-        if str(entity.board_id) == str(self.model.board.id):
-            self.model.upsert(entity)
+            return  # not a card (a comment)
+        self._take(str(entity.id))
         self._refresh(str(entity.id) if message.focus else None)
+
+    def _take(self, card_id: str) -> None:
+        """The card as the cache has it now, in (or out of) the model."""
+        assert self.model is not None
+        card = read_card(self.app.factory, card_id)
+        if card is not None and card.board_id == self.model.board.id:
+            self.model.upsert(card)
+        else:
+            self.model.remove(card_id)
 
     @on(WriteFailed)
     async def _write_failed(self) -> None:
@@ -363,11 +373,7 @@ class BoardScreen(Screen[None]):
         relayout = False
         for change in message.changes:
             if change.entity_type == "card":
-                card = self.app.store.card(str(change.entity_id))
-                if card is not None and str(card.board_id) == str(self.model.board.id):
-                    self.model.upsert(card)
-                else:
-                    self.model.remove(str(change.entity_id))
+                self._take(str(change.entity_id))
             elif change.entity_type in ("board", "column", "workspace"):
                 relayout = True
         if relayout:

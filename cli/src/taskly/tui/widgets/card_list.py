@@ -26,9 +26,7 @@ from textual.strip import Strip
 from ..model import Clock, card_key, due_text, initials, is_overdue
 
 if TYPE_CHECKING:
-    from uuid import UUID
-
-    from taskly_shared.models import CardOut, PullRequestOut
+    from ..views import CardView, PullView
 
 CARD_HEIGHT = 6
 """Lines per card: a border above and below, key and priority, two lines of title, labels/due/people;
@@ -85,7 +83,7 @@ class CardList(ScrollView, can_focus=False):
     class Highlighted(Message):
         """The cursor moved to `card` (None in an empty column)."""
 
-        def __init__(self, card_list: CardList, card: CardOut | None) -> None:
+        def __init__(self, card_list: CardList, card: CardView | None) -> None:
             super().__init__()
             self.card_list = card_list
             self.card = card
@@ -118,7 +116,7 @@ class CardList(ScrollView, can_focus=False):
     class Opened(Message):
         """A card was double-clicked."""
 
-        def __init__(self, card: CardOut) -> None:
+        def __init__(self, card: CardView) -> None:
             super().__init__()
             self.card = card
 
@@ -127,25 +125,25 @@ class CardList(ScrollView, can_focus=False):
         super().__init__(id=id, classes=classes)
         self.column_id = column_id
         self.clock = clock or Clock()
-        self.cards: list[CardOut] = []
+        self.cards: list[CardView] = []
         self.tops: list[int] = []
         """The first line of each card."""
         self.pending: set[str] = set()
-        self._cache: dict[tuple[UUID, int, int, bool, bool, int], list[Strip]] = {}
+        self._cache: dict[tuple[str, int, int, bool, bool, int], list[Strip]] = {}
         self._styles: dict[str, Style] | None = None
         self._drag_from: int | None = None
 
     # --- content ----------------------------------------------------------------------------------
 
     @property
-    def current(self) -> CardOut | None:
+    def current(self) -> CardView | None:
         return self.cards[self.cursor] if 0 <= self.cursor < len(self.cards) else None
 
-    def set_cards(self, cards: list[CardOut], pending: set[str] | None = None,
+    def set_cards(self, cards: list[CardView], pending: set[str] | None = None,
                   keep: str | None = None) -> None:
         """Show `cards`; the cursor stays on `keep` (else the same card, else the same place)."""
-        keep = keep or (str(self.current.id) if self.current else None)
-        previous = str(self.current.id) if self.current else None
+        previous = self.current.id if self.current else None
+        keep = keep or previous
         self.cards = cards
         self.pending = pending if pending is not None else self.pending
         self.tops, line = [], 0
@@ -154,7 +152,7 @@ class CardList(ScrollView, can_focus=False):
             line += card_height(card)
         self._cache.clear()
         self._set_virtual_height(line)
-        ids = [str(card.id) for card in cards]
+        ids = [card.id for card in cards]
         index = next((ids.index(c) for c in (keep, previous) if c in ids), min(self.cursor, max(0, len(cards) - 1)))
         self.set_reactive(CardList.cursor, index)
         self._show_cursor()
@@ -169,7 +167,7 @@ class CardList(ScrollView, can_focus=False):
 
     def select(self, card_id: str) -> bool:
         """Put the cursor on a card of this column."""
-        ids = [str(card.id) for card in self.cards]
+        ids = [card.id for card in self.cards]
         if card_id not in ids:
             return False
         self.cursor = ids.index(card_id)
@@ -235,7 +233,7 @@ class CardList(ScrollView, can_focus=False):
         if target is None or target is self or start >= len(self.cards):
             return
         index = target.index_at(event.screen_y - target.content_region.y)
-        self.post_message(self.Dropped(str(self.cards[start].id), target.column_id,
+        self.post_message(self.Dropped(self.cards[start].id, target.column_id,
                                        len(target.cards) if index is None else index))
 
     def _list_at(self, x: int, y: int) -> CardList | None:
@@ -284,7 +282,7 @@ class CardList(ScrollView, can_focus=False):
     def _card_strips(self, index: int, width: int) -> list[Strip]:
         card = self.cards[index]
         cursor = index == self.cursor and self.active
-        pending = str(card.id) in self.pending
+        pending = card.id in self.pending
         key = (card.id, card.version, width, cursor, pending, len(card.pull_requests))
         strips = self._cache.get(key)
         if strips is None:
@@ -292,11 +290,11 @@ class CardList(ScrollView, can_focus=False):
             self._cache[key] = strips
         return strips
 
-    def _draw(self, card: CardOut, width: int, cursor: bool, pending: bool) -> list[list[Segment]]:
+    def _draw(self, card: CardView, width: int, cursor: bool, pending: bool) -> list[list[Segment]]:
         """A card's lines; the cursor (in the active column only) has a heavy border."""
         s = self._style
         base = s("cursor") if cursor else s("card")
-        border = base + s(f"priority-{card.priority.value}")
+        border = base + s(f"priority-{card.priority}")
         top_left, across, top_right, side, bottom_left, bottom_right = HEAVY if cursor else ROUND
         inner = width - 4
         today = self.clock.today()
@@ -306,8 +304,8 @@ class CardList(ScrollView, can_focus=False):
                     Segment(side, border)]
 
         head_left: list[Part] = [(card_key(card), base + s("key"))]
-        if card.priority.value != "none":
-            head_left += [("  ", base), (f"● {card.priority.value}", base + s(f"priority-{card.priority.value}"))]
+        if card.priority != "none":
+            head_left += [("  ", base), (f"● {card.priority}", base + s(f"priority-{card.priority}"))]
         head_right: list[Part] = [(f"{card.points} pt", base + s("points"))] if card.points is not None else []
         title = textwrap.wrap(card.title, max(1, inner)) or [""]
         if len(title) > 2:
@@ -344,16 +342,16 @@ class CardList(ScrollView, can_focus=False):
         return lines
 
 
-def card_height(card: CardOut) -> int:
+def card_height(card: CardView) -> int:
     return CARD_HEIGHT + (1 if card.pull_requests else 0)
 
 
-def pull_badges(pull: PullRequestOut) -> list[tuple[str, str]]:
+def pull_badges(pull: PullView) -> list[tuple[str, str]]:
     """`#12 open CI✓ ✔2 ±1`: number and state, CI, approvals and requested changes (text, style)."""
-    state = pull.state.value
+    state = pull.state
     parts = [(f"#{pull.number} {state}", {"merged": "pr-merged", "closed": "pr-closed"}.get(state, "pr"))]
-    if pull.ci.value in CI_MARKS:
-        mark, style = CI_MARKS[pull.ci.value]
+    if pull.ci in CI_MARKS:
+        mark, style = CI_MARKS[pull.ci]
         parts += [(" ", "pr"), (mark, style)]
     if pull.approvals:
         parts += [(" ", "pr"), (f"✔{pull.approvals}", "approved")]

@@ -11,14 +11,11 @@ from textual.widgets import Static
 from .card_list import CardList
 
 if TYPE_CHECKING:
-    from uuid import UUID
-
-    from taskly_shared.models import CardOut, ColumnOut
-
     from ..model import Clock
+    from ..views import CardView, ColumnView
 
 
-def header_text(column: ColumnOut, total: int, shown: int | None) -> str:
+def header_text(column: ColumnView, total: int, shown: int | None) -> str:
     """`In Progress  5/4 over WIP` style: the count, the limit, and how many the filter shows."""
     count = f"{total}/{column.wip_limit}" if column.wip_limit else str(total)
     text = f"{column.name}  {count}"
@@ -32,13 +29,13 @@ def header_text(column: ColumnOut, total: int, shown: int | None) -> str:
 class BoardColumn(Vertical):
     """One column of the board."""
 
-    def __init__(self, column: ColumnOut, *, clock: Clock) -> None:
+    def __init__(self, column: ColumnView, *, clock: Clock) -> None:
         super().__init__(id=f"column-{column.id}", classes="board-column")
         self.column = column
         self.card_list = CardList(str(column.id), clock=clock, classes="card-list")
         self.header = Static("", classes="column-header", markup=False)
         self._header_text = ""
-        self._shown: tuple[list[tuple[UUID, int]], list[UUID]] | None = None
+        self._shown: tuple[list[tuple[str, int]], list[str]] | None = None
 
     def compose(self) -> ComposeResult:
         yield self.header
@@ -49,7 +46,7 @@ class BoardColumn(Vertical):
         self.header.set_class(active, "-active")
         self.card_list.active = active
 
-    def show(self, column: ColumnOut, total: int, visible: list[CardOut], pending: set[str],
+    def show(self, column: ColumnView, total: int, visible: list[CardView], pending: set[str],
              filtered: bool, keep: str | None = None) -> None:
         """Repaint with the column's current state."""
         self.column = column
@@ -60,7 +57,7 @@ class BoardColumn(Vertical):
             self.header.update(text, layout=False)
             self.header.set_class(over, "-over-limit")
         shown = [(card.id, card.version) for card in visible]
-        mine = [card.id for card in visible if str(card.id) in pending] if pending else []
+        mine = [card.id for card in visible if card.id in pending] if pending else []
         if (shown, mine) != self._shown:  # unchanged columns are not repainted
             self._shown = (shown, mine)
             self.card_list.set_cards(visible, pending, keep)

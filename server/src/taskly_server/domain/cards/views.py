@@ -57,11 +57,6 @@ class CardRenderer:
         if unlinked:
             self.pull_requests.update(await pull_requests_of(self.db, unlinked))
 
-    def forget_pull_requests(self, card_ids: Iterable[uuid.UUID]) -> None:
-        """Reload these cards' pull requests on the next render (their links or PRs changed)."""
-        for card_id in card_ids:
-            self.pull_requests.pop(card_id, None)
-
     def render(self, card: Card, conflicts: Sequence[FieldConflict] = ()) -> CardOut:
         board = self.boards[card.board_id]
         column = self.columns[card.column_id]

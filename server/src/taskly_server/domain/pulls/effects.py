@@ -6,9 +6,10 @@ PR linked to it, so one delivery adds one feed row per card it touches, and noth
 shows the PR (the feed's seq is taken under the workspace's row lock, so fewer rows per delivery
 is more deliveries per second).
 
-Locks are always taken in one order (commit advisory lock → pull requests by id → cards by id →
-target column → workspace seq at flush), and a card is read only once its row is locked, so two
-deliveries about two PRs of one card see each other's committed state: the later one decides.
+Locks are always taken in one order (the commit's advisory lock → the check's or branch's row →
+pull requests by id → cards by id → target column → workspace seq at flush), and a card is read
+only once its row is locked, so two deliveries about two PRs of one card see each other's
+committed state: the later one decides.
 
 Cards are rendered once, before any change (by `CardRenderer.render`, from rows this module
 loads); their new wire state is that rendering with the changed pull requests and placement put
@@ -99,12 +100,13 @@ class Effects:
             self.pulls[pull.id] = pull
             self.pulls_loaded[pull.id] = None if created else dataclasses.replace(pull)
             self.links[pull.id] = set()
-        for card_id, pull_id in await self.store.links(self.pulls):
-            self.links[pull_id].add(card_id)
-        wanted = set(card_ids).union(*self.links.values())
-        if not wanted:
+        found = await self.store.lock_cards(self.pulls, card_ids)
+        for card, linked_to in found:
+            for pull_id in linked_to:
+                self.links[pull_id].add(card.id)
+        cards = [card for card, _ in found]
+        if not cards:
             return
-        cards = await self.store.lock_cards(wanted)
         await self._load(cards)
         for card in cards:
             self.cards[card.id] = card

@@ -205,13 +205,6 @@ class PullStore:
             workspace_id, [k for k, _ in keys], [n for _, n in keys])
         return {r[0]: r[1] for r in records}
 
-    async def links(self, pull_ids: Iterable[uuid.UUID]) -> list[tuple[uuid.UUID, uuid.UUID]]:
-        """(card id, pull request id) of these pull requests."""
-        records = await self.conn.fetch(
-            "SELECT card_id, pull_request_id FROM card_pull_requests"
-            " WHERE pull_request_id = ANY($1::uuid[])", list(pull_ids))
-        return [(r[0], r[1]) for r in records]
-
     async def link(self, pull_id: uuid.UUID, card_ids: Iterable[uuid.UUID]) -> None:
         await self.conn.execute(
             "INSERT INTO card_pull_requests (card_id, pull_request_id, created_at)"
@@ -224,19 +217,37 @@ class PullStore:
 
     # --- cards ---------------------------------------------------------------------------------
 
-    async def lock_cards(self, card_ids: Iterable[uuid.UUID]) -> list[CardRow]:
+    async def lock_cards(self, pull_ids: Iterable[uuid.UUID],
+                         card_ids: Iterable[uuid.UUID]) -> list[tuple[CardRow, list[uuid.UUID]]]:
+        """The cards linked to these pull requests, and `card_ids`, locked by id; with each card,
+        which of the pull requests it is linked to (links of a PR change only under its lock)."""
         records = await self.conn.fetch(
-            "SELECT * FROM cards WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE", list(card_ids))
-        return [CardRow(**dict(r.items())) for r in records]
+            "SELECT cards.*, ARRAY(SELECT links.pull_request_id FROM card_pull_requests AS links"
+            "   WHERE links.card_id = cards.id AND links.pull_request_id = ANY($1::uuid[])) AS linked_to"
+            " FROM cards WHERE cards.id = ANY($2::uuid[]) OR cards.id IN (SELECT card_id"
+            "   FROM card_pull_requests WHERE pull_request_id = ANY($1::uuid[]))"
+            " ORDER BY cards.id FOR UPDATE OF cards", list(pull_ids), list(card_ids))
+        found = []
+        for record in records:
+            values = dict(record.items())
+            linked = values.pop("linked_to")
+            found.append((CardRow(**values), linked))
+        return found
 
     async def boards(self, board_ids: Iterable[uuid.UUID]) -> tuple[list[BoardRow], list[ColumnRow]]:
         """The boards (with their automation rules) and all their columns."""
-        ids = list(board_ids)
-        boards = await self.conn.fetch(
-            "SELECT id, workspace_id, key, automation FROM boards WHERE id = ANY($1::uuid[])", ids)
-        columns = await self.conn.fetch(
-            "SELECT id, board_id, name, kind, rank FROM board_columns WHERE board_id = ANY($1::uuid[])", ids)
-        return [_row(BoardRow, r) for r in boards], [_row(ColumnRow, r) for r in columns]
+        records = await self.conn.fetch(
+            "SELECT boards.id, boards.workspace_id, boards.key, boards.automation, columns.id,"
+            " columns.name, columns.kind, columns.rank FROM boards"
+            " LEFT JOIN board_columns AS columns ON columns.board_id = boards.id"
+            " WHERE boards.id = ANY($1::uuid[])", list(board_ids))
+        boards: dict[uuid.UUID, BoardRow] = {}
+        columns = []
+        for board_id, workspace_id, key, automation, column_id, name, kind, rank in records:
+            boards.setdefault(board_id, BoardRow(board_id, workspace_id, key, automation or {}))
+            if column_id is not None:
+                columns.append(ColumnRow(column_id, board_id, name, kind, rank))
+        return list(boards.values()), columns
 
     async def usernames(self, user_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, str]:
         ids = list(user_ids)

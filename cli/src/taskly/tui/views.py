@@ -1,0 +1,125 @@
+"""Boards, columns and cards as the board shows them, decoded from the cache's JSON without pydantic.
+
+Pydantic and the wire models cost ~110 ms to import, a quarter of the board's first paint: the
+board reads `Store.board_json` / `Store.cards_json` into these small read-only views, and what
+opens later (forms, details) reads the `CardOut` it needs. Fields keep the wire names; ids are
+strings and enums their values (`card.priority == "high"`).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from taskly_shared.models import CardOut
+
+    from ..context import Factory
+
+
+class PullView:
+    """A pull request linked to a card: what its badges show."""
+
+    __slots__ = ("approvals", "changes_requested", "ci", "number", "repository", "state")
+
+    def __init__(self, data: dict[str, Any]) -> None:
+        self.repository: str = data.get("repository") or ""
+        self.number: int = data["number"]
+        self.state: str = data.get("state") or "open"
+        self.ci: str = data.get("ci") or "none"
+        self.approvals: int = data.get("approvals") or 0
+        self.changes_requested: int = data.get("changes_requested") or 0
+
+
+class CardView:
+    """A card (the wire fields the board uses)."""
+
+    __slots__ = ("assignees", "board_id", "column", "column_id", "column_kind", "deleted", "description",
+                 "due", "id", "key", "labels", "number", "points", "priority", "pull_requests", "rank",
+                 "title", "version", "workspace_id")
+
+    def __init__(self, data: dict[str, Any]) -> None:
+        self.id: str = str(data["id"])
+        self.key: str = data.get("key") or ""
+        self.number: int = data.get("number") or 0
+        self.board_id: str = str(data["board_id"])
+        self.workspace_id: str = str(data["workspace_id"])
+        self.title: str = data["title"]
+        self.description: str = data.get("description") or ""
+        self.column: str = data.get("column") or ""
+        self.column_id: str = str(data["column_id"])
+        self.column_kind: str = data.get("column_kind") or "todo"
+        self.rank: str = data.get("rank") or ""
+        self.labels: list[str] = list(data.get("labels") or [])
+        self.priority: str = data.get("priority") or "none"
+        self.points: int | None = data.get("points")
+        due = data.get("due")
+        self.due: date | None = date.fromisoformat(due) if isinstance(due, str) else due
+        self.assignees: list[str] = list(data.get("assignees") or [])
+        self.version: int = data.get("version") or 0
+        self.deleted: bool = data.get("deleted_at") is not None
+        self.pull_requests = [PullView(pull) for pull in data.get("pull_requests") or []]
+
+    @classmethod
+    def from_out(cls, card: CardOut) -> CardView:
+        return cls(card.model_dump(mode="json"))
+
+    def moved(self, column: ColumnView) -> CardView:
+        """This card shown in another column (before the cache says where it is ranked)."""
+        copy = object.__new__(CardView)
+        for name in CardView.__slots__:
+            setattr(copy, name, getattr(self, name))
+        copy.column_id, copy.column, copy.column_kind = column.id, column.name, column.kind
+        return copy
+
+
+class ColumnView:
+    __slots__ = ("id", "kind", "name", "rank", "wip_limit")
+
+    def __init__(self, data: dict[str, Any]) -> None:
+        self.id: str = str(data["id"])
+        self.name: str = data["name"]
+        self.kind: str = data.get("kind") or "todo"
+        self.rank: str = data.get("rank") or ""
+        self.wip_limit: int | None = data.get("wip_limit")
+
+
+class BoardView:
+    __slots__ = ("columns", "id", "key", "name", "workspace_id")
+
+    def __init__(self, data: dict[str, Any]) -> None:
+        self.id: str = str(data["id"])
+        self.workspace_id: str = str(data["workspace_id"])
+        self.key: str = data["key"]
+        self.name: str = data["name"]
+        self.columns = [ColumnView(column) for column in data.get("columns") or []]
+
+
+def read_board(f: Factory, ref: str | None, *, network: bool = False) -> BoardView:
+    """The board `ref` (else the current one) as `resolve.board` finds it, from the cache only
+    unless `network` (resolving a workspace that is not cached pulls): the UI thread never waits
+    for the server. Named boards are read as JSON, without pydantic."""
+    from .. import resolve
+
+    return BoardView(resolve.board_json(f if network else cache_only(f), ref))
+
+
+def cache_only(f: Factory) -> Factory:
+    """The same Factory (same config and cache) in offline mode: names resolve from the cache."""
+    from dataclasses import replace
+
+    from ..context import Factory
+
+    view = Factory(globals=replace(f.globals, offline=True), environ=f.environ)
+    view.__dict__.update(config=f.config, store=f.store)
+    return view
+
+
+def read_cards(f: Factory, board_id: str) -> list[CardView]:
+    """The board's live cards in board order."""
+    return [CardView(data) for data in f.store.cards_json(board_id=board_id)]
+
+
+def read_card(f: Factory, card_id: str) -> CardView | None:
+    data = f.store.card_json(card_id)
+    return CardView(data) if data is not None else None
