@@ -14,6 +14,8 @@ from tests.support.services import create_database, drop_database
 
 SECRET = "test-secret-key-0123456789abcdef"
 
+pytest_plugins = ["tests.support.fake_github", "tests.support.github_stack"]
+
 
 @pytest.fixture(autouse=True)
 def _isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -24,26 +24,13 @@ import pytest
 from tests.cli.support import CliResult, ok, run_taskly
 from tests.support.api import Api
 from tests.support.fake_github import FakeGitHub
-from tests.support.github_stack import GitHubStack, own_database
+from tests.support.github_stack import GitHubStack
 
 GIT_ENV = {"GIT_AUTHOR_NAME": "Test", "GIT_AUTHOR_EMAIL": "test@example.com", "GIT_COMMITTER_NAME": "Test",
            "GIT_COMMITTER_EMAIL": "test@example.com", "GIT_CONFIG_NOSYSTEM": "1"}
 
 
 # --- fixtures (import them into a test module) ---------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def github_database() -> Iterator[str]:
-    with own_database() as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
-def fake(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FakeGitHub]:
-    with FakeGitHub(tmp_path_factory.mktemp("fake-github")) as fake:
-        yield fake
-    assert not fake.errors, "fake GitHub raised:\n" + "\n".join(fake.errors)
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,6 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli.github_world import fake, github_database  # noqa: F401  (fixtures)
 from tests.cli.support import TASKLY, ok, run_taskly, taskly_env
 from tests.support.fake_github import FakeGitHub
 from tests.support.github_stack import GitHubStack
@@ -25,7 +24,7 @@ TOKEN_PATH = "/login/oauth/access_token"
 
 
 @pytest.fixture(scope="module")
-def stack(fake: FakeGitHub, github_database: str,  # noqa: F811
+def stack(fake: FakeGitHub, github_database: str,
           tmp_path_factory: pytest.TempPathFactory) -> Iterator[GitHubStack]:
     stack = GitHubStack.start(tmp_path_factory.mktemp("cli-login"), github_database, fake, worker=False)
     yield stack
@@ -69,7 +68,7 @@ class LoginProcess:
         return self.process.returncode, stdout
 
 
-def token_polls(fake: FakeGitHub) -> int:  # noqa: F811
+def token_polls(fake: FakeGitHub) -> int:
     return sum(1 for request in list(fake.requests) if request.path == TOKEN_PATH)
 
 
@@ -82,7 +81,7 @@ def recorder(tmp_path: Path) -> tuple[str, Path]:
     return f"{script} %s", seen
 
 
-def test_device_flow_signs_in_and_stores_the_login(stack: GitHubStack, fake: FakeGitHub, tmp_path: Path) -> None:  # noqa: F811
+def test_device_flow_signs_in_and_stores_the_login(stack: GitHubStack, fake: FakeGitHub, tmp_path: Path) -> None:
     login = f"octo-{uuid.uuid4().hex[:8]}"
     fake.add_user(login, name="Octo Cat")
     running = LoginProcess("--server", stack.url, "--no-browser", "--json")
@@ -103,7 +102,7 @@ def test_device_flow_signs_in_and_stores_the_login(stack: GitHubStack, fake: Fak
     ok("workspace", "create", "GitHub users")
 
 
-def test_browser_opened_unless_no_browser_and_a_denial(stack: GitHubStack, fake: FakeGitHub, tmp_path: Path) -> None:  # noqa: F811
+def test_browser_opened_unless_no_browser_and_a_denial(stack: GitHubStack, fake: FakeGitHub, tmp_path: Path) -> None:
     login = f"octo-{uuid.uuid4().hex[:8]}"
     fake.add_user(login)
     browser, seen = recorder(tmp_path)
@@ -124,7 +123,7 @@ def test_browser_opened_unless_no_browser_and_a_denial(stack: GitHubStack, fake:
     assert ok("whoami", "--json").json()["username"] == login  # the earlier login stays
 
 
-def test_polling_respects_slow_down_and_stops_at_expiry(stack: GitHubStack, fake: FakeGitHub) -> None:  # noqa: F811
+def test_polling_respects_slow_down_and_stops_at_expiry(stack: GitHubStack, fake: FakeGitHub) -> None:
     login = f"octo-{uuid.uuid4().hex[:8]}"
     fake.add_user(login)
     running = LoginProcess("--server", stack.url, "--no-browser")

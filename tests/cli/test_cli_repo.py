@@ -12,8 +12,6 @@ import pytest
 from tests.cli.github_world import (  # noqa: F401  (fixtures)
     _git_identity,
     cli_token_login,
-    fake,
-    github_database,
     github_user,
     no_traceback,
     stack,

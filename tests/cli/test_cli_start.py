@@ -14,9 +14,7 @@ from tests.cli.github_world import (  # noqa: F401  (fixtures)
     World,
     _git_identity,
     clone,
-    fake,
     git,
-    github_database,
     head_branch,
     ls_remote,
     no_traceback,
@@ -29,7 +27,7 @@ pytestmark = pytest.mark.timeout(240)
 
 
 @pytest.fixture(autouse=True)
-def _clean_faults(fake):  # noqa: F811
+def _clean_faults(fake):
     yield
     fake.reset_faults()
 

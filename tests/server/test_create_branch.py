@@ -21,27 +21,13 @@ from websockets.asyncio.client import connect
 from tests.support.api import Api
 from tests.support.authz import join
 from tests.support.fake_github import FakeGitHub
-from tests.support.github_stack import GitHubStack, own_database
+from tests.support.github_stack import GitHubStack
 from tests.support.services import REDIS_URL, require
 
 pytestmark = pytest.mark.timeout(180)
 
 STACK_ENV = {"TASKLY_FEED_POLL_INTERVAL": "60"}
 """Realtime notices only: the servers' safety poll would hide a missing notice for a minute."""
-
-
-@pytest.fixture(scope="module")
-def github_database() -> Iterator[str]:
-    """This module's own database (see own_database)."""
-    with own_database() as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
-def fake(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FakeGitHub]:
-    with FakeGitHub(tmp_path_factory.mktemp("fake-github")) as fake:
-        yield fake
-    assert not fake.errors, "fake GitHub raised:\n" + "\n".join(fake.errors)
 
 
 @pytest.fixture(scope="module")

@@ -20,24 +20,10 @@ from taskly_server.domain.github.crypto import SecretBox, UndecryptableSecret, u
 from tests.support.api import Api
 from tests.support.checks import problem
 from tests.support.fake_github import FakeGitHub
-from tests.support.github_stack import SECRET, GitHubStack, own_database
+from tests.support.github_stack import SECRET, GitHubStack
 from tests.support.processes import ServerProcess
 
 pytestmark = pytest.mark.timeout(120)
-
-
-@pytest.fixture(scope="module")
-def github_database() -> Iterator[str]:
-    """This module's own database (see own_database)."""
-    with own_database() as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
-def fake(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FakeGitHub]:
-    with FakeGitHub(tmp_path_factory.mktemp("fake-github")) as fake:
-        yield fake
-    assert not fake.errors, "fake GitHub raised:\n" + "\n".join(fake.errors)
 
 
 @pytest.fixture(scope="module")

@@ -18,26 +18,12 @@ from taskly_server.domain.github.crypto import decrypt_webhook_secret
 from tests.support.api import Api
 from tests.support.authz import join
 from tests.support.fake_github import FakeGitHub
-from tests.support.github_stack import SECRET, GitHubStack, own_database
+from tests.support.github_stack import SECRET, GitHubStack
 
 pytestmark = pytest.mark.timeout(120)
 
 EVENTS = {"pull_request", "pull_request_review", "push", "create", "delete", "check_suite",
           "check_run", "status"}
-
-
-@pytest.fixture(scope="module")
-def github_database() -> Iterator[str]:
-    """This module's own database (see own_database)."""
-    with own_database() as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
-def fake(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FakeGitHub]:
-    with FakeGitHub(tmp_path_factory.mktemp("fake-github")) as fake:
-        yield fake
-    assert not fake.errors, "fake GitHub raised:\n" + "\n".join(fake.errors)
 
 
 @pytest.fixture(scope="module")

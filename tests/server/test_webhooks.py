@@ -19,7 +19,7 @@ import pytest
 from tests.support.api import Api
 from tests.support.checks import problem, sql
 from tests.support.fake_github import FakeGitHub
-from tests.support.github_stack import GitHubStack, own_database
+from tests.support.github_stack import GitHubStack
 from tests.support.github_webhooks import Hook, fixture, fixture_files, sign
 from tests.support.processes import ServerProcess, start_server
 
@@ -212,19 +212,6 @@ async def test_ten_concurrent_copies_are_processed_once(hook: Hook, owner: Api, 
 
 
 # --- end to end: connected through the API, delivered by the fake GitHub -------------------------
-
-
-@pytest.fixture(scope="module")
-def github_database() -> Iterator[str]:
-    with own_database() as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
-def fake(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FakeGitHub]:
-    with FakeGitHub(tmp_path_factory.mktemp("fake-github")) as fake:
-        yield fake
-    assert not fake.errors, "fake GitHub raised:\n" + "\n".join(fake.errors)
 
 
 @pytest.fixture(scope="module")

@@ -32,7 +32,6 @@ from tests.support.fake_github_process import FakeGitHubProcess
 if TYPE_CHECKING:
     from tests.support.fake_github import FakeGitHub
 
-pytest_plugins = ["tests.support.fake_github"]  # the `fake_github` fixture
 
 FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "github-webhooks"
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"

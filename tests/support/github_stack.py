@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from tests.support.api import Api
 from tests.support.fake_github import FakeGitHub
@@ -29,6 +30,21 @@ from tests.support.services import create_database, drop_database
 
 SECRET = "github-tests-secret-0123456789abcdef"
 DONE = ("complete", "failed", "aborted")
+
+
+@pytest.fixture(scope="module")
+def github_database() -> Iterator[str]:
+    """The module's own database (see own_database)."""
+    with own_database() as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def fake(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FakeGitHub]:
+    """The module's fake GitHub; a bug inside the fake fails the module."""
+    with FakeGitHub(tmp_path_factory.mktemp("fake-github")) as fake:
+        yield fake
+    assert not fake.errors, "fake GitHub raised:\n" + "\n".join(fake.errors)
 
 
 @contextlib.contextmanager
