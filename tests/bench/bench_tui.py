@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import statistics
 import sys
 import tempfile
@@ -163,6 +164,7 @@ def main() -> None:
     finally:
         server.stop()
         drop_database(name)
+        shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":
