@@ -48,7 +48,7 @@ def test_workspaces_and_boards_become_current(server) -> None:
     code, _, err = run_taskly("workspace", "use", "nope")
     assert code == 3 and first in err and second in err
     assert run_taskly("board", "create", "Bad", "--key", "B4D").code == 2
-    assert run_taskly("board").code == 2  # a group: needs a subcommand
+    assert run_taskly("board").code == 2  # no terminal: the board cannot open
 
 
 def test_invite_join_and_members(server, tmp_path: Path) -> None:
