@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 
 from litestar import Controller, Request, Response, delete, get, patch, post
-from litestar.params import Parameter
+from litestar.params import HeaderParameter, Parameter
 from sqlalchemy.ext.asyncio import AsyncSession
 from taskly_shared.models import (
     BulkUpdate,
@@ -24,8 +24,8 @@ from ..sync.mutation import execute
 from .comments import CommentService, card_activity
 from .services import CardService
 
-IF_MATCH = Parameter(header="If-Match", default=None, required=False,
-                     description="The card version the client saw (like `base_version`).")
+IF_MATCH = HeaderParameter(name="If-Match", default=None, required=False,
+                           description="The card version the client saw (like `base_version`).")
 
 
 class BoardCardController(Controller):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import Cookie, State
-from litestar.params import Parameter
+from litestar.params import Parameter, QueryParameter
 from litestar.response import Redirect
 from taskly_shared.models import (
     AuthTokens,
@@ -56,8 +56,8 @@ class GitHubAuthController(Controller):
 
     @get("/callback", status_code=200)
     async def callback(self, request: Request, state: State, code: str | None = QUERY_VALUE,
-                       github_state: str | None = Parameter(query="state", default=None, required=False,
-                                                            max_length=2000),
+                       github_state: str | None = QueryParameter(name="state", default=None, required=False,
+                                                                 max_length=2000),
                        error: str | None = QUERY_VALUE) -> Response[AuthTokens]:
         """Where GitHub sends the browser back: the state is checked, the code exchanged."""
         oauth = GitHubOAuth(state.settings)
