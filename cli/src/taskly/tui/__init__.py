@@ -18,7 +18,7 @@ def open_board(f: Factory, board: str | None = None, *, clock: Clock | None = No
     """Run the board app in this terminal; typed errors (exit codes) before the screen is taken."""
     from .. import resolve
     from ..errors import TasklyError, UsageError
-    from .views import read_board
+    from .reads import read_board
 
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
         raise UsageError("`taskly board` needs a terminal: `taskly ls` prints the board's cards")

@@ -19,7 +19,7 @@ from textual.worker import Worker, WorkerState
 
 from .. import resolve
 from ..errors import TasklyError
-from . import views
+from . import reads
 from .bindings import APP, keymap_from_config
 from .messages import CacheChanged, SyncState, SyncStateChanged, WriteDone, WriteFailed
 from .model import BoardModel, CardFilter, Clock, card_key
@@ -86,9 +86,9 @@ class TasklyApp(App[None]):
 
     def read_board(self, card_filter: CardFilter | None = None) -> BoardModel:
         """The board from the cache (JSON views: no pydantic before the first paint)."""
-        board = views.read_board(self.factory, self.board_ref)
+        board = reads.read_board(self.factory, self.board_ref)
         self.workspace_id = board.workspace_id
-        return BoardModel.build(board, views.read_cards(self.factory, board.id), self.me, card_filter)
+        return BoardModel.build(board, reads.read_cards(self.factory, board.id), self.me, card_filter)
 
     def pending_card_ids(self) -> set[str]:
         entities = self.store.outbox.pending_entities(self.workspace_id)

@@ -20,7 +20,7 @@ from ...errors import TasklyError
 from ..bindings import APP, BOARD, CARD_LIST
 from ..messages import CacheChanged, SyncStateChanged, WriteDone, WriteFailed
 from ..model import BoardModel, CardFilter, MovePlan, card_key
-from ..views import read_card
+from ..reads import read_card
 from ..widgets.card_list import CardList
 from ..widgets.column import BoardColumn
 from ..widgets.key_bar import KeyBar, key_line
