@@ -68,6 +68,7 @@ class CardService:
         self.views = CardRenderer(self.db)
         self.editor = FieldEditor(self.db)
         self.columns: dict[uuid.UUID, list[BoardColumn]] = {}
+        self.locked_columns: set[uuid.UUID] = set()
 
     # --- reads -----------------------------------------------------------------------------
 
@@ -105,7 +106,7 @@ class CardService:
             .values(next_card_number=Board.next_card_number + 1)
             .returning(Board.next_card_number - 1)
         )
-        await lock_column(self.db, column.id)
+        await self._lock_column(column.id)
         card.number = number
         card.rank = rank_between(await Ranks(self.db, column.id).last(), None)
         card.created_at = card.updated_at = utcnow()
@@ -135,10 +136,10 @@ class CardService:
         placements = [p for p in (data.before, data.after, data.position) if p is not None]
         if len(placements) > 1:
             raise Invalid("give at most one of before, after and position")
-        card = await self._load(principal, ref, Role.MEMBER, lock=True)
+        card = await self._load(principal, ref, Role.MEMBER, lock=True, placing_in=data.column)
         before = await self.views.one(card)
         column = pick_column(await self._columns(card.board_id), data.column)
-        await lock_column(self.db, column.id)
+        await self._lock_column(column.id)
         anchor_ref = data.before or data.after
         anchor = await self._anchor(card, column, anchor_ref) if anchor_ref else None
         position = ("before" if data.before else "after") if anchor else data.position or "bottom"
@@ -187,7 +188,7 @@ class CardService:
                     columns = await board_columns(self.db, cards[card_id].board_id)
                     targets.add(pick_column(columns, item.column).id)
         for column_id in sorted(targets):
-            await lock_column(self.db, column_id)
+            await self._lock_column(column_id)
         results = []
         for card_id, item in items:
             with _naming(item.card):
@@ -219,17 +220,20 @@ class CardService:
         current = self.views.columns.get(card.column_id)
         target = next((c for c in columns if c.kind == ColumnKind.IN_PROGRESS.value), None)
         if target is not None and (current is None or current.kind != ColumnKind.IN_PROGRESS.value):
-            await lock_column(self.db, target.id)
+            await self._lock_column(target.id)
             await self._place(card, target, "bottom")
         return await self._commit(card, before, None), True
 
     # --- the steps of a write --------------------------------------------------------------
 
     async def _load(self, principal: Principal, ref: str, minimum: Role = Role.VIEWER,
-                    lock: bool = False) -> Card:
-        """The card `ref` names; what the renderer needs for it comes in the same query."""
-        found = await load_card_context(self.db, principal.user_id, ref, minimum, lock)
+                    lock: bool = False, placing_in: str | None = None) -> Card:
+        """The card `ref` names; what the renderer needs for it comes in the same query, and so
+        does the lock of column `placing_in` when the card is going there."""
+        found = await load_card_context(self.db, principal.user_id, ref, minimum, lock, placing_in)
         card = found.card
+        if found.locked_column is not None:
+            self.locked_columns.add(found.locked_column)
         if found.board is not None:
             self.views.boards[found.board.id] = found.board
             self.views.columns.update((column.id, column) for column in found.columns)
@@ -239,6 +243,12 @@ class CardService:
         if found.unlinked:
             self.views.pull_requests[card.id] = []
         return card
+
+    async def _lock_column(self, column_id: uuid.UUID) -> None:
+        """`lock_column`, unless this transaction holds that lock already."""
+        if column_id not in self.locked_columns:
+            await lock_column(self.db, column_id)
+            self.locked_columns.add(column_id)
 
     async def _columns(self, board_id: uuid.UUID) -> list[BoardColumn]:
         """The board's columns in board order, queried once per request."""
@@ -255,7 +265,7 @@ class CardService:
                 raise Invalid("column cannot be null")
             column = pick_column(await self._columns(card.board_id), data.column)
             if column.id != card.column_id:
-                await lock_column(self.db, column.id)
+                await self._lock_column(column.id)
                 await self._place(card, column, "bottom")
         return await self._commit(card, before, base_version)
 

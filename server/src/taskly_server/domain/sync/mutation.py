@@ -27,7 +27,8 @@ MAX_ATTEMPTS = 4
 
 CHANGE_FIELDS = ("workspace_id", "entity_type", "entity_id", "op", "version", "changes", "data",
                  "actor_type", "actor_id", "actor_name", "delivery_id", "mutation_id", "conflicts")
-"""The columns of a Change row that `Mutation.record` fills in."""
+"""The columns of a Change row that `Mutation.record` fills in (`WRITE_ONE_CHANGE` binds these)."""
+CHANGE_FIELDS_SET = frozenset(CHANGE_FIELDS)
 
 
 def _take_seqs():
@@ -119,7 +120,7 @@ class Mutation:
         """
         for workspace_id in sorted(self.pending, key=str):
             rows = self.pending[workspace_id]
-            if len(rows) == 1:
+            if len(rows) == 1 and rows[0].keys() == CHANGE_FIELDS_SET:
                 params = {f"new_{name}": value for name, value in rows[0].items()}
                 params.update(new_created_at=utcnow(), taken_workspace_id=workspace_id, count=1)
                 last = await self.db.scalar(WRITE_ONE_CHANGE, params)
