@@ -18,9 +18,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -39,34 +37,15 @@ from taskly_server.settings import Settings  # noqa: E402
 from taskly_server.worker import create_queue  # noqa: E402
 
 from tests.support.fake_github_process import FakeGitHubProcess  # noqa: E402
-from tests.support.processes import BIN, free_port, start_server  # noqa: E402
+from tests.support.processes import free_port, start_server, start_worker  # noqa: E402
 from tests.support.services import REDIS_URL, create_database, drop_database  # noqa: E402
 
 SECRET = "bench-secret-0123456789abcdef0123456789"
 
 
-def start_worker(env: dict[str, str], log_dir: Path, profile: str | None = None) -> subprocess.Popen:
-    log_path = log_dir / f"worker-{time.monotonic_ns()}.log"
-    command = [str(BIN / "taskly-server"), "worker"]
-    if profile:
-        command = [sys.executable, "-m", "cProfile", "-o", profile, *command]
-    process = subprocess.Popen(command, env={**os.environ, **env},
-                               stdout=log_path.open("wb"), stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 30
-    while "worker_started" not in log_path.read_text(errors="replace"):
-        if process.poll() is not None or time.monotonic() > deadline:
-            raise RuntimeError(f"worker did not start:\n{log_path.read_text(errors='replace')}")
-        time.sleep(0.05)
-    return process
-
-
-def stop(process: subprocess.Popen) -> None:
-    process.terminate()
-    try:
-        process.wait(30)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
+def profile_prefix(profile: str | None) -> tuple[str, ...]:
+    """Run the worker under cProfile, writing to `profile`, when asked."""
+    return (sys.executable, "-m", "cProfile", "-o", profile) if profile else ()
 
 
 def fake_ceiling(fake: FakeGitHubProcess, token: str, full_name: str, calls: int = 300) -> float:
@@ -131,7 +110,7 @@ def main() -> None:
         settings = Settings(database_url=database_url, redis_url=env.get("TASKLY_REDIS_URL"),
                             secret_key=SECRET, queue_name=env["TASKLY_QUEUE_NAME"])
         server = start_server({**env, "TASKLY_LOG_LEVEL": "WARNING"}, log_dir, port=port)
-        worker = start_worker(env, log_dir)
+        worker = start_worker(env, log_dir / "worker.log")
         with httpx.Client(base_url=f"{server.url}/api/v1", timeout=60) as http:
             tokens = sign_in(http, fake, login)
             http.headers["Authorization"] = f"Bearer {tokens['access_token']}"
@@ -141,7 +120,7 @@ def main() -> None:
                                 json={"full_name": full_name, "board_id": board["id"]}).json()
             while http.get(f"/jobs/{connect['job_id']}").json()["status"] != "complete":
                 time.sleep(0.05)
-            stop(worker)
+            worker.stop()
             worker = None
             cards = [http.post(f"/boards/{board['id']}/cards", json={"title": f"Bench card {i}"}).json()
                      for i in range(args.jobs)]
@@ -152,7 +131,7 @@ def main() -> None:
                 keys.append(accepted.json()["job_id"])
         print(f"{len(keys)} create_branch jobs queued ({'redis' if args.redis else 'postgres'} queue); "
               "starting one worker (concurrency 10)", flush=True)
-        worker = start_worker(env, log_dir, args.profile)
+        worker = start_worker(env, log_dir / "worker.log", profile_prefix(args.profile))
         print(f"worker pid {worker.pid}", flush=True)
         cpu = psutil.Process(worker.pid)
         cpu_before = sum(cpu.cpu_times()[:2])
@@ -178,13 +157,13 @@ def main() -> None:
               f"core would sustain ~{len(jobs) / cpu_used:.0f} jobs/s against an instant GitHub")
         refs = fake.refs(full_name)
         print(f"  refs in the bare repository: {sum(1 for ref in refs if ref.startswith('refs/heads/ben-'))}")
-        stop(worker)
+        worker.stop()
         worker = None
         print(f"fake GitHub alone (20 threads, read base + create ref): "
               f"{fake_ceiling(fake, gh_user.token, full_name):.0f} branches/s")
     finally:
         if worker is not None:
-            stop(worker)
+            worker.stop()
         if server is not None:
             server.stop()
         fake.stop()

@@ -32,7 +32,7 @@ sys.path.insert(0, str(ROOT))
 import httpx  # noqa: E402
 
 from tests.support.fake_github_process import FakeGitHubProcess  # noqa: E402
-from tests.support.processes import BIN, free_port, start_server  # noqa: E402
+from tests.support.processes import BIN, free_port, start_server, start_worker  # noqa: E402
 from tests.support.services import create_database, drop_database  # noqa: E402
 
 SECRET = "bench-secret-0123456789abcdef0123456789"
@@ -46,28 +46,6 @@ def precompile() -> None:
 
     for folder in (ROOT / "cli" / "src", ROOT / "shared" / "src", Path(sysconfig.get_paths()["purelib"])):
         compileall.compile_dir(folder, quiet=2, workers=1)
-
-
-def start_worker(env: dict[str, str], log_dir: Path) -> subprocess.Popen:
-    log_path = log_dir / "worker.log"
-    process = subprocess.Popen([str(BIN / "taskly-server"), "worker"], env={**os.environ, **env},
-                               stdout=log_path.open("wb"), stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 30
-    while "worker_started" not in log_path.read_text(errors="replace"):
-        if process.poll() is not None or time.monotonic() > deadline:
-            stop(process)
-            raise RuntimeError(f"worker did not start:\n{log_path.read_text(errors='replace')}")
-        time.sleep(0.05)
-    return process
-
-
-def stop(process: subprocess.Popen) -> None:
-    process.terminate()
-    try:
-        process.wait(30)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
 
 
 def taskly(env: dict[str, str], *args: str, cwd: Path | None = None, input: str = "") -> float:
@@ -112,7 +90,7 @@ def main() -> None:
                "TASKLY_GITHUB_API_URL": fake.api_url, "TASKLY_GITHUB_OAUTH_URL": fake.url,
                "TASKLY_GITHUB_CLIENT_ID": app.client_id, "TASKLY_GITHUB_CLIENT_SECRET": app.client_secret}
         server = start_server({**env, "TASKLY_LOG_LEVEL": "WARNING"}, work, port=port)
-        worker = start_worker(env, work)
+        worker = start_worker(env, work / "worker.log")
         with httpx.Client(base_url=f"{server.url}/api/v1", timeout=60) as http:
             device = http.post("/auth/github/device").json()
             fake.approve_device(device["user_code"], login)
@@ -154,7 +132,7 @@ def main() -> None:
         print(f"  goal: median ≤ {GOAL:g} s -> {median:.2f} s ({verdict} it)")
     finally:
         if worker is not None:
-            stop(worker)
+            worker.stop()
         if server is not None:
             server.stop()
         fake.stop()

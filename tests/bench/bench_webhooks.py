@@ -22,7 +22,6 @@ import asyncio
 import json
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -39,7 +38,7 @@ import psycopg  # noqa: E402
 from tests.conftest import SECRET  # noqa: E402
 from tests.support.api import Api  # noqa: E402
 from tests.support.github_webhooks import Hook, libpq, now, sha, sign  # noqa: E402
-from tests.support.processes import BIN, start_server  # noqa: E402
+from tests.support.processes import start_server, start_worker  # noqa: E402
 from tests.support.services import REDIS_URL, answers, create_database, drop_database  # noqa: E402
 
 
@@ -105,20 +104,6 @@ def processed(database_url: str, delivery_ids: list[str]) -> int:
     with psycopg.connect(libpq(database_url), autocommit=True) as conn:
         return conn.execute("SELECT count(*) FROM webhook_deliveries WHERE delivery_id = ANY(%s)"
                             " AND processed_at IS NOT NULL", (delivery_ids,)).fetchone()[0]
-
-
-def start_worker(env: dict[str, str], log_path: Path) -> subprocess.Popen:
-    with log_path.open("wb") as log:
-        worker = subprocess.Popen([str(BIN / "taskly-server"), "worker"], env={**os.environ, **env},
-                                  stdout=log, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 30
-    while b"worker_started" not in log_path.read_bytes():
-        if worker.poll() is not None or time.monotonic() > deadline:
-            worker.kill()
-            worker.wait()
-            raise RuntimeError(f"worker did not start:\n{log_path.read_text()}")
-        time.sleep(0.02)
-    return worker
 
 
 def ms(seconds: float) -> str:
@@ -206,9 +191,8 @@ def main() -> None:
         assert not wrong, f"cards not Done with a merged, green, approved PR: {wrong[:10]}"
         print(f"check: all {len(shown)} cards Done, each with its merged, green, approved PR")
     finally:
-        if worker is not None and worker.poll() is None:
-            worker.terminate()
-            worker.wait(30)
+        if worker is not None:
+            worker.stop()
         server.stop()
         drop_database(name)
 

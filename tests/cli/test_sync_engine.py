@@ -28,36 +28,10 @@ from taskly_server.settings import Settings
 
 from tests.support.api import Api
 from tests.support.checks import join
-from tests.support.processes import ROOT, ServerProcess, free_port, start_server
+from tests.support.processes import ROOT, RestartableServer
 
 COMPARED = ("id", "key", "number", "title", "description", "column_id", "column", "column_kind", "rank",
             "labels", "priority", "points", "assignees", "deleted_at", "version")
-
-
-class RestartableServer:
-    """A server process of this module's own, on a fixed port so it can be stopped and restarted."""
-
-    def __init__(self, env: dict[str, str], log_dir: Path) -> None:
-        self.env, self.log_dir, self.port = env, log_dir, free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.process: ServerProcess | None = None
-
-    def start(self) -> None:
-        self.process = start_server(self.env, self.log_dir, port=self.port)
-
-    def stop(self) -> None:
-        if self.process is not None:
-            self.process.stop()
-            self.process = None
-
-    @contextlib.contextmanager
-    def down(self) -> Iterator[None]:
-        """The server is stopped inside the block and running again after it."""
-        self.stop()
-        try:
-            yield
-        finally:
-            self.start()
 
 
 @pytest.fixture(scope="module")

@@ -10,9 +10,6 @@
 from __future__ import annotations
 
 import contextlib
-import os
-import signal
-import subprocess
 import time
 import uuid
 from collections.abc import Iterator
@@ -25,7 +22,13 @@ import pytest
 
 from tests.support.api import Api
 from tests.support.fake_github import FakeGitHub
-from tests.support.processes import BIN, ServerProcess, free_port, start_server
+from tests.support.processes import (
+    ServerProcess,
+    WorkerProcess,
+    free_port,
+    start_server,
+    start_worker,
+)
 from tests.support.services import create_database, drop_database
 
 SECRET = "github-tests-secret-0123456789abcdef"
@@ -56,29 +59,6 @@ def own_database() -> Iterator[str]:
         yield url
     finally:
         drop_database(name)
-
-
-@dataclass
-class WorkerProcess:
-    process: subprocess.Popen
-    log_path: Path
-
-    def kill(self, sig: int = signal.SIGKILL) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(sig)
-            self.process.wait(15)
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
 
 @dataclass
@@ -116,19 +96,10 @@ class GitHubStack:
         return self.server.url
 
     def start_worker(self) -> WorkerProcess:
-        """A `taskly-server worker` process on the stack's queue; returns once it answers `health`."""
-        log_path = self.log_dir / f"worker-{len(self.workers)}.log"
-        env = {key: value for key, value in os.environ.items() if key != "TASKLY_REDIS_URL"}
-        with log_path.open("wb") as log:
-            process = subprocess.Popen([str(BIN / "taskly-server"), "worker"], env={**env, **self.env},
-                                       stdout=log, stderr=subprocess.STDOUT)
-        worker = WorkerProcess(process, log_path)
+        """A `taskly-server worker` process on the stack's queue (never Redis unless the stack says)."""
+        env = {"TASKLY_REDIS_URL": None, **self.env}  # the developer's Redis only when asked for
+        worker = start_worker(env, self.log_dir / f"worker-{len(self.workers)}.log")
         self.workers.append(worker)
-        deadline = time.monotonic() + 30
-        while "worker_started" not in worker.log():
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"worker did not start:\n{worker.log()}")
-            time.sleep(0.05)
         return worker
 
     @property

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -67,3 +69,79 @@ def start_server(env: dict[str, str], log_dir: Path, port: int | None = None,
         time.sleep(0.1)
     server.stop()
     raise RuntimeError(f"taskly-server did not become ready:\n{server.log()}")
+
+
+@dataclass
+class WorkerProcess:
+    """A `taskly-server worker` subprocess."""
+
+    process: subprocess.Popen
+    log_path: Path
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def poll(self) -> int | None:
+        return self.process.poll()
+
+    def kill(self, sig: int = signal.SIGKILL) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(sig)
+            self.process.wait(15)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+
+def start_worker(env: dict[str, str | None], log_path: Path, prefix: tuple[str, ...] = ()) -> WorkerProcess:
+    """`taskly-server worker` (run under `prefix`, e.g. a profiler) with `env` over this process's
+    environment (None removes a variable); returns once it has started."""
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    full_env = {key: value for key, value in {**os.environ, **env}.items() if value is not None}
+    with log_path.open("wb") as log:
+        process = subprocess.Popen([*prefix, str(BIN / "taskly-server"), "worker"], env=full_env,
+                                   stdout=log, stderr=subprocess.STDOUT)
+    worker = WorkerProcess(process, log_path)
+    deadline = time.monotonic() + 30
+    while "worker_started" not in worker.log():
+        if process.poll() is not None or time.monotonic() > deadline:
+            worker.stop()
+            raise RuntimeError(f"worker did not start:\n{worker.log()}")
+        time.sleep(0.05)
+    return worker
+
+
+class RestartableServer:
+    """A server process on a fixed port, so a test can stop it and start it again."""
+
+    def __init__(self, env: dict[str, str], log_dir: Path) -> None:
+        self.env, self.log_dir, self.port = env, log_dir, free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.process: ServerProcess | None = None
+
+    def start(self) -> None:
+        self.process = start_server(self.env, self.log_dir, port=self.port)
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.stop()
+            self.process = None
+
+    @contextlib.contextmanager
+    def down(self) -> Iterator[None]:
+        """The server is stopped inside the block and running again after it."""
+        self.stop()
+        try:
+            yield
+        finally:
+            self.start()

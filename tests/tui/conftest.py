@@ -22,7 +22,7 @@ from taskly.tui.app import TasklyApp
 from taskly.tui.model import Clock
 
 from tests.support.api import Api
-from tests.support.processes import ServerProcess, free_port, start_server
+from tests.support.processes import RestartableServer, ServerProcess, start_server
 
 SIZE = (160, 48)
 TODAY = date(2031, 3, 14)
@@ -117,23 +117,6 @@ def tui_server(server_env: dict[str, str], tmp_path_factory: pytest.TempPathFact
     process = start_server(env, tmp_path_factory.mktemp("tui-server"))
     yield process
     process.stop()
-
-
-class RestartableServer:
-    """A server process on a fixed port, stopped and started again by the test (session database)."""
-
-    def __init__(self, env: dict[str, str], log_dir: Path) -> None:
-        self.env, self.log_dir, self.port = env, log_dir, free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.process: ServerProcess | None = None
-
-    def start(self) -> None:
-        self.process = start_server(self.env, self.log_dir, port=self.port)
-
-    def stop(self) -> None:
-        if self.process is not None:
-            self.process.stop()
-            self.process = None
 
 
 @pytest.fixture
