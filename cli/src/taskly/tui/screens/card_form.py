@@ -5,16 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select, SelectionList, Static, TextArea
 
 from ... import resolve
 from ...errors import TasklyError
-from ..bindings import FORM
 from ..model import PRIORITIES, card_key, split_list
+from .form import FormScreen
 
 if TYPE_CHECKING:
     from taskly_shared.models import CardOut, MemberOut
@@ -57,10 +55,9 @@ def parse_remind_at(text: str) -> datetime | None:
     return moment if moment.tzinfo else moment.astimezone()
 
 
-class CardForm(ModalScreen[dict[str, Any] | None]):
+class CardForm(FormScreen[dict[str, Any] | None]):
     """New card (`card` None) or edit; dismisses with the fields, or None when cancelled."""
 
-    BINDINGS = FORM
 
     def __init__(self, model: BoardModel, card: CardOut | None, column_id: str, members: list[MemberOut],
                  sprints: list[dict[str, Any]]) -> None:
@@ -164,24 +161,11 @@ class CardForm(ModalScreen[dict[str, Any] | None]):
         try:
             values = self.values()
         except (TasklyError, ValueError) as exc:
-            error = self.query_one("#form-error", Static)
-            error.update(getattr(exc, "message", str(exc)))
-            error.add_class("-shown")
+            self.show_error(getattr(exc, "message", str(exc)))
             return
         if self.card is None:  # a new card: only what differs from a blank card
             values = {k: v for k, v in values.items() if k in ("title", "column") or v != BLANK.get(k)}
         self.dismiss(values)
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)
-
-    @on(Button.Pressed, "#save")
-    def _save_pressed(self) -> None:
-        self.action_save()
-
-    @on(Button.Pressed, "#cancel")
-    def _cancel_pressed(self) -> None:
-        self.action_cancel()
 
 
 def _text(value: Any) -> str:

@@ -4,23 +4,20 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Button, Static, TextArea
 
-from ..bindings import FORM
 from ..model import card_key
+from .form import FormScreen
 
 if TYPE_CHECKING:
     from taskly_shared.models import CardOut
 
 
-class CommentForm(ModalScreen[str | None]):
+class CommentForm(FormScreen[str | None]):
     """Dismisses with the comment's text, or None when cancelled."""
 
-    BINDINGS = FORM
 
     def __init__(self, card: CardOut) -> None:
         super().__init__(classes="form-screen")
@@ -42,19 +39,7 @@ class CommentForm(ModalScreen[str | None]):
     def action_save(self) -> None:
         body = self.query_one(TextArea).text.strip()
         if not body:
-            error = self.query_one("#form-error", Static)
-            error.update("The comment is empty.")
-            error.add_class("-shown")
+            self.show_error("The comment is empty.")
             return
         self.dismiss(body)
 
-    def action_cancel(self) -> None:
-        self.dismiss(None)
-
-    @on(Button.Pressed, "#save")
-    def _save_pressed(self) -> None:
-        self.action_save()
-
-    @on(Button.Pressed, "#cancel")
-    def _cancel_pressed(self) -> None:
-        self.action_cancel()

@@ -5,17 +5,15 @@ from __future__ import annotations
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Label, SelectionList, Static
 
-from ..bindings import FORM
 from ..model import PRIORITIES, CardFilter, split_list
+from .form import FormScreen
 
 
-class FilterForm(ModalScreen[CardFilter | None]):
+class FilterForm(FormScreen[CardFilter | None]):
     """Dismisses with the new filter (empty to clear), or None when cancelled."""
 
-    BINDINGS = FORM
 
     def __init__(self, current: CardFilter, labels: list[str], usernames: list[str]) -> None:
         super().__init__(classes="form-screen")
@@ -59,21 +57,11 @@ class FilterForm(ModalScreen[CardFilter | None]):
     def action_save(self) -> None:
         self.dismiss(self.chosen())
 
-    def action_cancel(self) -> None:
-        self.dismiss(None)
-
     @on(Input.Submitted)
     def _submitted(self) -> None:
-        self.action_save()
-
-    @on(Button.Pressed, "#save")
-    def _save_pressed(self) -> None:
         self.action_save()
 
     @on(Button.Pressed, "#clear")
     def _clear_pressed(self) -> None:
         self.dismiss(CardFilter())
 
-    @on(Button.Pressed, "#cancel")
-    def _cancel_pressed(self) -> None:
-        self.action_cancel()
