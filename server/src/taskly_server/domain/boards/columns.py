@@ -46,11 +46,7 @@ class ColumnService:
         column = BoardColumn(id=column_id, board_id=board.id, name=data.name, kind=data.kind.value,
                              wip_limit=data.wip_limit, rank=rank_at(columns, data.position), version=1)
         self.db.add(column)
-        try:
-            await self.db.flush()
-        except IntegrityError:
-            raise Conflict(f"a column named {data.name!r} exists on this board",
-                           code=ErrorCode.DUPLICATE) from None
+        await self._flush_named(data.name)
         out = column_out(column)
         self.mutation.record(board.workspace_id, "column", column.id, "create",
                              changes={"name": (None, column.name), "kind": (None, column.kind),
@@ -80,11 +76,7 @@ class ColumnService:
         for field, (_, new) in changes.items():
             setattr(column, field, new)
         column.version += 1
-        try:
-            await self.db.flush()
-        except IntegrityError:
-            raise Conflict(f"a column named {data.name!r} exists on this board",
-                           code=ErrorCode.DUPLICATE) from None
+        await self._flush_named(data.name)
         out = column_out(column)
         self.mutation.record(board.workspace_id, "column", column.id, "update", changes=changes,
                              data=out, version=column.version)
@@ -131,6 +123,14 @@ class ColumnService:
         if column is None:
             raise NotFound("column not found")
         return column, board
+
+    async def _flush_named(self, name: str | None) -> None:
+        """Flush; a concurrent column of the same name (the unique index) is a 409."""
+        try:
+            await self.db.flush()
+        except IntegrityError:
+            raise Conflict(f"a column named {name!r} exists on this board",
+                           code=ErrorCode.DUPLICATE) from None
 
     @staticmethod
     def _check_name(columns: Sequence[BoardColumn], name: str) -> None:
