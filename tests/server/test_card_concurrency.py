@@ -226,3 +226,33 @@ async def test_concurrent_moves_into_one_column_never_share_a_rank(make_api):
     assert all(ok(r)["column"] == "Done" for r in responses)
     ranks = [c["rank"] for c in alice.ok("GET", f"/boards/{board['id']}/cards")]
     assert len(ranks) == 20 and all(a < b for a, b in itertools.pairwise(ranks)), ranks
+
+
+async def test_a_burst_of_moves_mixing_refusals_and_replays_answers_each_alone(make_api, database_url):
+    """Moves that arrive together share a statement: each still gets its own answer (a viewer's
+    403, a bad column's 422, one stored answer for every copy of a replayed key), and the feed
+    holds exactly the moves that were made, gap-free."""
+    owner, viewer = make_api(), make_api()
+    workspace, board = setup_board(owner)
+    join(owner, viewer, workspace["id"], role="viewer")
+    cards = [add(owner, board, f"card {i}") for i in range(20)]
+    before = workspace_changes(database_url, workspace["id"])
+    async with AsyncExitStack() as stack:
+        mine, theirs = await clients(stack, owner, viewer)
+        requests = [mine.post(f"/cards/{c['id']}/move", json={"column": "Done", "position": "top"},
+                              headers={"Idempotency-Key": f"burst-{i}"}) for i, c in enumerate(cards)]
+        requests += [theirs.post(f"/cards/{c['id']}/move", json={"column": "Todo"}) for c in cards[:5]]
+        requests += [mine.post(f"/cards/{c['id']}/move", json={"column": "Nope"}) for c in cards[:5]]
+        requests += [mine.post(f"/cards/{cards[0]['id']}/move", json={"column": "Done", "position": "top"},
+                               headers={"Idempotency-Key": "burst-0"}) for _ in range(5)]
+        responses = await asyncio.gather(*requests)
+    statuses = [r.status_code for r in responses]
+    assert statuses == [200] * 20 + [403] * 5 + [422] * 5 + [200] * 5, statuses
+    first = responses[0].json()
+    assert all(r.json() == first for r in responses[-5:])
+    assert {r.json()["column"] for r in responses[:20]} == {"Done"}
+    made = workspace_changes(database_url, workspace["id"])[len(before):]
+    assert len(made) == 20
+    assert_feed_in_commit_order(database_url, workspace["id"])
+    ranks = [c["rank"] for c in owner.ok("GET", f"/boards/{board['id']}/cards") if c["column"] == "Done"]
+    assert len(set(ranks)) == 20

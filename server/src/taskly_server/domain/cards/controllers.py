@@ -22,6 +22,7 @@ from taskly_shared.models import (
 from ..auth.tokens import Principal
 from ..sync.mutation import execute
 from .comments import CommentService, card_activity
+from .moves import move_card
 from .services import CardService
 
 IF_MATCH = HeaderParameter(name="If-Match", default=None, required=False,
@@ -86,8 +87,7 @@ class CardController(Controller):
     async def move(self, request: Request, principal: Principal, card_ref: str, data: CardMove,
                    if_match: str | None = IF_MATCH) -> Response[CardOut]:
         """Into a column of the same board: before or after a card, or at the top or bottom."""
-        return await execute(request, principal,
-                             lambda m: CardService(m).move(principal, card_ref, data, if_match))
+        return await move_card(request, principal, card_ref, data, if_match)
 
     @get("/{card_ref:str}/comments")
     async def list_comments(self, principal: Principal, db: AsyncSession,

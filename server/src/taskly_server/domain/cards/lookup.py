@@ -7,9 +7,8 @@ from dataclasses import dataclass, field
 from functools import cache
 
 from fractional_indexing import generate_key_between
-from sqlalchemy import Select, and_, bindparam, func, select
+from sqlalchemy import Select, and_, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased
 from taskly_shared.errors import ErrorCode
 from taskly_shared.keys import format_card_key, parse_card_key
 from taskly_shared.models import Role
@@ -90,8 +89,6 @@ class CardContext:
     """The username of `card.created_by`, when known."""
     unlinked: bool = False
     """True when the card is known to have no pull requests."""
-    locked_column: uuid.UUID | None = None
-    """The column that the query has locked (after the card) for a placement, if any."""
 
 
 def _permitted(query: Select, minimum: Role) -> Select:
@@ -134,48 +131,6 @@ def _context_query(minimum: Role, lock: bool) -> Select:
     return _locked(query, lock)
 
 
-@cache
-def _placing_query(minimum: Role, column_by: str) -> Select:
-    """`_context_query` locking the card, then the column it is placed in, in one statement.
-
-    The card is locked in one CTE and the column in another that joins the locked card, so the
-    card row is always locked first, as every other write that locks both does. The ranks in
-    the column are read by a later statement (see `lock_column`). `column_by` is "id" (:column_id)
-    or "name" (:column_name, lower case).
-    """
-    cards, columns = Card.__table__, BoardColumn.__table__
-    locked = _permitted(select(cards), minimum).with_for_update(of=cards).cte("locked_card")
-    card = aliased(Card, locked, name="card")
-    named = (columns.c.id == bindparam("column_id") if column_by == "id"
-             else func.lower(columns.c.name) == bindparam("column_name"))
-    placed = (select(columns.c.id).join(locked, columns.c.board_id == locked.c.board_id)
-              .where(named).with_for_update(of=columns, key_share=True).cte("locked_column"))
-    creator = select(User.username).where(User.id == card.created_by).scalar_subquery()
-    linked = select(CardPullRequest.card_id).where(CardPullRequest.card_id == card.id).exists()
-    return (
-        select(card, Board, BoardColumn, creator.label("creator"), linked.label("linked"),
-               select(placed.c.id).scalar_subquery().label("locked_column"))
-        .select_from(card).join(Board, Board.id == card.board_id)
-        .outerjoin(BoardColumn, BoardColumn.board_id == card.board_id).order_by(BoardColumn.rank)
-        .execution_options(populate_existing=True)
-    )
-
-
-def _column_lookup(ref: str) -> tuple[str, dict[str, object]] | None:
-    """How `_placing_query` finds the column `pick_column` would pick for `ref`, if it can.
-
-    By id, or by name when the name is ASCII (Python's and Postgres' lower() agree there);
-    when the query's column is not the one `pick_column` picks, the caller locks that one.
-    """
-    column_id = as_uuid(ref)
-    if column_id is not None:
-        return "id", {"column_id": column_id}
-    wanted = ref.strip().lower()
-    if wanted.isascii():
-        return "name", {"column_name": wanted}
-    return None
-
-
 async def load_card(db: AsyncSession, user_id: uuid.UUID, ref: str, minimum: Role = Role.VIEWER,
                     lock: bool = False) -> Card:
     """The card named by `ref` once the caller's role allows; `lock` holds its row to commit.
@@ -199,25 +154,14 @@ async def _card_id(db: AsyncSession, user_id: uuid.UUID, ref: str) -> uuid.UUID:
 
 
 async def load_card_context(db: AsyncSession, user_id: uuid.UUID, ref: str,
-                            minimum: Role = Role.VIEWER, lock: bool = False,
-                            placing_in: str | None = None) -> CardContext:
-    """Like `load_card`, with the card's board, columns and author's name in the same query.
-
-    `placing_in` (with `lock`): the column the card is going to, locked by the same query.
-    """
-    params: dict[str, object] = {"card_id": await _card_id(db, user_id, ref), "user_id": user_id}
-    column = _column_lookup(placing_in) if lock and placing_in is not None else None
-    if column is not None:
-        query = _placing_query(minimum, column[0])
-        params.update(column[1])
-    else:
-        query = _context_query(minimum, lock)
-    rows = (await db.execute(query, params)).all()
+                            minimum: Role = Role.VIEWER, lock: bool = False) -> CardContext:
+    """Like `load_card`, with the card's board, columns and author's name in the same query."""
+    params = {"card_id": await _card_id(db, user_id, ref), "user_id": user_id}
+    rows = (await db.execute(_context_query(minimum, lock), params)).all()
     if rows:
         card, board = rows[0][0], rows[0][1]
         columns = [row[2] for row in rows if row[2] is not None]
-        return CardContext(card, board, columns, rows[0].creator, not rows[0].linked,
-                           rows[0].locked_column if column is not None else None)
+        return CardContext(card, board, columns, rows[0].creator, not rows[0].linked)
     return CardContext(await _load_checked(db, user_id, ref, minimum, lock))
 
 

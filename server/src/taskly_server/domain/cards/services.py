@@ -136,7 +136,7 @@ class CardService:
         placements = [p for p in (data.before, data.after, data.position) if p is not None]
         if len(placements) > 1:
             raise Invalid("give at most one of before, after and position")
-        card = await self._load(principal, ref, Role.MEMBER, lock=True, placing_in=data.column)
+        card = await self._load(principal, ref, Role.MEMBER, lock=True)
         before = await self.views.one(card)
         column = pick_column(await self._columns(card.board_id), data.column)
         await self._lock_column(column.id)
@@ -227,13 +227,10 @@ class CardService:
     # --- the steps of a write --------------------------------------------------------------
 
     async def _load(self, principal: Principal, ref: str, minimum: Role = Role.VIEWER,
-                    lock: bool = False, placing_in: str | None = None) -> Card:
-        """The card `ref` names; what the renderer needs for it comes in the same query, and so
-        does the lock of column `placing_in` when the card is going there."""
-        found = await load_card_context(self.db, principal.user_id, ref, minimum, lock, placing_in)
+                    lock: bool = False) -> Card:
+        """The card `ref` names; what the renderer needs for it comes in the same query."""
+        found = await load_card_context(self.db, principal.user_id, ref, minimum, lock)
         card = found.card
-        if found.locked_column is not None:
-            self.locked_columns.add(found.locked_column)
         if found.board is not None:
             self.views.boards[found.board.id] = found.board
             self.views.columns.update((column.id, column) for column in found.columns)

@@ -151,10 +151,8 @@ async def execute(request: Request, principal: Principal, operation: Operation,
     the stored first result and changes nothing. A failed operation stores nothing, so the
     client may retry with the same key.
     """
-    key = request.headers.get("idempotency-key")
-    if key is not None and not 1 <= len(key) <= 255:
-        raise Invalid("Idempotency-Key must be 1 to 255 characters")
-    fingerprint = await _fingerprint(request) if key else ""
+    key = idempotency_key(request)
+    fingerprint = await fingerprint_of(request) if key else ""
     state = request.app.state
     for attempt in range(1, MAX_ATTEMPTS + 1):
         try:
@@ -176,12 +174,25 @@ async def execute(request: Request, principal: Principal, operation: Operation,
         except DBAPIError as exc:
             if _sqlstate(exc) not in RETRYABLE_SQLSTATES or attempt == MAX_ATTEMPTS:
                 raise
-    for notify in getattr(state, "after_commit", ()):
-        await notify(mutation.committed_seqs)
+    await announce(state, mutation.committed_seqs)
     return Response(body, status_code=status_code)
 
 
-async def _fingerprint(request: Request) -> str:
+async def announce(state: Any, committed_seqs: dict[uuid.UUID, int]) -> None:
+    """After a commit: the realtime hooks learn each workspace's newest seq."""
+    for notify in getattr(state, "after_commit", ()):
+        await notify(committed_seqs)
+
+
+def idempotency_key(request: Request) -> str | None:
+    key = request.headers.get("idempotency-key")
+    if key is not None and not 1 <= len(key) <= 255:
+        raise Invalid("Idempotency-Key must be 1 to 255 characters")
+    return key
+
+
+async def fingerprint_of(request: Request) -> str:
+    """What a replay must match: method, path and body."""
     digest = hashlib.sha256(f"{request.method} {request.url.path}\n".encode())
     digest.update(await request.body())
     return digest.hexdigest()
