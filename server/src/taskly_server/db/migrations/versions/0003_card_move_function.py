@@ -204,7 +204,8 @@ $$
     # --- the wire form: what pydantic's model_dump(mode="json") gives ---
     """
 CREATE FUNCTION taskly_json_time(t timestamptz) RETURNS text
-LANGUAGE sql STABLE STRICT AS $$
+LANGUAGE sql STABLE AS $$
+    -- Not STRICT, so the planner inlines it instead of planning it on every call.
     SELECT to_char(t AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS')
         || CASE WHEN extract(microseconds FROM t)::bigint % 1000000 = 0 THEN ''
                 ELSE to_char(t AT TIME ZONE 'UTC', '.US') END
