@@ -226,6 +226,28 @@ async def test_fifty_quick_changes_arrive_in_seq_order_once(replicas):
         await on_a.close()
 
 
+async def test_live_changes_on_the_writing_replica_equal_the_feed(replicas):
+    """Handed out from the commit itself or read from the feed: the same events, in order, once."""
+    alice = Api.login(replicas.a.url)
+    workspace, board = setup_board(alice)
+    card = add(alice, board, "first")
+    head = await head_of(alice, workspace["id"])
+    client = await Client.open(replicas.a, alice.token)
+    try:
+        await client.subscribe(workspace["id"], head)
+        await call(alice, "PATCH", f"/cards/{card['key']}", json={"title": "é ✓", "points": 3})
+        await call(alice, "POST", f"/boards/{board['id']}/cards", json={"title": "second"})
+        await call(alice, "DELETE", f"/cards/{card['key']}")
+        expected = alice.ok("GET", f"/workspaces/{workspace['id']}/changes", params={"since": head})["changes"]
+        assert len(expected) >= 3
+        events = await client.changes(len(expected))
+        assert [e["seq"] for e in events] == list(range(head + 1, head + 1 + len(expected)))
+        assert [e["change"] for e in events] == expected
+        await client.quiet(0.3)
+    finally:
+        await client.close()
+
+
 async def test_catch_up_sends_exactly_the_missed_changes_then_live_ones(replicas):
     alice = Api.login(replicas.a.url)
     workspace, board = setup_board(alice)
@@ -282,14 +304,16 @@ async def test_subscribing_while_writes_go_on_has_no_gap_and_no_repeat(replicas)
             await client.close()
 
 
-async def test_a_removed_member_stops_receiving_at_once(replicas):
+@pytest.mark.parametrize("side", ["other replica", "writing replica"])
+async def test_a_removed_member_stops_receiving_at_once(replicas, side):
     alice, bob = Api.login(replicas.a.url), Api.login(replicas.a.url)
     workspace, board = setup_board(alice)
     join(alice, bob, workspace["id"])
     card = add(alice, board, "shared")
     head = await head_of(alice, workspace["id"])
-    bob_client = await Client.open(replicas.b, bob.token)
-    alice_client = await Client.open(replicas.b, alice.token)
+    listening = replicas.b if side == "other replica" else replicas.a
+    bob_client = await Client.open(listening, bob.token)
+    alice_client = await Client.open(listening, alice.token)
     try:
         await bob_client.subscribe(workspace["id"], head)
         await alice_client.subscribe(workspace["id"], head)

@@ -58,6 +58,7 @@ def _exit_cleanly(signum: int, _frame: object) -> None:
 
 
 def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
+    import gc
     import signal
 
     import uvicorn
@@ -68,7 +69,12 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
     # uvicorn shuts down gracefully on SIGTERM, then re-raises it with the previous handler in
     # place: exit normally then, so atexit hooks (stopping the embedded Postgres) still run.
     signal.signal(signal.SIGTERM, _exit_cleanly)
-    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_config=None,
+    app = create_app(settings)
+    # The ~260k objects of the imports and the app live as long as the process: kept out of the
+    # collector's sight, a full collection with 1,000 sockets open stalls the process (and every
+    # realtime send) ~120 ms instead of ~280 ms.
+    gc.freeze()
+    uvicorn.run(app, host=args.host, port=args.port, log_config=None,
                 log_level="warning", access_log=False, server_header=False, lifespan="on",
                 timeout_graceful_shutdown=10,
                 # Realtime events are small JSON sent to many sockets: compressing them per socket

@@ -5,14 +5,19 @@ found by a poll of the feed heads every few seconds) wakes the workspace's reade
 the new changes from the feed once, serialises each event once and hands the frames to every
 subscribed socket; each subscription remembers the last seq it was handed, so nothing is sent
 twice and nothing is skipped, whichever notice arrives first or gets lost.
+
+A commit made by this process may bring its rows along (`Fanout.on_commit`): when they directly
+follow the last seq handed out, they go to the sockets without the feed read; anything else (a
+gap, a read or a join under way, a member removal) falls back to the notice and the feed.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from contextlib import suppress
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -106,6 +111,30 @@ class WorkspaceFeed:
             if seq > self.head:
                 self._wake.set()
 
+    def offer(self, rows: Sequence[Mapping[str, Any]]) -> None:
+        """Rows this process has just committed, in seq order: handed out once the committing
+        request's response is on its way (`call_soon`, outside the request's context), or read
+        from the feed like any other."""
+        asyncio.get_running_loop().call_soon(self._take, list(rows), context=contextvars.Context())
+
+    def _take(self, rows: list[Mapping[str, Any]]) -> None:
+        first, last = rows[0]["seq"], rows[-1]["seq"]
+        if (self.lock.locked() or first != self.head + 1 or last - first != len(rows) - 1
+                or any(_removes_someone(row["op"], row["entity_type"]) for row in rows)):
+            self.announce(last)  # a read or a join is under way, a gap, or a removal to check
+            return
+        try:
+            changes = [Change(**row) for row in rows]
+            frames = [(change.seq, event_frame(change)) for change in changes]
+        except Exception as exc:  # rows not as committed: the feed has them
+            log.warning("realtime_rows_unusable", workspace_id=str(self.workspace_id),
+                        error=type(exc).__name__)
+            self.announce(last)
+            return
+        self._hand_out(frames, {})
+        self.head = last
+        self.target = max(self.target, last)
+
     def poke(self) -> None:
         """Read the feed after `head` even without a notice (some may have been lost)."""
         self.announce(self.head + 1)
@@ -141,14 +170,17 @@ class WorkspaceFeed:
                         self.target = self.head
                         break
                     cuts = await self._removed_members(db, rows)
-                    self._hand_out(rows, cuts)  # before the session's closing round trip
+                    # before the session's closing round trip
+                    self._hand_out([(row.seq, event_frame(row)) for row in rows], cuts)
                     self.head = rows[-1].seq
 
-    def _hand_out(self, rows: Sequence[Change], cuts: dict[uuid.UUID, int]) -> None:
-        """Synchronous (no await): a subscription is never half-served or served after removal."""
-        frames = [(row.seq, event_frame(row)) for row in rows]
+    def _hand_out(self, frames: Sequence[tuple[int, str]], cuts: dict[uuid.UUID, int]) -> None:
+        """Synchronous (no await): a subscription is never half-served or served after removal.
+
+        Each event was serialised once; every socket gets the same text (see `Connection`).
+        """
         every_frame = [frame for _, frame in frames]
-        first, last = rows[0].seq, rows[-1].seq
+        first, last = frames[0][0], frames[-1][0]
         for subscription in list(self.subscriptions):
             cut = cuts.get(subscription.user_id)
             if cut is None and subscription.last < first:
@@ -168,7 +200,7 @@ class WorkspaceFeed:
         """Subscribed users this batch removed, each with the first seq they must not receive."""
         cuts: dict[uuid.UUID | None, int] = {}
         for row in rows:
-            if row.op != "delete" or row.entity_type not in ("member", "workspace"):
+            if not _removes_someone(row.op, row.entity_type):
                 continue
             if row.entity_type == "workspace":
                 cuts.setdefault(None, row.seq)
@@ -233,6 +265,11 @@ class WorkspaceFeed:
         return False
 
 
+def _removes_someone(op: str, entity_type: str) -> bool:
+    """A member or workspace deletion: whoever it removed must get nothing after it."""
+    return op == "delete" and entity_type in ("member", "workspace")
+
+
 def _member_user_ids(row: Change) -> set[uuid.UUID]:
     """The user a member change is about: its entity id, or `user_id` in its data or changes."""
     found = {row.entity_id}
@@ -278,11 +315,21 @@ class Fanout:
                 del self.feeds[feed.workspace_id]
                 await feed.close()
 
-    async def on_commit(self, committed_seqs: dict[uuid.UUID, int]) -> None:
-        """The after_commit hook: wake this process's readers, tell the other processes."""
+    async def on_commit(self, committed_seqs: Mapping[uuid.UUID, int],
+                        committed: Mapping[uuid.UUID, Sequence[Mapping[str, Any]]] | None = None) -> None:
+        """The after_commit hook: hand out (or have read) the changes here, tell the other processes.
+
+        `committed`, when given: per workspace, the Change rows just committed, in seq order, as
+        the column values written (`seq` and `created_at` included) — they save the feed read.
+        """
         for workspace_id, seq in committed_seqs.items():
             feed = self.feeds.get(workspace_id)
-            if feed is not None:
+            rows = committed.get(workspace_id) if committed else None
+            if feed is None:
+                pass
+            elif rows and rows[-1]["seq"] == seq:
+                feed.offer(rows)
+            else:
                 feed.announce(seq)
             try:
                 self.channels.publish(Notice(workspace_id, seq).encode(), channel_name(workspace_id))

@@ -87,6 +87,9 @@ class Mutation:
     delivery_id: str | None = None
     pending: dict[uuid.UUID, list[dict[str, Any]]] = field(default_factory=lambda: defaultdict(list))
     committed_seqs: dict[uuid.UUID, int] = field(default_factory=dict)
+    committed: dict[uuid.UUID, list[dict[str, Any]]] = field(default_factory=dict)
+    """The Change rows written, per workspace in seq order: the column values, `seq` and
+    `created_at` included (the realtime hub hands them out without reading the feed)."""
 
     @classmethod
     def by(cls, db: AsyncSession, principal: Principal, mutation_id: str | None = None) -> Mutation:
@@ -120,23 +123,26 @@ class Mutation:
         """
         for workspace_id in sorted(self.pending, key=str):
             rows = self.pending[workspace_id]
+            now = utcnow()
             if len(rows) == 1 and rows[0].keys() == CHANGE_FIELDS_SET:
                 params = {f"new_{name}": value for name, value in rows[0].items()}
-                params.update(new_created_at=utcnow(), taken_workspace_id=workspace_id, count=1)
+                params.update(new_created_at=now, taken_workspace_id=workspace_id, count=1)
                 last = await self.db.scalar(WRITE_ONE_CHANGE, params)
                 if last is None:
                     raise LookupError(f"workspace {workspace_id} does not exist")
-                rows[0]["seq"] = last
+                rows[0].update(seq=last, created_at=now)
                 self.committed_seqs[workspace_id] = last
+                self.committed[workspace_id] = rows
                 continue
             last = await self.db.scalar(
                 TAKE_SEQS, {"taken_workspace_id": workspace_id, "count": len(rows)}
             )
             first = last - len(rows) + 1
             for offset, row in enumerate(rows):
-                row["seq"] = first + offset
+                row.update(seq=first + offset, created_at=now)
             await self.db.execute(insert(Change), rows)
             self.committed_seqs[workspace_id] = last
+            self.committed[workspace_id] = rows
         self.pending.clear()
 
 
@@ -174,14 +180,15 @@ async def execute(request: Request, principal: Principal, operation: Operation,
         except DBAPIError as exc:
             if _sqlstate(exc) not in RETRYABLE_SQLSTATES or attempt == MAX_ATTEMPTS:
                 raise
-    await announce(state, mutation.committed_seqs)
+    await announce(state, mutation.committed_seqs, mutation.committed)
     return Response(body, status_code=status_code)
 
 
-async def announce(state: Any, committed_seqs: dict[uuid.UUID, int]) -> None:
-    """After a commit: the realtime hooks learn each workspace's newest seq."""
+async def announce(state: Any, committed_seqs: dict[uuid.UUID, int],
+                   committed: dict[uuid.UUID, list[dict[str, Any]]] | None = None) -> None:
+    """After a commit: the realtime hooks learn each workspace's newest seq (and its rows)."""
     for notify in getattr(state, "after_commit", ()):
-        await notify(committed_seqs)
+        await notify(committed_seqs, committed)
 
 
 def idempotency_key(request: Request) -> str | None:
