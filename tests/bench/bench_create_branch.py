@@ -9,32 +9,41 @@ asks for each card's branch (`POST /cards/{key}/create-branch`), then starts the
 measures, from the SAQ job records, the time from the first job's start to the last job's end:
 each job reads the base branch and creates the ref on the fake GitHub (two HTTP calls, PyGithub
 in a thread) and commits the card's change (branch, assignee, move) with its Change row.
-It also prints the worker's CPU time per job, and the fake GitHub's own ceiling for those two
-calls (20 threads, no Taskly): every fake ref operation runs git subprocesses under one lock, so
-on a small machine the fake, not the worker, bounds the end-to-end rate.
+
+The machine is small and shared, so rates are noisy: it also prints the CPU time each process
+spent per job (user+system, from psutil) — the worker, the fake GitHub, and the Postgres
+backends of this bench's database (plus redis-server with --redis, which other programs may
+share) — and the load average. Last, the fake GitHub's own ceiling for those two calls without
+Taskly: `--ceiling-calls` branches from 20 threads of a plain keep-alive HTTP client, and the
+fake's CPU per branch.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import http.client
+import json
+import os
 import statistics
 import sys
 import tempfile
+import threading
 import time
 import uuid
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 import httpx  # noqa: E402
 import psutil  # noqa: E402
-from taskly_server.domain.github.breaker import CircuitBreaker  # noqa: E402
-from taskly_server.domain.github.client import GitHubClient  # noqa: E402
 from taskly_server.settings import Settings  # noqa: E402
-from taskly_server.worker import create_queue  # noqa: E402
+from taskly_server.worker import CONCURRENCY, create_queue  # noqa: E402
 
 from tests.support.fake_github_process import FakeGitHubProcess  # noqa: E402
 from tests.support.processes import free_port, start_server, start_worker  # noqa: E402
@@ -48,17 +57,87 @@ def profile_prefix(profile: str | None) -> tuple[str, ...]:
     return (sys.executable, "-m", "cProfile", "-o", profile) if profile else ()
 
 
-def fake_ceiling(fake: FakeGitHubProcess, token: str, full_name: str, calls: int = 300) -> float:
-    """Branch creations per second the fake GitHub itself sustains (read base, create ref)."""
-    client = GitHubClient(fake.api_url, token, CircuitBreaker("bench"))
+class CpuMeter:
+    """CPU seconds (user, system) that a set of processes spent between `start` and `read`.
+
+    Processes are found again at every reading (Postgres backends come and go); one that started
+    in between counts from zero, one that ended in between is missing from the total.
+    """
+
+    def __init__(self, find: Callable[[], list[psutil.Process]]) -> None:
+        self.find = find
+        self.before: dict[int, tuple[float, float]] = {}
+
+    @staticmethod
+    def times(processes: list[psutil.Process]) -> dict[int, tuple[float, float]]:
+        found = {}
+        for process in processes:
+            with contextlib.suppress(psutil.Error):
+                cpu = process.cpu_times()
+                found[process.pid] = (cpu.user, cpu.system)
+        return found
+
+    def start(self) -> None:
+        self.before = self.times(self.find())
+
+    def read(self) -> tuple[float, float]:
+        after = self.times(self.find())
+        user = sum(u - self.before.get(pid, (0.0, 0.0))[0] for pid, (u, _) in after.items())
+        system = sum(s - self.before.get(pid, (0.0, 0.0))[1] for pid, (_, s) in after.items())
+        return user, system
+
+
+def processes_named(fragment: str) -> Callable[[], list[psutil.Process]]:
+    """Processes whose command line contains `fragment` (a Postgres backend shows its database)."""
+    def find() -> list[psutil.Process]:
+        found = []
+        for process in psutil.process_iter(["cmdline"]):
+            cmdline = " ".join(process.info["cmdline"] or [])
+            if fragment in cmdline:
+                found.append(process)
+        return found
+    return find
+
+
+def one_process(pid: int) -> Callable[[], list[psutil.Process]]:
+    return lambda: [psutil.Process(pid)]
+
+
+def load_average() -> str:
+    return "load average " + ", ".join(f"{value:.2f}" for value in os.getloadavg())
+
+
+def fake_ceiling(fake: FakeGitHubProcess, token: str, full_name: str, calls: int) -> tuple[float, float]:
+    """Branches per second the fake GitHub sustains alone (read the base, create the ref), from 20
+    threads each on one keep-alive connection; and the fake's CPU ms per branch."""
+    url = urlsplit(fake.api_url)
+    headers = {"Authorization": f"token {token}", "Accept": "application/vnd.github+json",
+               "Content-Type": "application/json"}
+    local = threading.local()
+
+    def call(method: str, path: str, body: dict | None = None) -> dict:
+        if not hasattr(local, "connection"):
+            local.connection = http.client.HTTPConnection(url.hostname, url.port, timeout=30)
+        local.connection.request(method, f"{url.path}/repos/{full_name}/{path}",
+                                 json.dumps(body) if body else None, headers)
+        response = local.connection.getresponse()
+        answer = json.loads(response.read())
+        if response.status >= 300:
+            raise RuntimeError(f"{method} {path}: {response.status} {answer}")
+        return answer
 
     def one(i: int) -> None:
-        client.create_branch(full_name, f"ceiling-{i}", client.branch_sha(full_name, "main"))
+        sha = call("GET", "git/ref/heads/main")["object"]["sha"]
+        call("POST", "git/refs", {"ref": f"refs/heads/ceiling-{i}", "sha": sha})
 
+    meter = CpuMeter(one_process(fake.process.pid))
     with ThreadPoolExecutor(20) as pool:
+        meter.start()
         started = time.perf_counter()
         list(pool.map(one, range(calls)))
-        return calls / (time.perf_counter() - started)
+        elapsed = time.perf_counter() - started
+        user, system = meter.read()
+    return calls / elapsed, (user + system) * 1000 / calls
 
 
 def sign_in(http: httpx.Client, fake: FakeGitHubProcess, login: str) -> dict:
@@ -88,6 +167,8 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=600)
     parser.add_argument("--redis", action="store_true", help="SAQ on Redis instead of Postgres")
     parser.add_argument("--profile", metavar="FILE", help="run the measured worker under cProfile")
+    parser.add_argument("--ceiling-calls", type=int, default=1000,
+                        help="branches created to measure the fake GitHub alone (0: skip)")
     args = parser.parse_args()
     log_dir = Path(tempfile.mkdtemp(prefix="taskly-bench-branch-"))
     name, database_url = create_database("taskly_bench")
@@ -130,17 +211,22 @@ def main() -> None:
                 accepted.raise_for_status()
                 keys.append(accepted.json()["job_id"])
         print(f"{len(keys)} create_branch jobs queued ({'redis' if args.redis else 'postgres'} queue); "
-              "starting one worker (concurrency 10)", flush=True)
+              f"starting one worker (concurrency {CONCURRENCY})", flush=True)
         worker = start_worker(env, log_dir / "worker.log", profile_prefix(args.profile))
-        print(f"worker pid {worker.pid}", flush=True)
-        cpu = psutil.Process(worker.pid)
-        cpu_before = sum(cpu.cpu_times()[:2])
+        print(f"worker pid {worker.pid}; {load_average()}", flush=True)
+        meters = {"worker": CpuMeter(one_process(worker.pid)),
+                  "fake GitHub": CpuMeter(one_process(fake.process.pid)),
+                  "Postgres (this database)": CpuMeter(processes_named(f" {name} "))}
+        if args.redis:
+            meters["redis-server (shared)"] = CpuMeter(processes_named("redis-server"))
+        for meter in meters.values():
+            meter.start()
         deadline = time.monotonic() + 600
         while asyncio.run(count_done(settings, keys)) < len(keys):
             if time.monotonic() > deadline:
                 raise RuntimeError("the jobs did not finish within 10 minutes")
             time.sleep(0.5)
-        cpu_used = sum(cpu.cpu_times()[:2]) - cpu_before
+        used = {label: meter.read() for label, meter in meters.items()}
         jobs = asyncio.run(job_records(settings, keys))
         complete = [job for job in jobs if job.status.value == "complete"]
         first = min(job.started for job in jobs)
@@ -150,17 +236,25 @@ def main() -> None:
         created = sum(1 for job in complete if job.result and job.result.get("created"))
         print(f"  complete {len(complete)}/{len(jobs)} (branches created {created}, attempts "
               f"{sum(job.attempts for job in jobs)})")
-        print(f"  first start -> last end: {elapsed:.2f} s  =>  {len(complete) / elapsed:.0f} jobs/s")
+        print(f"  first start -> last end: {elapsed:.2f} s  =>  {len(complete) / elapsed:.0f} jobs/s "
+              f"({load_average()})")
         print(f"  per job (ms): p50 {statistics.median(durations):.0f}  "
               f"p99 {durations[int(len(durations) * 0.99) - 1]:.0f}  max {durations[-1]:.0f}")
-        print(f"  worker CPU: {cpu_used * 1000 / len(jobs):.1f} ms per job (user+system) => one worker "
-              f"core would sustain ~{len(jobs) / cpu_used:.0f} jobs/s against an instant GitHub")
+        print("  CPU per job (ms, user+system):")
+        for label, (user, system) in used.items():
+            print(f"    {label:<26} {(user + system) * 1000 / len(jobs):5.2f}  "
+                  f"(user {user * 1000 / len(jobs):.2f}, system {system * 1000 / len(jobs):.2f})")
+        worker_cpu = sum(used["worker"])
+        print(f"  one worker core would sustain ~{len(jobs) / worker_cpu:.0f} jobs/s at this CPU per job")
         refs = fake.refs(full_name)
         print(f"  refs in the bare repository: {sum(1 for ref in refs if ref.startswith('refs/heads/ben-'))}")
         worker.stop()
         worker = None
-        print(f"fake GitHub alone (20 threads, read base + create ref): "
-              f"{fake_ceiling(fake, gh_user.token, full_name):.0f} branches/s")
+        if args.ceiling_calls:
+            rate, cpu_ms = fake_ceiling(fake, gh_user.token, full_name, args.ceiling_calls)
+            print(f"fake GitHub alone (read base + create ref, 20 keep-alive client threads): "
+                  f"{rate:.0f} branches/s; fake CPU {cpu_ms:.2f} ms per branch "
+                  f"(~{1000 / cpu_ms:.0f} branches/s per core) ({load_average()})")
     finally:
         if worker is not None:
             worker.stop()

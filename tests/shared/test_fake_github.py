@@ -138,6 +138,32 @@ def test_an_existing_ref_is_422_and_ref_updates_follow_github_rules(fake_github:
         repo.get_git_ref("heads/feature")
 
 
+def test_refs_in_the_way_packed_refs_and_bad_names_are_422_like_git(fake_github: FakeGitHub, alice: str):
+    """Refs are read and written in-process (loose files, packed-refs) with git's rules."""
+    repo = client(fake_github, alice).get_repo("acme/web")
+    base = repo.get_branch("main").commit.sha
+    repo.create_git_ref("refs/heads/a", base)
+    repo.create_git_ref("refs/heads/dir/b", base)
+    for blocked in ("refs/heads/a/b", "refs/heads/dir", "refs/heads/bad..name", "refs/heads/x.lock"):
+        with pytest.raises(GithubException) as raised:
+            repo.create_git_ref(blocked, base)
+        assert (raised.value.status, raised.value.data["message"]) == (422, "Reference update failed"), blocked
+    git_dir = fake_github.repo_info("acme/web").git_dir
+    git("--git-dir", git_dir, "pack-refs", "--all")  # now every ref lives in packed-refs
+    assert repo.get_git_ref("heads/a").object.sha == base
+    with pytest.raises(GithubException) as raised:
+        repo.create_git_ref("refs/heads/a", base)
+    assert raised.value.data["message"] == "Reference already exists"
+    with pytest.raises(GithubException) as raised:
+        repo.create_git_ref("refs/heads/a/c", base)  # the packed ref is in the way
+    assert raised.value.data["message"] == "Reference update failed"
+    repo.create_git_ref("refs/heads/fresh", base)
+    listed = git("--git-dir", git_dir, "for-each-ref", "--format=%(refname) %(objectname)")
+    assert f"refs/heads/fresh {base}" in listed and f"refs/heads/a {base}" in listed
+    assert git("--git-dir", git_dir, "fsck", "--no-dangling") == ""
+    assert not list(Path(git_dir).rglob("*.lock"))
+
+
 def test_a_bad_token_is_401_bad_credentials_and_no_token_is_401_requires_authentication(
         fake_github: FakeGitHub, alice: str):
     with pytest.raises(BadCredentialsException) as raised:

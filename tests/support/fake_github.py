@@ -29,11 +29,10 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 from werkzeug.http import HTTP_STATUS_CODES
-from werkzeug.serving import make_server
 
 from tests.support.fake_github_git import BareRepo
 from tests.support.fake_github_hooks import Delivery, HookSender
-from tests.support.fake_github_http import API_PREFIX, SERVER_ERRORS, Dispatcher, QuietHandler
+from tests.support.fake_github_http import API_PREFIX, SERVER_ERRORS, Dispatcher, HttpServer
 from tests.support.fake_github_oauth import OAuth
 from tests.support.fake_github_rest import RestApi
 from tests.support.fake_github_shapes import Shapes
@@ -89,29 +88,22 @@ class FakeGitHub:
         self.ping_hooks = ping_hooks
         self._counters: dict[str, Iterator[int]] = {}
         self.dispatcher = Dispatcher(self)
-        self._server = make_server(host, port, self.dispatcher.wsgi, threaded=True, request_handler=QuietHandler)
-        self.url = f"http://{host}:{self._server.server_port}"
+        self._server = HttpServer(host, port, self.dispatcher.wsgi)
+        self.url = f"http://{host}:{self._server.port}"
         self.api_url = self.url + API_PREFIX
         self.shapes = Shapes(self.url, self.api_url, self.account)
         self.rest = RestApi(self)
         self.oauth = OAuth(self)
         self.sender = HookSender(self)
-        self._thread: threading.Thread | None = None
 
     # -- lifecycle -------------------------------------------------------------------------------
 
     def start(self) -> FakeGitHub:
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
-                                        name="fake-github", daemon=True)
-        self._thread.start()
+        self._server.start()
         return self
 
     def stop(self) -> None:
-        if self._thread is not None:
-            self._server.shutdown()
-            self._thread.join(5)
-            self._thread = None
-        self._server.server_close()
+        self._server.stop()
         self.sender.join()
 
     def __enter__(self) -> FakeGitHub:

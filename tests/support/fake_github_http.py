@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import json
+import logging
 import secrets
+import threading
 import time
 import traceback
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from waitress.server import create_server
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import Map, Rule
-from werkzeug.serving import WSGIRequestHandler
 from werkzeug.wrappers import Request, Response
 
 from tests.support.fake_github_oauth import html
@@ -37,9 +40,46 @@ SERVER_ERRORS = {
 }
 
 
-class QuietHandler(WSGIRequestHandler):
-    def log_request(self, *args: Any, **kwargs: Any) -> None:
-        pass
+class HttpServer:
+    """The fake's HTTP/1.1 server (waitress): keep-alive connections, like GitHub's.
+
+    Werkzeug's development server closes every connection after one answer, so each API call paid
+    for a new TCP connection and a new thread on both sides. `threads` serve requests at once
+    (a `latency` fault sleeps in one of them); the socket is bound on construction, so the port is
+    known before `start`. Every answer says `Server: GitHub.com` (waitress adds it).
+    """
+
+    def __init__(self, host: str, port: int, app: Callable[..., Any], threads: int = 16) -> None:
+        logging.getLogger("waitress.queue").setLevel(logging.ERROR)  # "task queue depth" on bursts
+        self._server = create_server(app, host=host, port=port, threads=threads, ident="GitHub.com",
+                                     connection_limit=1000, asyncore_use_poll=True,
+                                     channel_timeout=30, cleanup_interval=5)
+        self.port: int = self._server.effective_port
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._server.run, name="fake-github", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Closes the listening socket and every connection from the server's own loop (which
+        then ends), and stops the request threads."""
+        channels = self._server._map  # the loop's socket map: listener, trigger, connections
+
+        def close_all() -> None:
+            for channel in list(channels.values()):
+                channel.close()
+
+        if self._thread is not None:
+            try:
+                self._server.trigger.pull_trigger(close_all)
+            except OSError:  # the trigger is closed already (the loop hit an error): close here
+                close_all()
+            self._thread.join(5)
+            self._thread = None
+        else:
+            close_all()
+        self._server.task_dispatcher.shutdown(timeout=5)
 
 
 def json_response(status: int, body: Any, headers: dict[str, str] | None = None) -> Response:
@@ -143,7 +183,7 @@ class Dispatcher:
         return window
 
     def api(self, request: Request, path: str) -> Response:
-        headers = {"Server": "GitHub.com", "X-GitHub-Media-Type": "github.v3; format=json",
+        headers = {"X-GitHub-Media-Type": "github.v3; format=json",
                    "X-GitHub-Api-Version-Selected": "2022-11-28",
                    "X-GitHub-Request-Id": ":".join(secrets.token_hex(n).upper() for n in (2, 3, 4, 4, 4))}
         scheme, _, value = request.headers.get("Authorization", "").partition(" ")

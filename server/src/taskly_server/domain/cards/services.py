@@ -23,9 +23,10 @@ from taskly_shared.models import (
 )
 
 from ...db.base import utcnow
-from ...db.models import Board, BoardColumn, Card, Change, Member
+from ...db.models import Board, BoardColumn, Card, Change
 from ...errors import Conflict, DomainError, Invalid
 from ..auth.tokens import Principal
+from ..github.start_context import load_start_context
 from ..sync.mutation import Mutation
 from ..workspaces.access import require_role
 from .edits import EDITABLE, PLACEMENT, TRACKED, FieldEditor
@@ -201,27 +202,34 @@ class CardService:
         the bottom of the board's first in-progress column unless it is in one already.
 
         Once the card records this branch nothing changes any more, so re-running is harmless.
-        Returns the card (None when gone) and whether it changed.
+        Returns the card (None when gone) and whether it changed. Everything is read first (one
+        query, then the column lock and its last rank), so the card is written in one UPDATE.
         """
-        card = await self.db.scalar(select(Card).where(Card.id == card_id).with_for_update()
-                                    .execution_options(populate_existing=True))
-        if card is None or card.deleted_at is not None:
+        found = await load_start_context(self.db, card_id, user_id)
+        if found is None or found.card.deleted_at is not None:
             return None, False
+        card = found.card
+        self.views.boards[found.board.id] = found.board
+        self.views.columns.update((column.id, column) for column in found.columns)
+        self.columns[found.board.id] = found.columns
+        if card.created_by is not None and found.creator is not None:
+            self.views.usernames[card.created_by] = found.creator
+        if found.starter is not None:
+            self.views.usernames[user_id] = found.starter
+        if not found.linked:
+            self.views.pull_requests[card.id] = []
         before = await self.views.one(card)
         if card.branch == branch:
             return before, False
-        card.branch = branch
-        member = await self.db.scalar(select(Member.user_id).where(
-            Member.workspace_id == card.workspace_id, Member.user_id == user_id))
-        if member is not None and user_id not in card.assignee_ids:
-            card.assignee_ids = [*card.assignee_ids, user_id]
-        columns = sorted((c for c in self.views.columns.values() if c.board_id == card.board_id),
-                         key=lambda c: (c.rank, str(c.id)))  # loaded by the renderer above
+        columns = sorted(found.columns, key=lambda c: (c.rank, str(c.id)))
         current = self.views.columns.get(card.column_id)
         target = next((c for c in columns if c.kind == ColumnKind.IN_PROGRESS.value), None)
         if target is not None and (current is None or current.kind != ColumnKind.IN_PROGRESS.value):
             await self._lock_column(target.id)
             await self._place(card, target, "bottom")
+        card.branch = branch
+        if found.member and user_id not in card.assignee_ids:
+            card.assignee_ids = [*card.assignee_ids, user_id]
         return await self._commit(card, before, None), True
 
     # --- the steps of a write --------------------------------------------------------------

