@@ -34,6 +34,7 @@ sys.path.insert(0, str(ROOT))
 
 import psutil  # noqa: E402
 import psycopg  # noqa: E402
+from taskly_server.worker import CONCURRENCY  # noqa: E402
 
 from tests.conftest import SECRET  # noqa: E402
 from tests.support.api import Api  # noqa: E402
@@ -180,7 +181,7 @@ def main() -> None:
             time.sleep(0.05)
         elapsed = time.perf_counter() - started
         cpu = sum(psutil.Process(worker.pid).cpu_times()[:2]) - cpu_before
-        print(f"processed: {len(ids) / elapsed:,.0f}/s by one worker process (concurrency 10; "
+        print(f"processed: {len(ids) / elapsed:,.0f}/s by one worker process (concurrency {CONCURRENCY}; "
               f"from its start); worker CPU {ms(cpu / len(ids))} per delivery = "
               f"{len(ids) / cpu:,.0f}/s per busy core", flush=True)
 
