@@ -158,6 +158,14 @@ def database_sessions(database: str) -> int:
     return int(row[0]) if row else 0
 
 
+def moves_recorded(database_url: str) -> int:
+    """Change rows of moves in the feed: the moves that really placed a card somewhere new."""
+    import psycopg
+
+    with psycopg.connect(database_url.replace("+asyncpg", ""), autocommit=True) as conn:
+        return conn.execute("SELECT count(*) FROM changes WHERE op = 'move'").fetchone()[0]
+
+
 def seed(base_url: str, cards: int) -> tuple[str, list[str]]:
     with httpx.Client(base_url=f"{base_url}/api/v1", timeout=30) as http:
         login = http.post("/auth/dev-login", json={"username": "bench"}).raise_for_status().json()
@@ -199,6 +207,7 @@ def main() -> int:
                 continue
             measure(Load(server.url, token, card_ids, kind, args.concurrency, 1.0), args.client_processes)
             sessions_before = database_sessions(name)
+            recorded_before = moves_recorded(database_url)
             cpu_before = server_process.cpu_times()
             result = measure(Load(server.url, token, card_ids, kind, args.concurrency, args.duration),
                              args.client_processes)
@@ -210,6 +219,10 @@ def main() -> int:
                   f"server CPU {cpu / args.duration:.0%}, {per_request * 1000:.2f} ms per request "
                   f"= {1 / per_request if per_request else 0:,.0f}/s per busy core; "
                   f"{database_sessions(name) - sessions_before} new DB connections)", flush=True)
+            if kind == "move":
+                print(f"{'':>19}{moves_recorded(database_url) - recorded_before} moves recorded in the "
+                      f"change feed; load average {', '.join(f'{x:.2f}' for x in os.getloadavg())}",
+                      flush=True)
     finally:
         server.stop()
         drop_database(name)
