@@ -504,6 +504,35 @@ async def test_heartbeat_pings_and_drops_a_silent_client(pinging):
         await alive.close()
 
 
+async def test_a_socket_whose_access_token_expires_is_told_and_closed(pinging):
+    """Checked at every ping: past its expiry the socket gets token_expired and 4401, and no
+    change after it (the CLI refreshes its token and reconnects)."""
+    api = Api.login(pinging.url)
+    workspace = api.workspace()
+    now = int(time.time())
+    short = jwt.encode({"sub": api.user["id"], "name": api.username, "typ": "access", "iat": now,
+                        "exp": now + 2}, signing_key(SECRET, "jwt"), algorithm="HS256")
+    client = await Client.open(pinging, short)
+    subscribed = await client.subscribe(workspace["id"], 2)
+    error = await client.expect("error", wait=5)
+    assert error["code"] == "token_expired" and time.time() >= now + 2
+    assert await client.closed() == 4401
+    assert subscribed["seq"] == 2
+
+
+async def test_a_socket_whose_api_token_is_revoked_is_told_and_closed(pinging):
+    api = Api.login(pinging.url)
+    created = api.ok("POST", "/tokens/", json={"name": "hook"})
+    workspace = api.workspace()
+    client = await Client.open(pinging, created["token"])
+    await client.subscribe(workspace["id"], 2)
+    await client.quiet(0.8)  # still signed in across pings
+    api.ok("DELETE", f"/tokens/{created['id']}")
+    error = await client.expect("error", wait=3)
+    assert error["code"] == "unauthenticated" and created["token"] not in json.dumps(error)
+    assert await client.closed() == 4401
+
+
 def commit_without_notice(database_url: str, workspace_id: str) -> int:
     """A change written straight into the database, as by a writer whose notice got lost."""
     with psycopg.connect(database_url.replace("+asyncpg", "")) as conn:

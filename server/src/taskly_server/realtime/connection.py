@@ -6,7 +6,7 @@ import asyncio
 import time
 import uuid
 from collections import deque
-from collections.abc import Coroutine, Generator
+from collections.abc import Awaitable, Callable, Coroutine, Generator
 from contextlib import suppress
 from typing import Any
 
@@ -18,6 +18,7 @@ from taskly_shared.errors import ErrorCode
 from taskly_shared.events import (
     CLOSE_PING_TIMEOUT,
     CLOSE_TOO_SLOW,
+    CLOSE_UNAUTHENTICATED,
     Auth,
     Error,
     Ping,
@@ -30,6 +31,7 @@ from taskly_shared.events import (
 
 from ..domain.auth.tokens import Principal
 from ..domain.workspaces.access import member_role
+from ..errors import Unauthenticated
 from ..settings import Settings
 from .hub import Fanout, NotMember, Subscription, WorkspaceFeed
 
@@ -99,9 +101,12 @@ class Connection:
     """
 
     def __init__(self, socket: WebSocket, principal: Principal, fanout: Fanout,
-                 settings: Settings) -> None:
+                 settings: Settings,
+                 reauthenticate: Callable[[], Awaitable[Principal]] | None = None) -> None:
         self.socket = socket
         self.principal = principal
+        self.reauthenticate = reauthenticate
+        """Checks the socket's token again (raises Unauthenticated once expired or revoked)."""
         self.fanout = fanout
         self.settings = settings
         self.subscriptions: dict[uuid.UUID, tuple[Subscription, WorkspaceFeed]] = {}
@@ -207,10 +212,26 @@ class Connection:
                 self.close(CLOSE_PING_TIMEOUT, "no answer to ping")
                 return
             if now >= next_ping:
+                if not await self._still_signed_in():
+                    return
                 if self._ping_sent is None:
                     self._ping_sent = now
                 self.send(Ping())
                 next_ping = now + interval
+
+    async def _still_signed_in(self) -> bool:
+        """The token the socket signed in with is still good; else error, close 4401."""
+        if self.reauthenticate is None:
+            return True
+        try:
+            await self.reauthenticate()
+        except Unauthenticated as exc:
+            self.send(Error(code=exc.code, message=exc.detail))
+            self.close(CLOSE_UNAUTHENTICATED, exc.detail[:120])
+            return False
+        except Exception as exc:  # the database is away, say: keep the socket, ask again next time
+            log.warning("realtime_reauthentication_failed", error=type(exc).__name__)
+        return True
 
     # --- what the client says -------------------------------------------------------------
 

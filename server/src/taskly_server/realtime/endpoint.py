@@ -7,7 +7,9 @@ changes after `since` from the feed, then live ones — each a `change` {seq}, i
 or, when `since` is below the pruned feed (reason "gone") or above the head ("ahead"), resync
 (reload the snapshot; live changes after the head follow); unsubscribed {reason: requested |
 removed}; error {code} (not_found for a workspace the user is not a member of); ping (answer
-pong within `ws_ping_timeout`), pong. Anything but a valid auth first: error, close 4401.
+pong within `ws_ping_timeout`), pong. Anything but a valid auth first: error, close 4401. The
+token is checked again at every ping: once it has expired or been revoked, error
+(token_expired | unauthenticated) and close 4401 (the client signs in again and catches up).
 """
 
 from __future__ import annotations
@@ -42,13 +44,14 @@ async def realtime_socket(socket: WebSocket) -> None:
     signed_in = await _authenticate(socket, state)
     if signed_in is None:
         return
-    principal, user = signed_in
-    connection = Connection(socket, principal, state.fanout, state.settings)
+    principal, user, token = signed_in
+    connection = Connection(socket, principal, state.fanout, state.settings,
+                            reauthenticate=lambda: authenticate(state, token))
     connection.send(Authenticated(user=user))
     await connection.run()
 
 
-async def _authenticate(socket: WebSocket, state: State) -> tuple[Principal, UserOut] | None:
+async def _authenticate(socket: WebSocket, state: State) -> tuple[Principal, UserOut, str] | None:
     """The first message must be `auth` with a valid token; otherwise error, close 4401, nothing else."""
     try:
         event = await asyncio.wait_for(socket.receive(), state.settings.ws_auth_timeout)
@@ -72,7 +75,7 @@ async def _authenticate(socket: WebSocket, state: State) -> tuple[Principal, Use
         return await _refuse(socket, ErrorCode.UNAVAILABLE, "try again later", WS_1011_INTERNAL_ERROR)
     if user is None:
         return await _refuse(socket, ErrorCode.UNAUTHENTICATED, "unknown user")
-    return principal, UserOut.model_validate(user)
+    return principal, UserOut.model_validate(user), message.token
 
 
 async def _refuse(socket: WebSocket, code: str, message: str, close_code: int = CLOSE_UNAUTHENTICATED) -> None:
