@@ -3,8 +3,9 @@
 `taskly_move_cards` (migration 0003) makes a batch of moves in order: it locks each card and its
 target column, places the card, and numbers the Changes at the end, so the workspace row that
 orders the feed is held once per batch instead of once per move, through its commit. Each server
-process runs one batch at a time; the moves that arrive meanwhile make the next batch, so an
-idle server still answers a lone move at once, and a busy one commits many moves together.
+process runs one batch at a time (`batching.Batches`); the moves that arrive meanwhile make the
+next batch, so an idle server still answers a lone move at once, and a busy one commits many
+moves together.
 
 The statement skips whatever is not a permitted, well-formed move — a replayed key, a missing or
 ambiguous card, a low role, an unknown column or anchor — and so does this module for references
@@ -14,7 +15,6 @@ error when there is one.
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from typing import Any
 
@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from taskly_shared.keys import parse_card_key
 from taskly_shared.models import CardMove, Role
 
+from ...batching import Batches
 from ..auth.tokens import Principal
 from ..sync.mutation import (
     MAX_ATTEMPTS,
@@ -63,79 +64,50 @@ async def move_card(request: Request, principal: Principal, ref: str, data: Card
     if move is not None:
         key = idempotency_key(request)
         move += (key, await fingerprint_of(request) if key else None)
-        body = await batcher(request.app.state).move(move)
+        body = await batcher(request.app.state).submit(move)
         if body is not None:
             return Response(body, media_type=MediaType.JSON)
     return await execute(request, principal,
                          lambda m: CardService(m).move(principal, ref, data, if_match))
 
 
-def batcher(state: Any) -> MoveBatcher:
-    """The app's batcher, made on first use."""
-    found = getattr(state, "move_batcher", None)
+def batcher(state: Any) -> Batches[Move, bytes | None]:
+    """The app's batches of moves, made on first use."""
+    found = getattr(state, "move_batches", None)
     if found is None:
-        found = state.move_batcher = MoveBatcher(state.engine, state)
+        found = state.move_batches = Batches(lambda moves: _move_cards(state, moves), MAX_BATCH)
     return found
 
 
-class MoveBatcher:
-    """Runs the moves of this process one batch at a time; a batch is whatever has arrived."""
+async def _move_cards(state: Any, moves: list[Move]) -> list[bytes | None]:
+    """One statement for the batch; each move's answer, or None for the general path."""
+    rows = await _execute(state.engine, moves)
+    newest: dict[uuid.UUID, int] = {}
+    for _, workspace_id, seq in rows:
+        if seq is not None:
+            newest[workspace_id] = max(seq, newest.get(workspace_id, 0))
+    if newest:
+        await announce(state, newest)
+    return [body.encode() if body is not None else None for body, _, _ in rows]
 
-    def __init__(self, engine: AsyncEngine, state: Any) -> None:
-        self.engine = engine
-        self.state = state
-        self.waiting: list[tuple[Move, asyncio.Future[bytes | None]]] = []
-        self.task: asyncio.Task[None] | None = None
 
-    async def move(self, move: Move) -> bytes | None:
-        """The answer to `move`, or None when the general path must make it."""
-        future: asyncio.Future[bytes | None] = asyncio.get_running_loop().create_future()
-        self.waiting.append((move, future))
-        if self.task is None:
-            self.task = asyncio.get_running_loop().create_task(self._run())
-        return await future
-
-    async def _run(self) -> None:
+async def _execute(engine: AsyncEngine, moves: list[Move]) -> list[tuple[str | None, Any, int | None]]:
+    """The statement's rows; on an unexpected error, no answers (the general path decides)."""
+    columns = [list(column) for column in zip(*moves, strict=True)]
+    for attempt in range(1, MAX_ATTEMPTS + 1):
         try:
-            while self.waiting:
-                batch, self.waiting = self.waiting[:MAX_BATCH], self.waiting[MAX_BATCH:]
-                try:
-                    await self._settle(batch)
-                finally:  # whatever happened, no request waits forever
-                    for _, future in batch:
-                        if not future.done():
-                            future.set_result(None)
-        finally:
-            self.task = None
-
-    async def _settle(self, batch: list[tuple[Move, asyncio.Future[bytes | None]]]) -> None:
-        rows = await self._execute([move for move, _ in batch])
-        newest: dict[uuid.UUID, int] = {}
-        for (_, future), (body, workspace_id, seq) in zip(batch, rows, strict=True):
-            if seq is not None:
-                newest[workspace_id] = max(seq, newest.get(workspace_id, 0))
-            if not future.done():
-                future.set_result(body.encode() if body is not None else None)
-        if newest:
-            await announce(self.state, newest)
-
-    async def _execute(self, moves: list[Move]) -> list[tuple[str | None, Any, int | None]]:
-        """The statement's rows; on an unexpected error, no answers (the general path decides)."""
-        columns = [list(column) for column in zip(*moves, strict=True)]
-        for attempt in range(1, MAX_ATTEMPTS + 1):
-            try:
-                async with self.engine.connect() as connection:
-                    raw = await connection.get_raw_connection()
-                    return await raw.driver_connection.fetch(MOVE_CARDS, MEMBER_ROLES,
-                                                             TRACKED_FIELDS, *columns)
-            except asyncpg.PostgresError as exc:
-                if exc.sqlstate in RETRYABLE_SQLSTATES and attempt < MAX_ATTEMPTS:
-                    continue
-                log.warning("card_moves_failed", sqlstate=exc.sqlstate, error=str(exc), moves=len(moves))
-            except Exception as exc:  # the database is unreachable, say: each move finds out alone
-                log.warning("card_moves_failed", error=repr(exc), moves=len(moves))
-            break
-        return [(None, None, None)] * len(moves)
+            async with engine.connect() as connection:
+                raw = await connection.get_raw_connection()
+                return await raw.driver_connection.fetch(MOVE_CARDS, MEMBER_ROLES, TRACKED_FIELDS,
+                                                         *columns)
+        except asyncpg.PostgresError as exc:
+            if exc.sqlstate in RETRYABLE_SQLSTATES and attempt < MAX_ATTEMPTS:
+                continue
+            log.warning("card_moves_failed", sqlstate=exc.sqlstate, error=str(exc), moves=len(moves))
+        except Exception as exc:  # the database is unreachable, say: each move finds out alone
+            log.warning("card_moves_failed", error=repr(exc), moves=len(moves))
+        break
+    return [(None, None, None)] * len(moves)
 
 
 def _arguments(principal: Principal, ref: str, data: CardMove,

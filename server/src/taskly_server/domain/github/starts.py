@@ -11,7 +11,6 @@ transaction fails, each change is committed again on its own, so only the one at
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -20,6 +19,7 @@ import structlog
 from sqlalchemy import bindparam, select
 from taskly_shared.models import CardOut
 
+from ...batching import Batches
 from ...db.models import Card
 from ..cards.services import CardService
 from ..jobs.runtime import Announcer
@@ -45,12 +45,11 @@ class Starter:
     username: str
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class _Start:
     user: Starter
     card_id: uuid.UUID
     branch: str
-    done: asyncio.Future[Started]
 
 
 class CardStarts:
@@ -58,47 +57,27 @@ class CardStarts:
 
     def __init__(self, ctx: dict[str, Any]) -> None:
         self.ctx = ctx
-        self.waiting: list[_Start] = []
-        self.runner: asyncio.Task[None] | None = None
+        self.batches: Batches[_Start, Started] = Batches(self._commit, MAX_BATCH)
 
     async def start(self, user: Starter, card_id: uuid.UUID, branch: str) -> Started:
         """`CardService.start` for this card, committed; the card (None when gone) and whether
         it changed."""
-        done: asyncio.Future[Started] = asyncio.get_running_loop().create_future()
-        self.waiting.append(_Start(user, card_id, branch, done))
-        if self.runner is None or self.runner.done():
-            self.runner = asyncio.create_task(self._run(), name="card-starts")
-        return await done
+        return await self.batches.submit(_Start(user, card_id, branch))
 
-    async def _run(self) -> None:
-        while self.waiting:
-            batch, self.waiting = self.waiting[:MAX_BATCH], self.waiting[MAX_BATCH:]
+    async def _commit(self, batch: list[_Start]) -> list[Started | Exception]:
+        try:
+            return list(await commit_starts(self.ctx, batch))
+        except Exception as exc:
+            if len(batch) == 1:
+                return [exc]
+            log.warning("card_starts_batch_failed", size=len(batch), error=type(exc).__name__)
+        outcomes: list[Started | Exception] = []
+        for start in batch:  # on its own, each start fails or succeeds by itself
             try:
-                results = await commit_starts(self.ctx, batch)
+                outcomes.extend(await commit_starts(self.ctx, [start]))
             except Exception as exc:
-                if len(batch) == 1:
-                    _settle(batch[0], error=exc)
-                    continue
-                log.warning("card_starts_batch_failed", size=len(batch), error=type(exc).__name__)
-                for start in batch:  # on its own, each start fails or succeeds by itself
-                    try:
-                        [result] = await commit_starts(self.ctx, [start])
-                    except Exception as single:
-                        _settle(start, error=single)
-                    else:
-                        _settle(start, result)
-            else:
-                for start, result in zip(batch, results, strict=True):
-                    _settle(start, result)
-
-
-def _settle(start: _Start, result: Started | None = None, error: BaseException | None = None) -> None:
-    if start.done.done():  # its job was cancelled meanwhile: the retry finds the card started
-        return
-    if error is not None:
-        start.done.set_exception(error)
-    else:
-        start.done.set_result(result)
+                outcomes.append(exc)
+        return outcomes
 
 
 async def commit_starts(ctx: dict[str, Any], starts: list[_Start]) -> list[Started]:
@@ -133,6 +112,5 @@ async def start_card(ctx: dict[str, Any], user: Starter, card_id: uuid.UUID, bra
     starts: CardStarts | None = ctx.get("card_starts")
     if starts is not None:
         return await starts.start(user, card_id, branch)
-    done: asyncio.Future[Started] = asyncio.get_running_loop().create_future()
-    [result] = await commit_starts(ctx, [_Start(user, card_id, branch, done)])
+    [result] = await commit_starts(ctx, [_Start(user, card_id, branch)])
     return result
