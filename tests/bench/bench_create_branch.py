@@ -31,7 +31,6 @@ import sys
 import tempfile
 import threading
 import time
-import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -40,16 +39,14 @@ from urllib.parse import urlsplit
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-import httpx  # noqa: E402
 import psutil  # noqa: E402
 from taskly_server.settings import Settings  # noqa: E402
 from taskly_server.worker import CONCURRENCY, create_queue  # noqa: E402
 
+from tests.conftest import SECRET  # noqa: E402
 from tests.support.fake_github_process import FakeGitHubProcess  # noqa: E402
-from tests.support.processes import free_port, start_server, start_worker  # noqa: E402
+from tests.support.github_stack import GitHubStack  # noqa: E402
 from tests.support.services import REDIS_URL, create_database, drop_database  # noqa: E402
-
-SECRET = "bench-secret-0123456789abcdef0123456789"
 
 
 def profile_prefix(profile: str | None) -> tuple[str, ...]:
@@ -140,14 +137,6 @@ def fake_ceiling(fake: FakeGitHubProcess, token: str, full_name: str, calls: int
     return calls / elapsed, (user + system) * 1000 / calls
 
 
-def sign_in(http: httpx.Client, fake: FakeGitHubProcess, login: str) -> dict:
-    device = http.post("/auth/github/device").json()
-    fake.approve_device(device["user_code"], login)
-    tokens = http.post("/auth/github/device/poll", json={"device_code": device["device_code"]})
-    tokens.raise_for_status()
-    return tokens.json()
-
-
 async def job_records(settings: Settings, keys: list[str]) -> list:
     queue = create_queue(settings, max_connections=2)
     await queue.connect()
@@ -173,36 +162,23 @@ def main() -> None:
     log_dir = Path(tempfile.mkdtemp(prefix="taskly-bench-branch-"))
     name, database_url = create_database("taskly_bench")
     fake = FakeGitHubProcess.start(log_dir / "github")
-    server = worker = None
+    stack = None
     try:
         login = "bench-octo"
         gh_user = fake.add_user(login)
         full_name = "acme/bench"
         fake.add_repo(full_name, collaborators={login: "admin"})
-        app = fake.add_oauth_app(device_interval=0)
-        port = free_port()
-        env = {"TASKLY_DATABASE_URL": database_url, "TASKLY_SECRET_KEY": SECRET,
-               "TASKLY_QUEUE_NAME": f"bench-{uuid.uuid4().hex[:8]}", "TASKLY_WORKER_IN_PROCESS": "false",
-               "TASKLY_PUBLIC_URL": f"http://127.0.0.1:{port}",
-               "TASKLY_GITHUB_API_URL": fake.api_url, "TASKLY_GITHUB_OAUTH_URL": fake.url,
-               "TASKLY_GITHUB_CLIENT_ID": app.client_id, "TASKLY_GITHUB_CLIENT_SECRET": app.client_secret}
-        if args.redis:
-            env["TASKLY_REDIS_URL"] = REDIS_URL
-        settings = Settings(database_url=database_url, redis_url=env.get("TASKLY_REDIS_URL"),
-                            secret_key=SECRET, queue_name=env["TASKLY_QUEUE_NAME"])
-        server = start_server({**env, "TASKLY_LOG_LEVEL": "WARNING"}, log_dir, port=port)
-        worker = start_worker(env, log_dir / "worker.log")
-        with httpx.Client(base_url=f"{server.url}/api/v1", timeout=60) as http:
-            tokens = sign_in(http, fake, login)
-            http.headers["Authorization"] = f"Bearer {tokens['access_token']}"
+        stack = GitHubStack.start(log_dir, database_url, fake, redis_url=REDIS_URL if args.redis else None)
+        settings = Settings(database_url=database_url, redis_url=stack.env.get("TASKLY_REDIS_URL"),
+                            secret_key=SECRET, queue_name=stack.env["TASKLY_QUEUE_NAME"])
+        with stack.github_login(login).http as http:
             workspace = http.post("/workspaces", json={"name": "Bench"}).json()
             board = http.post(f"/workspaces/{workspace['id']}/boards", json={"name": "Bench", "key": "BEN"}).json()
             connect = http.post(f"/workspaces/{workspace['id']}/repositories",
                                 json={"full_name": full_name, "board_id": board["id"]}).json()
             while http.get(f"/jobs/{connect['job_id']}").json()["status"] != "complete":
                 time.sleep(0.05)
-            worker.stop()
-            worker = None
+            stack.worker.stop()
             cards = [http.post(f"/boards/{board['id']}/cards", json={"title": f"Bench card {i}"}).json()
                      for i in range(args.jobs)]
             keys = []
@@ -212,7 +188,7 @@ def main() -> None:
                 keys.append(accepted.json()["job_id"])
         print(f"{len(keys)} create_branch jobs queued ({'redis' if args.redis else 'postgres'} queue); "
               f"starting one worker (concurrency {CONCURRENCY})", flush=True)
-        worker = start_worker(env, log_dir / "worker.log", profile_prefix(args.profile))
+        worker = stack.start_worker(profile_prefix(args.profile))
         print(f"worker pid {worker.pid}; {load_average()}", flush=True)
         meters = {"worker": CpuMeter(one_process(worker.pid)),
                   "fake GitHub": CpuMeter(one_process(fake.process.pid)),
@@ -249,17 +225,14 @@ def main() -> None:
         refs = fake.refs(full_name)
         print(f"  refs in the bare repository: {sum(1 for ref in refs if ref.startswith('refs/heads/ben-'))}")
         worker.stop()
-        worker = None
         if args.ceiling_calls:
             rate, cpu_ms = fake_ceiling(fake, gh_user.token, full_name, args.ceiling_calls)
             print(f"fake GitHub alone (read base + create ref, 20 keep-alive client threads): "
                   f"{rate:.0f} branches/s; fake CPU {cpu_ms:.2f} ms per branch "
                   f"(~{1000 / cpu_ms:.0f} branches/s per core) ({load_average()})")
     finally:
-        if worker is not None:
-            worker.stop()
-        if server is not None:
-            server.stop()
+        if stack is not None:
+            stack.stop()
         fake.stop()
         drop_database(name)
 

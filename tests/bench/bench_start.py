@@ -23,19 +23,17 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-import httpx  # noqa: E402
 
 from tests.support.fake_github_process import FakeGitHubProcess  # noqa: E402
-from tests.support.processes import BIN, free_port, start_server, start_worker  # noqa: E402
+from tests.support.github_stack import GitHubStack  # noqa: E402
+from tests.support.processes import BIN  # noqa: E402
 from tests.support.services import create_database, drop_database  # noqa: E402
 
-SECRET = "bench-secret-0123456789abcdef0123456789"
 TASKLY = BIN / "taskly"
 GOAL = 1.0
 
@@ -76,26 +74,14 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="taskly-bench-start-"))
     name, database_url = create_database("taskly_bench")
     fake = FakeGitHubProcess.start(work / "github")
-    server = worker = None
+    stack = None
     try:
         login = "bench-octo"
         fake.add_user(login)
         full_name = "acme/bench"
         repo = fake.add_repo(full_name, collaborators={login: "admin"})
-        app = fake.add_oauth_app(device_interval=0)
-        port = free_port()
-        env = {"TASKLY_DATABASE_URL": database_url, "TASKLY_SECRET_KEY": SECRET,
-               "TASKLY_QUEUE_NAME": f"bench-{uuid.uuid4().hex[:8]}", "TASKLY_WORKER_IN_PROCESS": "false",
-               "TASKLY_PUBLIC_URL": f"http://127.0.0.1:{port}",
-               "TASKLY_GITHUB_API_URL": fake.api_url, "TASKLY_GITHUB_OAUTH_URL": fake.url,
-               "TASKLY_GITHUB_CLIENT_ID": app.client_id, "TASKLY_GITHUB_CLIENT_SECRET": app.client_secret}
-        server = start_server({**env, "TASKLY_LOG_LEVEL": "WARNING"}, work, port=port)
-        worker = start_worker(env, work / "worker.log")
-        with httpx.Client(base_url=f"{server.url}/api/v1", timeout=60) as http:
-            device = http.post("/auth/github/device").json()
-            fake.approve_device(device["user_code"], login)
-            tokens = http.post("/auth/github/device/poll", json={"device_code": device["device_code"]}).json()
-            http.headers["Authorization"] = f"Bearer {tokens['access_token']}"
+        stack = GitHubStack.start(work, database_url, fake)
+        with stack.github_login(login).http as http:
             api_token = http.post("/tokens", json={"name": "bench"}).json()["token"]
             cli_env = {**os.environ, "TASKLY_HOME": str(work / "home"), "NO_COLOR": "1",
                        "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring",
@@ -103,7 +89,7 @@ def main() -> None:
                        "GIT_COMMITTER_NAME": "Bench", "GIT_COMMITTER_EMAIL": "bench@example.com"}
             for variable in ("TASKLY_TOKEN", "TASKLY_SERVER", "TASKLY_WORKSPACE", "TASKLY_BOARD"):
                 cli_env.pop(variable, None)
-            taskly(cli_env, "login", "--server", server.url, "--with-token", input=api_token + "\n")
+            taskly(cli_env, "login", "--server", stack.url, "--with-token", input=api_token + "\n")
             taskly(cli_env, "workspace", "create", "Bench")
             taskly(cli_env, "board", "create", "Bench", "--key", "BEN")
             taskly(cli_env, "repo", "connect", full_name)
@@ -131,10 +117,8 @@ def main() -> None:
         verdict = "meets" if median <= GOAL else "misses"
         print(f"  goal: median ≤ {GOAL:g} s -> {median:.2f} s ({verdict} it)")
     finally:
-        if worker is not None:
-            worker.stop()
-        if server is not None:
-            server.stop()
+        if stack is not None:
+            stack.stop()
         fake.stop()
         drop_database(name)
 

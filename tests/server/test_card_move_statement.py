@@ -7,6 +7,7 @@ that the endpoint really takes the one-statement path and declines to the genera
 
 from __future__ import annotations
 
+import itertools
 import random
 import time
 import uuid
@@ -41,7 +42,7 @@ def test_rank_key_between_matches_fractional_indexing(database_url):
     keys += ["Zz", "a0", "az", "b00", "bzz", "Yzz", "zzzzzzzzzzzzzzzzzzzzzzzzzzz", "A00000000000000000000000001"]
     keys = sorted(set(keys))
     pairs = [(None, None)] + [(None, k) for k in keys] + [(k, None) for k in keys]
-    pairs += list(zip(keys, keys[1:], strict=False))
+    pairs += list(itertools.pairwise(keys))
     rng = random.Random(3)
     pairs += [tuple(sorted(rng.sample(keys, 2))) for _ in range(500)]
     lowers, uppers = [p[0] for p in pairs], [p[1] for p in pairs]

@@ -408,6 +408,9 @@ class FakeGitHub:
     def state_user(self, login: str | None) -> User | None:
         return self.users.get(login.lower()) if login else None
 
+    def has_user(self, login: str) -> bool:
+        return self.state_user(login) is not None
+
     def account(self, login: str) -> dict[str, Any]:
         user = self.users.get(login.lower())
         if user is not None:

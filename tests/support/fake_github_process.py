@@ -36,7 +36,7 @@ if TYPE_CHECKING:
 ROOT = Path(__file__).resolve().parents[2]
 RESULT_TYPES = {cls.__name__: cls for cls in (FakeUser, FakeRepo, FakeOAuthApp, LoggedRequest, Delivery)}
 CONTROL_METHODS = {
-    "add_user", "add_token", "revoke_token", "add_repo", "grant", "revoke", "repo_info", "commit",
+    "add_user", "has_user", "add_token", "revoke_token", "add_repo", "grant", "revoke", "repo_info", "commit",
     "branch_sha", "refs", "add_pull", "update_pull", "pull_json", "add_review", "add_status",
     "add_check_run", "hooks", "deliver", "add_oauth_app", "approve_device", "deny_device",
     "expire_device", "web_login", "fail_next", "rate_limit", "secondary_rate_limit", "latency",

@@ -22,6 +22,7 @@ import pytest
 
 from tests.support.api import Api
 from tests.support.fake_github import FakeGitHub
+from tests.support.fake_github_process import FakeGitHubProcess
 from tests.support.processes import (
     ServerProcess,
     WorkerProcess,
@@ -63,7 +64,7 @@ def own_database() -> Iterator[str]:
 
 @dataclass
 class GitHubStack:
-    fake: FakeGitHub
+    fake: FakeGitHub | FakeGitHubProcess
     server: ServerProcess
     env: dict[str, str]
     log_dir: Path
@@ -71,7 +72,7 @@ class GitHubStack:
     workers: list[WorkerProcess] = field(default_factory=list)
 
     @classmethod
-    def start(cls, log_dir: Path, database_url: str, fake: FakeGitHub, *, redis_url: str | None = None,
+    def start(cls, log_dir: Path, database_url: str, fake: FakeGitHub | FakeGitHubProcess, *, redis_url: str | None = None,
               worker: bool = True, extra_env: dict[str, str] | None = None) -> GitHubStack:
         app = fake.add_oauth_app(device_interval=0)
         port = free_port()
@@ -95,10 +96,11 @@ class GitHubStack:
     def url(self) -> str:
         return self.server.url
 
-    def start_worker(self) -> WorkerProcess:
-        """A `taskly-server worker` process on the stack's queue (never Redis unless the stack says)."""
+    def start_worker(self, prefix: tuple[str, ...] = ()) -> WorkerProcess:
+        """A `taskly-server worker` process on the stack's queue (never Redis unless the stack
+        says); `prefix` runs it under another command (a profiler, say)."""
         env = {"TASKLY_REDIS_URL": None, **self.env}  # the developer's Redis only when asked for
-        worker = start_worker(env, self.log_dir / f"worker-{len(self.workers)}.log")
+        worker = start_worker(env, self.log_dir / f"worker-{len(self.workers)}.log", prefix)
         self.workers.append(worker)
         return worker
 
@@ -115,7 +117,7 @@ class GitHubStack:
 
     def github_login(self, login: str, **user: Any) -> Api:
         """`login` signs in through the device flow (created on the fake GitHub first if needed)."""
-        if self.fake.state_user(login) is None:
+        if not self.fake.has_user(login):
             self.fake.add_user(login, **user)
         start = httpx.post(f"{self.url}/api/v1/auth/github/device", timeout=30)
         assert start.status_code == 200, start.text
