@@ -25,6 +25,27 @@ def as_uuid(text: str) -> uuid.UUID | None:
         return None
 
 
+MAX_NUMBER = 2**31 - 1
+"""Card numbers are Postgres integers: a larger one names no card."""
+
+CardReference = tuple[uuid.UUID | None, str | None, int | None]
+
+
+def parse_card_reference(ref: str, numbers: bool = False) -> CardReference | None:
+    """A card by id (id, None, None), by key (None, board key, number) or, with `numbers`, by
+    number in the board at hand (None, None, number); None for anything else."""
+    card_id = as_uuid(ref)
+    if card_id is not None:
+        return card_id, None, None
+    key = parse_card_key(ref)
+    if key is not None:
+        return (None, *key) if key[1] <= MAX_NUMBER else None
+    text = ref.strip()
+    if numbers and text.isdigit() and len(text) <= 9:
+        return None, None, int(text)
+    return None
+
+
 def shown(ref: str) -> str:
     """A client-supplied reference, short enough to echo in an error."""
     return repr(ref if len(ref) <= 64 else ref[:61] + "...")

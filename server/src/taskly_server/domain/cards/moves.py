@@ -23,7 +23,6 @@ import structlog
 from litestar import Request, Response
 from litestar.enums import MediaType
 from sqlalchemy.ext.asyncio import AsyncEngine
-from taskly_shared.keys import parse_card_key
 from taskly_shared.models import CardMove, Role
 
 from ...batching import Batches
@@ -38,7 +37,7 @@ from ..sync.mutation import (
 )
 from ..workspaces.access import roles_at_least
 from .edits import TRACKED
-from .lookup import as_uuid
+from .lookup import as_uuid, parse_card_reference
 from .services import CardService, base_version_of
 
 log = structlog.get_logger("taskly.cards")
@@ -49,9 +48,7 @@ MEMBER_ROLES = roles_at_least(Role.MEMBER)
 TRACKED_FIELDS = list(TRACKED)
 MAX_BATCH = 100
 """Moves per statement at most: every card and column it locks stays locked to its commit."""
-MAX_INT = 2**31 - 1
 
-Reference = tuple[uuid.UUID | None, str | None, int | None]
 Move = tuple[Any, ...]
 """One move's arguments, in the order of `taskly_move_cards`' arrays."""
 
@@ -114,9 +111,9 @@ def _arguments(principal: Principal, ref: str, data: CardMove,
                base_version: int | None) -> Move | None:
     """The move's arguments but its idempotency key and fingerprint; None when the request
     needs the general path (which also gives the errors)."""
-    card = _reference(ref)
+    card = parse_card_reference(ref)
     anchor_ref = data.before or data.after
-    anchor = _reference(anchor_ref, numbers=True) if anchor_ref is not None else (None, None, None)
+    anchor = parse_card_reference(anchor_ref, numbers=True) if anchor_ref is not None else (None, None, None)
     placements = [p for p in (data.before, data.after, data.position) if p is not None]
     # By id, or by name when ASCII (where Python's and Postgres' lower() agree).
     column_id, column_name = as_uuid(data.column), data.column.strip().lower()
@@ -132,18 +129,3 @@ def _arguments(principal: Principal, ref: str, data: CardMove,
         position, *anchor, base_version,
         principal.actor_type, principal.token_id or principal.user_id, principal.username,
     )
-
-
-def _reference(ref: str, numbers: bool = False) -> Reference | None:
-    """A card by (id, None, None), key (None, board key, number) or, with `numbers`, number
-    (None, None, number); None for anything else."""
-    card_id = as_uuid(ref)
-    if card_id is not None:
-        return card_id, None, None
-    key = parse_card_key(ref)
-    if key is not None:
-        return (None, *key) if key[1] <= MAX_INT else None
-    text = ref.strip()
-    if numbers and text.isdigit() and len(text) <= 9:
-        return None, None, int(text)
-    return None

@@ -10,7 +10,6 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from taskly_shared.errors import ErrorCode
-from taskly_shared.keys import parse_card_key
 from taskly_shared.models import (
     BulkUpdate,
     CardCreate,
@@ -32,12 +31,12 @@ from ..workspaces.access import require_role
 from .edits import EDITABLE, PLACEMENT, TRACKED, FieldEditor
 from .lookup import (
     Ranks,
-    as_uuid,
     board_columns,
     find_card,
     load_board,
     load_card_context,
     lock_column,
+    parse_card_reference,
     pick_column,
     rank_between,
     shown,
@@ -276,17 +275,18 @@ class CardService:
 
     async def _anchor(self, card: Card, column: BoardColumn, ref: str) -> Card:
         """The card to place next to: by id, key or number, in the target column."""
-        query = select(Card).where(Card.board_id == card.board_id)
-        key = parse_card_key(ref)
-        if as_uuid(ref) is not None:
-            query = query.where(Card.id == as_uuid(ref))
-        elif key is not None:
-            query = query.join(Board, Board.id == Card.board_id).where(
-                Board.key == key[0], Card.number == key[1])
-        elif ref.strip().isdigit() and len(ref.strip()) <= 9:
-            query = query.where(Card.number == int(ref.strip()))
-        else:
+        found = parse_card_reference(ref, numbers=True)
+        if found is None:
             raise Invalid(f"no card {shown(ref)} to place next to")
+        card_id, board_key, number = found
+        query = select(Card).where(Card.board_id == card.board_id)
+        if card_id is not None:
+            query = query.where(Card.id == card_id)
+        elif board_key is not None:
+            query = query.join(Board, Board.id == Card.board_id).where(
+                Board.key == board_key, Card.number == number)
+        else:
+            query = query.where(Card.number == number)
         anchor = await self.db.scalar(query)
         if anchor is None or anchor.deleted_at is not None or anchor.column_id != column.id:
             raise Invalid(f"card {shown(ref)} is not in column {column.name!r}")
