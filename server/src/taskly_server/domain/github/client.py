@@ -15,12 +15,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-import requests
 from github import Auth, Github, GithubException, GithubRetry, RateLimitExceededException
-from github.Requester import HTTPRequestsConnectionClass, HTTPSRequestsConnectionClass, Requester
+from github.Requester import Requester
 from urllib3.exceptions import HTTPError as Urllib3Error
 
 from .breaker import CircuitBreaker, CircuitOpen, breaker_for
+from .transport import Connection, HTTPSConnection
 
 T = TypeVar("T")
 
@@ -53,49 +53,17 @@ class RepoInfo:
     push: bool
 
 
-class _EnvironmentOnce:
-    """PyGithub's connection, reading requests' environment settings once, when it is made.
-
-    requests looks up proxies (HTTP(S)_PROXY, NO_PROXY) and the CA bundle (REQUESTS_CA_BUNDLE)
-    in os.environ on every request, walking the whole environment several times: ~0.25 ms of
-    CPU per call with a ~90-variable environment, half of PyGithub's cost per call. The
-    environment does not change while a process runs and the connection has one host, so the
-    same settings are taken once and the session stops asking.
-    """
-
-    protocol: str
-    host: str
-    port: int
-    verify: Any
-    session: requests.Session
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        found = self.session.merge_environment_settings(
-            f"{self.protocol}://{self.host}:{self.port}/", {}, None, self.verify, None)
-        self.session.proxies.update(found["proxies"])
-        self.verify = found["verify"]
-        self.session.trust_env = False
-
-
-class _HTTPConnection(_EnvironmentOnce, HTTPRequestsConnectionClass):
-    pass
-
-
-class _HTTPSConnection(_EnvironmentOnce, HTTPSRequestsConnectionClass):
-    pass
-
-
 _construction = threading.Lock()
 
 
 @functools.lru_cache(maxsize=128)
 def _github(api_url: str, token_digest: str, token: str) -> Github:
-    """One PyGithub client (and its connection pool) per token, reused across jobs."""
+    """One PyGithub client (and its connection pool) per token, reused across jobs and threads
+    (its connection is `transport.Connection`)."""
     retry = GithubRetry(total=2, backoff_factor=0.2, raise_on_status=False,
                         secondary_rate_wait=5, max_rate_limit_wait=10)
     with _construction:  # PyGithub's Requester takes its connection class when it is made
-        Requester.injectConnectionClasses(_HTTPConnection, _HTTPSConnection)
+        Requester.injectConnectionClasses(Connection, HTTPSConnection)
         try:
             return Github(base_url=api_url, auth=Auth.Token(token), timeout=TIMEOUT, retry=retry,
                           user_agent="Taskly", seconds_between_requests=None,
@@ -204,7 +172,7 @@ class GitHubClient:
                               status=exc.status, retryable=True) from None
         except GithubException as exc:
             raise self._failed(action, exc) from None
-        except (requests.RequestException, Urllib3Error, OSError) as exc:
+        except (Urllib3Error, OSError) as exc:
             self.breaker.failure()
             raise GitHubError(f"{action}: GitHub did not answer ({type(exc).__name__})",
                               retryable=True) from None
