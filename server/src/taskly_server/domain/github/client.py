@@ -13,7 +13,7 @@ import hashlib
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from github import Auth, Github, GithubException, GithubRetry, RateLimitExceededException
 from github.Requester import Requester
