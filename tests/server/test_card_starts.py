@@ -1,6 +1,7 @@
-"""The card side of create_branch when many jobs finish together: branch jobs of one worker share
-a transaction, each card still changes once with its own attributed Change; a start that fails
-inside a shared transaction fails alone."""
+"""The card side of create_branch (`taskly_start_cards`): what a start changes and what it leaves
+alone, the card's wire form as the API renders it, starts that arrive together sharing one
+statement with each card still changing once in its own attributed Change, and a start that
+fails inside a shared statement failing alone."""
 
 from __future__ import annotations
 
@@ -10,9 +11,9 @@ from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
+from sqlalchemy import text
 from taskly_server.db.session import create_engine, create_sessionmaker
-from taskly_server.domain.cards.services import CardService
-from taskly_server.domain.github.starts import CardStarts, Starter
+from taskly_server.domain.github.starts import CardStarts, start_card
 from taskly_server.settings import Settings
 
 from tests.support.fake_github import FakeGitHub
@@ -54,17 +55,76 @@ def branch_changes(owner: Any, card: dict) -> list[dict]:
             if (c["changes"].get("branch") or {}).get("new")]
 
 
-async def test_starts_that_arrive_together_share_one_transaction(stack: GitHubStack, fake: FakeGitHub,
-                                                                ctx: dict[str, Any]) -> None:
+def user_id(api: Any) -> uuid.UUID:
+    return uuid.UUID(api.user["id"])
+
+
+async def get(api: Any, card: dict) -> dict:
+    return await asyncio.to_thread(api.ok, "GET", f"/cards/{card['key']}")
+
+
+async def test_a_start_records_assigns_and_moves_once(stack: GitHubStack, fake: FakeGitHub,
+                                                      ctx: dict[str, Any]) -> None:
+    owner, [card, placed, gone] = await asyncio.to_thread(world, stack, fake, 3)
+    started, changed = await start_card(ctx, user_id(owner), uuid.UUID(card["id"]), "web-1-card-0")
+    assert changed is True
+    after = await get(owner, card)
+    assert started == after  # the API's wire form of the card
+    assert (after["branch"], after["column"], after["assignees"]) == ("web-1-card-0", "In Progress",
+                                                                      [owner.username])
+    assert after["version"] == card["version"] + 1
+    [change] = await asyncio.to_thread(branch_changes, owner, card)
+    assert change["op"] == "update" and change["version"] == after["version"]
+    assert change["actor"] == {**change["actor"], "type": "user", "id": owner.user["id"],
+                               "name": owner.username}
+    assert change["data"] == after and change["conflicts"] == []
+    assert change["changes"] == {
+        "branch": {"old": None, "new": "web-1-card-0"},
+        "assignees": {"old": [], "new": [owner.username]},
+        "column": {"old": "Backlog", "new": "In Progress"},
+        "column_id": {"old": card["column_id"], "new": after["column_id"]},
+    }  # its rank stays a0: the first in Backlog, the first in In Progress
+
+    again, changed = await start_card(ctx, user_id(owner), uuid.UUID(card["id"]), "web-1-card-0")
+    assert (again, changed) == (after, False)  # re-running changes nothing
+    assert len(await asyncio.to_thread(branch_changes, owner, card)) == 1
+
+    # A card in an in-progress column stays where it is; a non-member starter is not assigned.
+    moved = await asyncio.to_thread(owner.ok, "POST", f"/cards/{placed['key']}/move",
+                                    json={"column": "In Progress"})
+    outsider = await asyncio.to_thread(stack.github_login, f"octo-{uuid.uuid4().hex[:8]}")
+    started, changed = await start_card(ctx, user_id(outsider), uuid.UUID(placed["id"]), "web-2")
+    assert changed is True
+    assert (started["column"], started["rank"], started["assignees"]) == ("In Progress", moved["rank"], [])
+    [change] = await asyncio.to_thread(branch_changes, owner, placed)
+    assert change["changes"] == {"branch": {"old": None, "new": "web-2"}}
+    assert change["actor"]["name"] == outsider.username
+
+    await asyncio.to_thread(owner.ok, "DELETE", f"/cards/{gone['key']}")
+    assert await start_card(ctx, user_id(owner), uuid.UUID(gone["id"]), "web-3") == (None, False)
+    assert await start_card(ctx, user_id(owner), uuid.uuid4(), "web-4") == (None, False)
+    assert (await asyncio.to_thread(owner.ok, "GET", f"/cards/{gone['key']}"))["branch"] is None
+
+
+async def test_starts_that_arrive_together_share_one_statement(stack: GitHubStack, fake: FakeGitHub,
+                                                               ctx: dict[str, Any]) -> None:
     owner, cards = await asyncio.to_thread(world, stack, fake, 5)
-    starter = Starter(uuid.UUID(owner.user["id"]), owner.username)
     starts = CardStarts(ctx)
-    results = await asyncio.gather(*(starts.start(starter, uuid.UUID(card["id"]), f"web-{n}")
+    sizes: list[int] = []
+    run = starts.batches.run
+
+    async def counted(batch: list) -> list:
+        sizes.append(len(batch))
+        return await run(batch)
+
+    starts.batches.run = counted
+    results = await asyncio.gather(*(starts.start(user_id(owner), uuid.UUID(card["id"]), f"web-{n}")
                                      for n, card in enumerate(cards)))
+    assert sizes == [5]  # one statement for the five starts that arrived together
     assert [changed for _, changed in results] == [True] * 5
     seqs = []
     for n, card in enumerate(cards):
-        after = await asyncio.to_thread(owner.ok, "GET", f"/cards/{card['key']}")
+        after = await get(owner, card)
         assert (after["branch"], after["column"], after["assignees"]) == (
             f"web-{n}", "In Progress", [owner.username])
         assert after["version"] == card["version"] + 1
@@ -73,33 +133,40 @@ async def test_starts_that_arrive_together_share_one_transaction(stack: GitHubSt
         assert change["changes"]["column"] == {"old": "Backlog", "new": "In Progress"}
         seqs.append(change["seq"])
     assert sorted(seqs) == list(range(min(seqs), min(seqs) + 5))  # numbered together, no gaps
-    ranks = [(await asyncio.to_thread(owner.ok, "GET", f"/cards/{c['key']}"))["rank"] for c in cards]
+    ranks = [(await get(owner, c))["rank"] for c in cards]
     assert len(set(ranks)) == 5  # one below the other in the column
-    again = await asyncio.gather(*(starts.start(starter, uuid.UUID(card["id"]), f"web-{n}")
+    again = await asyncio.gather(*(starts.start(user_id(owner), uuid.UUID(card["id"]), f"web-{n}")
                                    for n, card in enumerate(cards)))
     assert [changed for _, changed in again] == [False] * 5  # re-running changes nothing
 
 
-async def test_a_start_that_fails_in_a_shared_transaction_fails_alone(
-        stack: GitHubStack, fake: FakeGitHub, ctx: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+async def install_failure(ctx: dict[str, Any], card_id: uuid.UUID) -> str:
+    name = f"taskly_test_fail_{card_id.hex[:8]}"
+    async with ctx["sessionmaker"]() as db, db.begin():
+        await db.execute(text(f"CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$ "
+                              "BEGIN RAISE EXCEPTION 'this card cannot be started'; END $$"))
+        await db.execute(text(f"CREATE TRIGGER {name} BEFORE UPDATE ON cards FOR EACH ROW "
+                              f"WHEN (OLD.id = '{card_id}') EXECUTE FUNCTION {name}()"))
+    return name
+
+
+async def test_a_start_that_fails_in_a_shared_statement_fails_alone(
+        stack: GitHubStack, fake: FakeGitHub, ctx: dict[str, Any]) -> None:
     owner, cards = await asyncio.to_thread(world, stack, fake, 4)
     bad = uuid.UUID(cards[2]["id"])
-    original = CardService.start
-
-    async def failing(self: CardService, card_id: uuid.UUID, user_id: uuid.UUID, branch: str) -> Any:
-        if card_id == bad:
-            raise RuntimeError("this card cannot be started")
-        return await original(self, card_id, user_id, branch)
-
-    monkeypatch.setattr(CardService, "start", failing)
-    starter = Starter(uuid.UUID(owner.user["id"]), owner.username)
-    starts = CardStarts(ctx)
-    results = await asyncio.gather(*(starts.start(starter, uuid.UUID(card["id"]), f"web-{n}")
-                                     for n, card in enumerate(cards)), return_exceptions=True)
-    assert isinstance(results[2], RuntimeError)
+    name = await install_failure(ctx, bad)
+    try:
+        starts = CardStarts(ctx)
+        results = await asyncio.gather(*(starts.start(user_id(owner), uuid.UUID(card["id"]), f"web-{n}")
+                                         for n, card in enumerate(cards)), return_exceptions=True)
+    finally:
+        async with ctx["sessionmaker"]() as db, db.begin():
+            await db.execute(text(f"DROP TRIGGER {name} ON cards"))
+            await db.execute(text(f"DROP FUNCTION {name}()"))
+    assert "this card cannot be started" in str(results[2])
     assert [r[1] for n, r in enumerate(results) if n != 2] == [True, True, True]
     for n, card in enumerate(cards):
-        after = await asyncio.to_thread(owner.ok, "GET", f"/cards/{card['key']}")
+        after = await get(owner, card)
         if n == 2:
             assert (after["branch"], after["column"], after["version"]) == (None, "Backlog", card["version"])
         else:

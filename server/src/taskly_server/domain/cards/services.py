@@ -16,7 +16,6 @@ from taskly_shared.models import (
     CardMove,
     CardOut,
     CardPatch,
-    ColumnKind,
     FieldConflict,
     Role,
 )
@@ -25,7 +24,6 @@ from ...db.base import utcnow
 from ...db.models import Board, BoardColumn, Card, Change
 from ...errors import Conflict, DomainError, Invalid
 from ..auth.tokens import Principal
-from ..github.start_context import load_start_context
 from ..sync.mutation import Mutation
 from ..workspaces.access import require_role
 from .edits import EDITABLE, PLACEMENT, TRACKED, FieldEditor
@@ -194,42 +192,6 @@ class CardService:
             with _naming(item.card):
                 results.append(await self._patch(cards[card_id], item, item.base_version))
         return results
-
-    async def start(self, card_id: uuid.UUID, user_id: uuid.UUID,
-                    branch: str) -> tuple[CardOut | None, bool]:
-        """The card's branch exists: record it, assign the starter (a member), and move the card to
-        the bottom of the board's first in-progress column unless it is in one already.
-
-        Once the card records this branch nothing changes any more, so re-running is harmless.
-        Returns the card (None when gone) and whether it changed. Everything is read first (one
-        query, then the column lock and its last rank), so the card is written in one UPDATE.
-        """
-        found = await load_start_context(self.db, card_id, user_id)
-        if found is None or found.card.deleted_at is not None:
-            return None, False
-        card = found.card
-        self.views.boards[found.board.id] = found.board
-        self.views.columns.update((column.id, column) for column in found.columns)
-        self.columns[found.board.id] = found.columns
-        if card.created_by is not None and found.creator is not None:
-            self.views.usernames[card.created_by] = found.creator
-        if found.starter is not None:
-            self.views.usernames[user_id] = found.starter
-        if not found.linked:
-            self.views.pull_requests[card.id] = []
-        before = await self.views.one(card)
-        if card.branch == branch:
-            return before, False
-        columns = sorted(found.columns, key=lambda c: (c.rank, str(c.id)))
-        current = self.views.columns.get(card.column_id)
-        target = next((c for c in columns if c.kind == ColumnKind.IN_PROGRESS.value), None)
-        if target is not None and (current is None or current.kind != ColumnKind.IN_PROGRESS.value):
-            await self._lock_column(target.id)
-            await self._place(card, target, "bottom")
-        card.branch = branch
-        if found.member and user_id not in card.assignee_ids:
-            card.assignee_ids = [*card.assignee_ids, user_id]
-        return await self._commit(card, before, None), True
 
     # --- the steps of a write --------------------------------------------------------------
 

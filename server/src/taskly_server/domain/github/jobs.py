@@ -25,7 +25,7 @@ from ..workspaces.access import ROLE_RANK
 from .client import WEBHOOK_EVENTS, GitHubClient, GitHubError, RepoInfo
 from .crypto import decrypt_user_token, decrypt_webhook_secret, secret_box, webhook_secret_context
 from .results import seal
-from .starts import Starter, start_card
+from .starts import start_card
 
 
 def _user_token(ctx: dict[str, Any], user: User | None) -> str | None:
@@ -68,8 +68,7 @@ READ_ONLY = {"isolation_level": "AUTOCOMMIT"}
 """A lone SELECT needs no transaction: no BEGIN and ROLLBACK round trips around it."""
 _BRANCH_JOB_ROWS = (
     select(Card.deleted_at, Repository.owner, Repository.name, Repository.default_branch,
-           Repository.active, User.id.label("starter_id"), User.username,
-           User.github_token_encrypted)
+           Repository.active, User.id.label("starter_id"), User.github_token_encrypted)
     .select_from(Card)
     .outerjoin(Repository, Repository.id == bindparam("repository_id"))
     .outerjoin(User, User.id == bindparam("user_id"))
@@ -114,13 +113,11 @@ async def create_branch(ctx: dict[str, Any], *, card_id: str, user_id: str, repo
                 raise fail(ctx, f"cannot create branches in {full_name}: your GitHub account needs "
                                 "write access", retry=False) from None
             raise fail(ctx, exc.message, retry=exc.retryable) from None
-    starter = Starter(found.starter_id, found.username)
-    card_out, changed = await start_card(ctx, starter, uuid.UUID(card_id), branch)
+    card, changed = await start_card(ctx, found.starter_id, uuid.UUID(card_id), branch)
     succeeded(ctx)
     return {"branch": branch, "repository": full_name, "base": base_branch, "sha": sha,
-            "created": created, "card_id": card_id, "key": card_out.key if card_out else None,
-            "card_changed": changed,
-            "card": card_out.model_dump(mode="json") if card_out else None}
+            "created": created, "card_id": card_id, "key": card["key"] if card else None,
+            "card_changed": changed, "card": card}
 
 
 class _BaseUnreadable(Exception):

@@ -1,53 +1,44 @@
 """The card side of create_branch: record the branch, assign the starter, move the card.
 
-Each card's change is one transaction with its Change row and realtime notice, as SPEC §4 asks.
-When other branch jobs of the same worker reach this point while a commit is running, their
-changes share the next transaction: one BEGIN, one column lock, one numbering of the Changes,
-one notice and one COMMIT for all of them instead of one each. A round trip to Postgres costs
-~0.2 ms of CPU on each side here, and the column and workspace rows every start locks made the
-starts queue up behind each other's commits. A lone job still commits at once; when a shared
-transaction fails, each change is committed again on its own, so only the one at fault fails.
+`taskly_start_cards` (migration 0004) starts cards in one statement: each card records its
+branch, its starter is assigned (when a member) and it moves to the bottom of the board's first
+in-progress column unless it is in one already, with one Change per card attributed to its
+starter; a card that records the branch already is left alone, a deleted or missing one answers
+nothing. When other branch jobs of the same worker reach this point while a statement runs, their
+starts make the next one (`batching.Batches`): one transaction, one numbering of the Changes, one
+notice and one commit for all of them. When a shared statement fails, each start is made again on
+its own, so only the one at fault fails.
 """
 
 from __future__ import annotations
 
+import json
 import uuid
 from dataclasses import dataclass
 from typing import Any
 
 import structlog
-from sqlalchemy import bindparam, select
-from taskly_shared.models import CardOut
+from sqlalchemy import text
 
 from ...batching import Batches
-from ...db.models import Card
-from ..cards.services import CardService
+from ..cards.edits import TRACKED
 from ..jobs.runtime import Announcer
-from ..sync.mutation import Mutation
 
 log = structlog.get_logger("taskly.jobs")
 
 MAX_BATCH = 32
-"""Starts per transaction at most: their cards stay locked to its commit."""
-_LOCK_CARDS = (select(Card.id).where(Card.id.in_(bindparam("card_ids", expanding=True)))
-               .order_by(Card.id).with_for_update())
-"""A batch locks all its cards first, in id order (as bulk edits do), then their column: so it
-never holds a column while it waits for a card that a move holding that card waits to place."""
+"""Starts per statement at most: their cards stay locked to its commit."""
+_START_CARDS = text("SELECT out_body, out_changed, out_workspace, out_seq "
+                    "FROM taskly_start_cards(:card_ids, :user_ids, :branches, :tracked)")
+TRACKED_FIELDS = list(TRACKED)
 
-Started = tuple[CardOut | None, bool]
-
-
-@dataclass(frozen=True, slots=True)
-class Starter:
-    """Who starts the card: the change is theirs, and they are assigned."""
-
-    id: uuid.UUID
-    username: str
+Started = tuple[dict[str, Any] | None, bool]
+"""The card's wire form (`CardOut` as JSON; None when it is gone) and whether it changed."""
 
 
 @dataclass(frozen=True, slots=True)
 class _Start:
-    user: Starter
+    user_id: uuid.UUID
     card_id: uuid.UUID
     branch: str
 
@@ -59,14 +50,13 @@ class CardStarts:
         self.ctx = ctx
         self.batches: Batches[_Start, Started] = Batches(self._commit, MAX_BATCH)
 
-    async def start(self, user: Starter, card_id: uuid.UUID, branch: str) -> Started:
-        """`CardService.start` for this card, committed; the card (None when gone) and whether
-        it changed."""
-        return await self.batches.submit(_Start(user, card_id, branch))
+    async def start(self, user_id: uuid.UUID, card_id: uuid.UUID, branch: str) -> Started:
+        """Start the card in the next statement, committed."""
+        return await self.batches.submit(_Start(user_id, card_id, branch))
 
     async def _commit(self, batch: list[_Start]) -> list[Started | Exception]:
         try:
-            return list(await commit_starts(self.ctx, batch))
+            return await commit_starts(self.ctx, batch)
         except Exception as exc:
             if len(batch) == 1:
                 return [exc]
@@ -81,36 +71,28 @@ class CardStarts:
 
 
 async def commit_starts(ctx: dict[str, Any], starts: list[_Start]) -> list[Started]:
-    """One transaction: every start, each change attributed to its starter, then the notices."""
+    """One transaction: the statement for every start, then the realtime notices."""
     announcer = Announcer(ctx)
-    results: list[Started] = []
+    newest: dict[uuid.UUID, int] = {}
     async with ctx["sessionmaker"]() as db, db.begin():
-        if len(starts) > 1:
-            await db.execute(_LOCK_CARDS, {"card_ids": sorted({start.card_id for start in starts})})
-        mutations: dict[uuid.UUID, Mutation] = {}
-        services: dict[uuid.UUID, CardService] = {}
-        for start in starts:
-            user = start.user
-            if user.id not in mutations:
-                mutations[user.id] = Mutation(db, actor_type="user", actor_id=user.id,
-                                              actor_name=user.username)
-                services[user.id] = CardService(mutations[user.id])
-            results.append(await services[user.id].start(start.card_id, user.id, start.branch))
-        mutation, *others = mutations.values()
-        for other in others:  # one numbering of every start's Change rows
-            for workspace_id, rows in other.pending.items():
-                mutation.pending[workspace_id].extend(rows)
-            other.pending.clear()
-        await mutation.flush()
-        await announcer.before_commit(db, mutation.committed_seqs)
-    await announcer.after_commit(mutation.committed_seqs)
-    return results
+        rows = (await db.execute(_START_CARDS, {
+            "card_ids": [start.card_id for start in starts],
+            "user_ids": [start.user_id for start in starts],
+            "branches": [start.branch for start in starts], "tracked": TRACKED_FIELDS,
+        })).all()
+        for _, _, workspace_id, seq in rows:
+            if seq is not None:
+                newest[workspace_id] = max(seq, newest.get(workspace_id, 0))
+        await announcer.before_commit(db, newest)
+    await announcer.after_commit(newest)
+    return [(json.loads(body) if body is not None else None, changed) for body, changed, _, _ in rows]
 
 
-async def start_card(ctx: dict[str, Any], user: Starter, card_id: uuid.UUID, branch: str) -> Started:
-    """Through the worker's `CardStarts` when it has one, else in a transaction of its own."""
+async def start_card(ctx: dict[str, Any], user_id: uuid.UUID, card_id: uuid.UUID,
+                     branch: str) -> Started:
+    """Through the worker's `CardStarts` when it has one, else in a statement of its own."""
     starts: CardStarts | None = ctx.get("card_starts")
     if starts is not None:
-        return await starts.start(user, card_id, branch)
-    [result] = await commit_starts(ctx, [_Start(user, card_id, branch)])
+        return await starts.start(user_id, card_id, branch)
+    [result] = await commit_starts(ctx, [_Start(user_id, card_id, branch)])
     return result
