@@ -2,19 +2,25 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
-import logging
 import secrets
+import socket
+import socketserver
+import sys
 import threading
 import time
 import traceback
 from collections.abc import Callable
+from socketserver import ThreadingMixIn
 from typing import TYPE_CHECKING, Any
+from wsgiref.handlers import SimpleHandler
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer
 
-from waitress.server import create_server
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
+from werkzeug.wsgi import LimitedStream
 
 from tests.support.fake_github_oauth import html
 from tests.support.fake_github_rest import AUTH_REQUIRED, ApiError, Call, Reply, url_map
@@ -40,46 +46,121 @@ SERVER_ERRORS = {
 }
 
 
-class HttpServer:
-    """The fake's HTTP/1.1 server (waitress): keep-alive connections, like GitHub's.
+class _Handler(SimpleHandler):
+    """wsgiref's handler, as an HTTP/1.1 origin server that GitHub's name is on."""
 
-    Werkzeug's development server closes every connection after one answer, so each API call paid
-    for a new TCP connection and a new thread on both sides. `threads` serve requests at once
-    (a `latency` fault sleeps in one of them); the socket is bound on construction, so the port is
-    known before `start`. Every answer says `Server: GitHub.com` (waitress adds it).
+    http_version = "1.1"
+    server_software = "GitHub.com"
+
+    def close(self) -> None:
+        try:
+            self.request_handler.log_request(self.status.split(" ", 1)[0], self.bytes_sent)
+        finally:
+            super().close()
+
+
+class _Connection(WSGIRequestHandler):
+    """One client connection, kept alive: its requests are answered in turn, in its own thread.
+
+    wsgiref's own request handler answers one request and closes the connection, so every API
+    call paid for a new TCP connection and a new thread on both sides; a request body the
+    application does not read is drained, so the next request starts where it should.
     """
 
-    def __init__(self, host: str, port: int, app: Callable[..., Any], threads: int = 16) -> None:
-        logging.getLogger("waitress.queue").setLevel(logging.ERROR)  # "task queue depth" on bursts
-        self._server = create_server(app, host=host, port=port, threads=threads, ident="GitHub.com",
-                                     connection_limit=1000, asyncore_use_poll=True,
-                                     channel_timeout=30, cleanup_interval=5)
-        self.port: int = self._server.effective_port
+    protocol_version = "HTTP/1.1"
+    server_version = "GitHub.com"
+    sys_version = ""
+    wbufsize = -1  # an answer leaves in one send (wsgiref flushes after the body)
+    disable_nagle_algorithm = True
+
+    def handle(self) -> None:
+        self.close_connection = False
+        while not self.close_connection:
+            self.answer_one()
+
+    def answer_one(self) -> None:
+        self.raw_requestline = self.rfile.readline(65537)
+        if not self.raw_requestline:
+            self.close_connection = True
+            return
+        if len(self.raw_requestline) > 65536:
+            self.requestline = self.request_version = self.command = ""
+            self.send_error(414)
+            self.close_connection = True
+            return
+        if not self.parse_request():  # answered with an error already
+            return
+        body = LimitedStream(self.rfile, int(self.headers.get("Content-Length") or 0))
+        handler = _Handler(body, self.wfile, sys.stderr, self.get_environ(), multithread=True)
+        handler.request_handler = self
+        handler.run(self.server.get_app())
+        self.wfile.flush()
+        body.exhaust()
+
+    def address_string(self) -> str:
+        return self.client_address[0]
+
+    def log_message(self, format: str, *args: Any) -> None:  # every request is in fake.requests
+        pass
+
+
+class _ThreadingServer(ThreadingMixIn, WSGIServer):
+    daemon_threads = True
+    block_on_close = False
+    request_queue_size = 128
+
+    def __init__(self, address: tuple[str, int], app: Callable[..., Any]) -> None:
+        self.connections: set[socket.socket] = set()
+        self.connections_lock = threading.Lock()
+        super().__init__(address, _Connection)
+        self.set_app(app)
+
+    def server_bind(self) -> None:
+        """HTTPServer's bind without its reverse DNS lookup of the host."""
+        socketserver.TCPServer.server_bind(self)
+        self.server_name, self.server_port = self.server_address[:2]
+        self.setup_environ()
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        with self.connections_lock:
+            self.connections.add(request)
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request: Any) -> None:
+        with self.connections_lock:
+            self.connections.discard(request)
+        super().shutdown_request(request)
+
+    def drop_connections(self) -> None:
+        with self.connections_lock:
+            for connection in list(self.connections):
+                with contextlib.suppress(OSError):
+                    connection.shutdown(socket.SHUT_RDWR)
+
+
+class HttpServer:
+    """The fake's HTTP/1.1 server: keep-alive connections, like GitHub's, each served by a thread
+    of its own (a `latency` fault sleeps in one of them). The socket is bound on construction, so
+    the port is known before `start`; every answer says `Server: GitHub.com`."""
+
+    def __init__(self, host: str, port: int, app: Callable[..., Any]) -> None:
+        self._server = _ThreadingServer((host, port), app)
+        self.port: int = self._server.server_address[1]
         self._thread: threading.Thread | None = None
 
     def start(self) -> None:
-        self._thread = threading.Thread(target=self._server.run, name="fake-github", daemon=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.1},
+                                        name="fake-github", daemon=True)
         self._thread.start()
 
     def stop(self) -> None:
-        """Closes the listening socket and every connection from the server's own loop (which
-        then ends), and stops the request threads."""
-        channels = self._server._map  # the loop's socket map: listener, trigger, connections
-
-        def close_all() -> None:
-            for channel in list(channels.values()):
-                channel.close()
-
+        """Stops accepting, closes the listening socket and every open connection."""
         if self._thread is not None:
-            try:
-                self._server.trigger.pull_trigger(close_all)
-            except OSError:  # the trigger is closed already (the loop hit an error): close here
-                close_all()
+            self._server.shutdown()
             self._thread.join(5)
             self._thread = None
-        else:
-            close_all()
-        self._server.task_dispatcher.shutdown(timeout=5)
+        self._server.server_close()
+        self._server.drop_connections()
 
 
 def json_response(status: int, body: Any, headers: dict[str, str] | None = None) -> Response:
