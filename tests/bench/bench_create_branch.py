@@ -156,6 +156,9 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=600)
     parser.add_argument("--redis", action="store_true", help="SAQ on Redis instead of Postgres")
     parser.add_argument("--profile", metavar="FILE", help="run the measured worker under cProfile")
+    parser.add_argument("--latency", type=float, default=0.0, metavar="S",
+                        help="the fake GitHub answers every call after S seconds (GitHub's own "
+                             "round trip; default: none)")
     parser.add_argument("--ceiling-calls", type=int, default=1000,
                         help="branches created to measure the fake GitHub alone (0: skip)")
     args = parser.parse_args()
@@ -186,8 +189,11 @@ def main() -> None:
                 accepted = http.post(f"/cards/{card['key']}/create-branch", json={})
                 accepted.raise_for_status()
                 keys.append(accepted.json()["job_id"])
+        if args.latency:
+            fake.latency(args.latency)
         print(f"{len(keys)} create_branch jobs queued ({'redis' if args.redis else 'postgres'} queue); "
-              f"starting one worker (concurrency {CONCURRENCY})", flush=True)
+              f"starting one worker (concurrency {CONCURRENCY}); GitHub latency {args.latency * 1000:.0f} ms",
+              flush=True)
         worker = stack.start_worker(profile_prefix(args.profile))
         print(f"worker pid {worker.pid}; {load_average()}", flush=True)
         meters = {"worker": CpuMeter(one_process(worker.pid)),
@@ -226,6 +232,7 @@ def main() -> None:
         print(f"  refs in the bare repository: {sum(1 for ref in refs if ref.startswith('refs/heads/ben-'))}")
         worker.stop()
         if args.ceiling_calls:
+            fake.reset_faults()
             rate, cpu_ms = fake_ceiling(fake, gh_user.token, full_name, args.ceiling_calls)
             print(f"fake GitHub alone (read base + create ref, 20 keep-alive client threads): "
                   f"{rate:.0f} branches/s; fake CPU {cpu_ms:.2f} ms per branch "

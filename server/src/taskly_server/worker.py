@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncGenerator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from functools import cached_property
 from time import monotonic
@@ -18,7 +19,7 @@ from typing import Any
 
 import structlog
 from psycopg import AsyncConnection
-from psycopg.sql import SQL, Composed
+from psycopg.sql import SQL
 from psycopg_pool import AsyncConnectionPool
 from saq import CronJob, Job, Queue, Worker
 from saq.job import Status
@@ -37,7 +38,8 @@ log = structlog.get_logger("taskly.worker")
 CONCURRENCY = 20
 """Jobs one worker runs at once. Branch jobs wait on GitHub most of their time; with 20 of them
 in flight more finish together and share a commit (domain/github/starts.py): ~5 ms of worker
-CPU per branch job instead of ~7 ms at 10."""
+CPU per branch job instead of ~7 ms at 10. Each may wait on GitHub in a thread of its own
+(asyncio's default pool has cpu_count + 4 threads: 6 here, so 6 GitHub calls at a time)."""
 TIMERS: dict[str, int] = {"sweep": 5}
 """Look for jobs whose worker died every 5 s (SAQ's default is 60 s), so they are retried soon."""
 SHUTDOWN_GRACE = 10.0
@@ -118,12 +120,13 @@ class PostgresJobQueue(PostgresQueue):
     """
 
     @cached_property
-    def _update_queries(self) -> dict[bool, Composed]:
-        """The UPDATE of `_update`, without and with `expire_at`, built once."""
+    def _update_queries(self) -> dict[bool, bytes]:
+        """The UPDATE of `_update`, without and with `expire_at`, rendered once (psycopg renders
+        a Composed query to bytes again on every execution)."""
         return {with_expiry: SQL(
             "UPDATE {jobs_table} SET job = %(job)s, status = %(status)s, scheduled = %(scheduled)s"
             + (", expire_at = %(expire_at)s" if with_expiry else "") + " WHERE key = %(key)s"
-        ).format(jobs_table=self.jobs_table) for with_expiry in (False, True)}
+        ).format(jobs_table=self.jobs_table).as_bytes(None) for with_expiry in (False, True)}
 
     async def _update(self, job: Job, status: Status | None = None, **kwargs: Any) -> None:
         if status is None:  # a heartbeat: keep whatever status is stored (an abort, say)
@@ -189,6 +192,8 @@ def create_worker(settings: Settings, queue: Queue, *, sessionmaker: Any = None,
 
     async def startup(ctx: dict[str, Any]) -> None:
         nonlocal engine
+        asyncio.get_running_loop().set_default_executor(
+            ThreadPoolExecutor(CONCURRENCY, thread_name_prefix="taskly-jobs"))  # `asyncio.to_thread`
         if sessionmaker is None:
             from .db.session import create_engine, create_sessionmaker
 
