@@ -137,6 +137,16 @@ def fake_ceiling(fake: FakeGitHubProcess, token: str, full_name: str, calls: int
     return calls / elapsed, (user + system) * 1000 / calls
 
 
+def longest_idle(jobs: list) -> float:
+    """The longest time (s) between the first start and the last end when no job was running."""
+    idle, busy_until = 0.0, None
+    for job in sorted(jobs, key=lambda job: job.started):
+        if busy_until is not None and job.started > busy_until:
+            idle = max(idle, (job.started - busy_until) / 1000)
+        busy_until = job.completed if busy_until is None else max(busy_until, job.completed)
+    return idle
+
+
 async def job_records(settings: Settings, keys: list[str]) -> list:
     queue = create_queue(settings, max_connections=2)
     await queue.connect()
@@ -221,7 +231,8 @@ def main() -> None:
         print(f"  first start -> last end: {elapsed:.2f} s  =>  {len(complete) / elapsed:.0f} jobs/s "
               f"({load_average()})")
         print(f"  per job (ms): p50 {statistics.median(durations):.0f}  "
-              f"p99 {durations[int(len(durations) * 0.99) - 1]:.0f}  max {durations[-1]:.0f}")
+              f"p99 {durations[int(len(durations) * 0.99) - 1]:.0f}  max {durations[-1]:.0f}; "
+              f"longest time with no job running {longest_idle(jobs) * 1000:.0f} ms")
         print("  CPU per job (ms, user+system):")
         for label, (user, system) in used.items():
             print(f"    {label:<26} {(user + system) * 1000 / len(jobs):5.2f}  "

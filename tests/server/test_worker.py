@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from saq.job import Status
+from saq.utils import now
 from sqlalchemy import select
 from taskly_server.db.base import utcnow
 from taskly_server.db.models import Change, Workspace
@@ -137,3 +138,49 @@ async def test_enqueue_with_a_live_key_collapses(worker_settings: Settings, jobs
     job = await jobs.job(key)
     assert job is not None and job.status == Status.QUEUED and job.retries == 4
     await jobs.saq.abort(job, "test over")
+
+
+@pytest.fixture
+async def redis_jobs() -> AsyncIterator[JobQueue]:
+    require(REDIS_URL, 6379, "Redis")
+    settings = Settings(database_url=None, redis_url=REDIS_URL, secret_key=SECRET,
+                        queue_name=f"test-{uuid.uuid4().hex[:8]}")
+    queue = create_queue(settings)
+    await queue.connect()
+    yield JobQueue(queue)
+    await queue.disconnect()
+
+
+async def test_redis_sweep_spares_a_job_just_dequeued(redis_jobs: JobQueue) -> None:
+    """A worker moves a job to the active list, then marks it active: a sweep in between must
+    not take it for a lost job (SAQ's own sweep aborted and re-queued it, so it ran twice). A
+    job still unclaimed at the next sweep was lost with its worker, and is queued again."""
+    queue = redis_jobs.saq
+
+    async def sweep() -> list[str]:  # now, whenever the last sweep was
+        await queue.redis.delete(queue._sweep)
+        return await queue.sweep(lock=60, abort=0.1)
+
+    key = f"health:{uuid.uuid4().hex}"
+    await redis_jobs.enqueue("health", key=key, heartbeat=5)
+    job_id = await queue.redis.blmove(queue._queued, queue._active, 1, "LEFT", "RIGHT")  # dequeued
+    assert job_id == queue.job_id(key).encode()
+
+    assert await sweep() == []  # the worker is about to mark it active
+    assert (await redis_jobs.job(key)).status == Status.QUEUED
+
+    assert await sweep() == [queue.job_id(key)]  # still unclaimed: its worker is gone
+    swept = await redis_jobs.job(key)
+    assert swept.status == Status.QUEUED and swept.error == queue.swept_error_message
+    assert await queue.redis.lrange(queue._active, 0, -1) == []
+    assert await queue.redis.zscore(queue._incomplete, job_id) > 0  # to run again, after a delay
+
+    other = f"health:{uuid.uuid4().hex}"
+    await redis_jobs.enqueue("health", key=other, heartbeat=5)
+    claimed = await queue.dequeue(timeout=1)  # dequeued and marked active, as a worker does
+    assert claimed.key == other
+    claimed.started, claimed.attempts = now(), 1
+    await claimed.update(status=Status.ACTIVE)
+    assert await sweep() == [] and await sweep() == []
+    for done in (swept, claimed):
+        await queue.abort(done, "test over")

@@ -10,6 +10,7 @@ Services enqueue through `app.state.queue` (a `JobQueue`), with a key so duplica
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncGenerator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
@@ -24,6 +25,7 @@ from psycopg_pool import AsyncConnectionPool
 from saq import CronJob, Job, Queue, Worker
 from saq.job import Status
 from saq.queue.postgres import PostgresQueue
+from saq.queue.redis import RedisQueue
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
@@ -81,7 +83,7 @@ def psycopg_url(database_url: str) -> str:
 def create_queue(settings: Settings, *, max_connections: int = 10) -> Queue:
     """The SAQ queue of these settings (not yet connected)."""
     if settings.redis_url:
-        return Queue.from_url(settings.redis_url, name=settings.queue_name)
+        return RedisJobQueue.from_url(settings.redis_url, name=settings.queue_name)
     assert settings.database_url, "the Postgres queue needs a database URL"
     pool = AsyncConnectionPool(psycopg_url(settings.database_url), open=False, min_size=1,
                                max_size=max_connections, kwargs={"autocommit": True},
@@ -143,6 +145,64 @@ class PostgresJobQueue(PostgresQueue):
             return
         async with self.pool.connection() as conn:
             await conn.execute(query, params)
+
+
+ACTIVE_JOBS = """
+local id_jobs = {}
+if redis.call('EXISTS', KEYS[1]) == 0 then
+    redis.call('SETEX', KEYS[1], ARGV[1], 1)
+    for i, v in ipairs(redis.call('LRANGE', KEYS[2], 0, -1)) do
+        id_jobs[i] = {v, redis.call('GET', v)}
+    end
+end
+return id_jobs
+"""
+"""SAQ's sweep script: the active list's jobs and records, for one sweeper per `lock` seconds."""
+
+
+class RedisJobQueue(RedisQueue):
+    """SAQ's Redis queue, not sweeping the job a worker has only just dequeued (SAQ#124, #277).
+
+    A worker moves a job from the queued list to the active one, then marks its record active.
+    SAQ's sweep takes any job in the active list whose record is not active for a lost one: a
+    sweep in between aborted the job, waited up to 5 s for it to stop, and queued it again, so
+    it ran twice (one in ~300 at 40 jobs at a time, with the bench's full queue). Here such a job
+    is swept only when a later sweep finds the very same record still unclaimed: its worker died
+    between the two steps.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._unclaimed: set[bytes] = set()
+
+    async def sweep(self, lock: int = 60, abort: float = 5.0) -> list[str]:
+        if not self._cleanup_script:
+            self._cleanup_script = self.redis.register_script(ACTIVE_JOBS)
+        id_jobs = await self._cleanup_script(keys=[self._sweep, self._active], args=[lock],
+                                             client=self.redis)
+        unclaimed, swept = set(), []
+        for job_id, job_bytes in id_jobs:
+            job = self.deserialize(job_bytes)
+            if job is None:  # no record: forget the id
+                swept.append(job_id)
+                async with self.redis.pipeline(transaction=True) as pipe:
+                    await pipe.lrem(self._active, 0, job_id).zrem(self._incomplete, job_id).execute()
+                continue
+            if job.status == Status.QUEUED and job_bytes not in self._unclaimed:
+                unclaimed.add(job_bytes)  # dequeued a moment ago, or lost: the next sweep tells
+                continue
+            if job.status != Status.ACTIVE or job.stuck:
+                swept.append(job_id)
+                await self.abort(job, error=self.swept_error_message)
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await job.refresh(abort)
+                if job.retryable:
+                    await self.retry(job, error=self.swept_error_message)
+                else:
+                    await self.finish(job, Status.ABORTED, error=self.swept_error_message)
+        if id_jobs:  # an empty answer may only mean another worker swept just now
+            self._unclaimed = unclaimed
+        return [job_id.decode() for job_id in swept]
 
 
 class JobQueue:
