@@ -102,13 +102,20 @@ class BareRepo:
 
     def object_type(self, sha: str) -> str | None:
         """"commit", "tree", "blob" or "tag" (loose or packed object), or None when absent."""
-        if not SHA_RE.match(sha):
-            return None
+        known = self._types.get(sha)
+        if known is not None or not SHA_RE.match(sha):
+            return known
         try:
             type_num, _ = self._dulwich.object_store.get_raw(sha.encode())
         except KeyError:
             return None
-        return object_class(type_num).type_name.decode()
+        found = self._types[sha] = object_class(type_num).type_name.decode()
+        return found
+
+    @cached_property
+    def _types(self) -> dict[str, str]:
+        """The type of each object read so far: objects never change, only appear."""
+        return {}
 
     def refs(self, prefix: str = "refs/") -> dict[str, str]:
         """Every ref under `prefix` with the sha it points to, sorted by name."""

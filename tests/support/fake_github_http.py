@@ -163,6 +163,12 @@ class HttpServer:
         self._server.drop_connections()
 
 
+def request_id() -> str:
+    """GitHub's request id: five groups of hex digits, like 9E1A:3C5B27:1F0A21B:2044C3F:6570D1B2."""
+    digits = secrets.token_hex(17).upper()
+    return ":".join(digits[start:end] for start, end in ((0, 4), (4, 10), (10, 18), (18, 26), (26, 34)))
+
+
 def json_response(status: int, body: Any, headers: dict[str, str] | None = None) -> Response:
     text = "" if body is None else json.dumps(body)
     return Response(text, status, headers=headers or {}, content_type="application/json; charset=utf-8")
@@ -197,7 +203,7 @@ class Dispatcher:
 
     def __init__(self, fake: FakeGitHub):
         self.fake = fake
-        self.api_map = url_map(API_PREFIX)
+        self.api_routes = url_map(API_PREFIX).bind("api.github.com")
         self.web_map = Map([
             Rule("/login/device/code", endpoint="device_code", methods=["POST"]),
             Rule("/login/oauth/access_token", endpoint="access_token", methods=["POST"]),
@@ -266,7 +272,7 @@ class Dispatcher:
     def api(self, request: Request, path: str) -> Response:
         headers = {"X-GitHub-Media-Type": "github.v3; format=json",
                    "X-GitHub-Api-Version-Selected": "2022-11-28",
-                   "X-GitHub-Request-Id": ":".join(secrets.token_hex(n).upper() for n in (2, 3, 4, 4, 4))}
+                   "X-GitHub-Request-Id": request_id()}
         scheme, _, value = request.headers.get("Authorization", "").partition(" ")
         token = self.fake.tokens.get(value.strip()) if scheme.lower() in ("token", "bearer") else None
         call = Call(request, token.login if token else None, token.scopes if token else ())
@@ -280,7 +286,7 @@ class Dispatcher:
         if token is not None:
             headers["X-OAuth-Scopes"] = ", ".join(token.scopes)
         try:
-            endpoint, arguments = self.api_map.bind_to_environ(request.environ).match()
+            endpoint, arguments = self.api_routes.match(request.path, request.method)
         except HTTPException:
             endpoint, arguments = None, {}
         if endpoint is not None and call.login is None and (request.method != "GET" or endpoint in AUTH_REQUIRED):
