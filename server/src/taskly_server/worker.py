@@ -29,7 +29,7 @@ from saq.queue.redis import RedisQueue
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
-from .domain.github.jobs import JOBS as GITHUB_JOBS
+from .domain.github.jobs import JOBS as GITHUB_JOBS, BranchJobReads
 from .domain.github.starts import CardStarts
 from .domain.pulls.jobs import JOBS as WEBHOOK_JOBS
 from .domain.sync.jobs import prune_feed
@@ -264,6 +264,7 @@ def create_worker(settings: Settings, queue: Queue, *, sessionmaker: Any = None,
         ctx["settings"] = settings
         ctx["queue"] = JobQueue(queue)
         ctx["card_starts"] = CardStarts(ctx)
+        ctx["branch_reads"] = BranchJobReads(ctx)
         log.info("worker_started", queue=queue.name, backend=backend(settings),
                  jobs=sorted(worker.functions), in_process=in_process)
 

@@ -14,10 +14,11 @@ import secrets
 import uuid
 from typing import Any
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import func, select, text
 from taskly_shared.models import Role
 
-from ...db.models import Card, Member, Repository, User, Workspace
+from ...batching import Batches
+from ...db.models import Member, Repository, User, Workspace
 from ..jobs.runtime import Announcer, fail, heartbeat, succeeded
 from ..repositories.store import RepositoryStore, repository_out, webhook_url
 from ..sync.mutation import Mutation
@@ -66,15 +67,39 @@ async def _commit(ctx: dict[str, Any], user: User, work: Any) -> tuple[Any, Muta
 
 READ_ONLY = {"isolation_level": "AUTOCOMMIT"}
 """A lone SELECT needs no transaction: no BEGIN and ROLLBACK round trips around it."""
-_BRANCH_JOB_ROWS = (
-    select(Card.deleted_at, Repository.owner, Repository.name, Repository.default_branch,
-           Repository.active, User.id.label("starter_id"), User.github_token_encrypted)
-    .select_from(Card)
-    .outerjoin(Repository, Repository.id == bindparam("repository_id"))
-    .outerjoin(User, User.id == bindparam("user_id"))
-    .where(Card.id == bindparam("card_id"))
-)
-"""Columns, not entities: the job needs a few values of each row, not ORM objects."""
+_BRANCH_JOB_ROWS = text(
+    "SELECT c.id AS card_id, c.deleted_at, r.owner, r.name, r.default_branch, r.active,"
+    " u.id AS starter_id, u.github_token_encrypted"
+    " FROM unnest(CAST(:card_ids AS uuid[]), CAST(:repository_ids AS uuid[]),"
+    " CAST(:user_ids AS uuid[])) WITH ORDINALITY AS job(card_id, repository_id, user_id, n)"
+    " LEFT JOIN cards c ON c.id = job.card_id"
+    " LEFT JOIN repositories r ON r.id = job.repository_id"
+    " LEFT JOIN users u ON u.id = job.user_id ORDER BY job.n")
+"""What each create_branch job reads first (its card, repository and starter), one row per job:
+columns, not entities, for the jobs that ask together."""
+
+BranchJob = tuple[uuid.UUID, uuid.UUID, uuid.UUID]
+"""A create_branch job's card, repository and starter ids."""
+
+
+class BranchJobReads:
+    """One per worker process (in the job context as `branch_reads`): the reads of the branch jobs
+    that start while another read runs share one query (`batching.Batches`)."""
+
+    def __init__(self, ctx: dict[str, Any]) -> None:
+        self.ctx = ctx
+        self.batches: Batches[BranchJob, Any] = Batches(self._read, 50)
+
+    async def read(self, job: BranchJob) -> Any:
+        return await self.batches.submit(job)
+
+    async def _read(self, jobs: list[BranchJob]) -> list[Any]:
+        card_ids, repository_ids, user_ids = (list(ids) for ids in zip(*jobs, strict=True))
+        async with self.ctx["sessionmaker"]() as db:
+            await db.connection(execution_options=READ_ONLY)
+            return list((await db.execute(_BRANCH_JOB_ROWS, {
+                "card_ids": card_ids, "repository_ids": repository_ids, "user_ids": user_ids,
+            })).all())
 
 
 async def create_branch(ctx: dict[str, Any], *, card_id: str, user_id: str, repository_id: str,
@@ -82,12 +107,10 @@ async def create_branch(ctx: dict[str, Any], *, card_id: str, user_id: str, repo
     """Create `branch` for the card on GitHub, then record it on the card, assign the starter and
     move the card to in progress (one transaction, attributed to the starter). Re-runnable: an
     existing branch is success, and a card that records the branch is left alone."""
-    async with ctx["sessionmaker"]() as db:  # one query for the three rows, outside a transaction
-        await db.connection(execution_options=READ_ONLY)
-        found = (await db.execute(_BRANCH_JOB_ROWS, {"card_id": uuid.UUID(card_id),
-                                                     "repository_id": uuid.UUID(repository_id),
-                                                     "user_id": uuid.UUID(user_id)})).first()
-    if found is None or found.deleted_at is not None:
+    job: BranchJob = (uuid.UUID(card_id), uuid.UUID(repository_id), uuid.UUID(user_id))
+    reads: BranchJobReads | None = ctx.get("branch_reads")
+    found = await (reads or BranchJobReads(ctx)).read(job)
+    if found.card_id is None or found.deleted_at is not None:
         raise fail(ctx, "the card was deleted; no branch was created", retry=False)
     if not found.active:  # None: the repository row is gone
         raise fail(ctx, "the board's repository is no longer connected", retry=False)
