@@ -29,7 +29,8 @@ from saq.queue.redis import RedisQueue
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
-from .domain.github.jobs import JOBS as GITHUB_JOBS, BranchJobReads
+from .domain.github.jobs import JOBS as GITHUB_JOBS
+from .domain.github.jobs import BranchJobReads
 from .domain.github.starts import CardStarts
 from .domain.pulls.jobs import JOBS as WEBHOOK_JOBS
 from .domain.sync.jobs import prune_feed
