@@ -246,6 +246,27 @@ def test_duplicate_requests_collapse(stack: GitHubStack, fake: FakeGitHub) -> No
     assert len(branch_changes(world.owner, card)) == 1
 
 
+def test_jobs_that_start_together_each_get_their_own_card(stack: GitHubStack, fake: FakeGitHub) -> None:
+    """Queued while no worker runs, the jobs start at once and read their rows in one query; a card
+    deleted in the meantime fails its own job only."""
+    world = build_world(stack, fake)
+    cards = [world.card(f"Together {n}") for n in range(5)]
+    stack.worker.stop()
+    accepted = [start(world.owner, card) for card in cards]
+    world.owner.ok("DELETE", f"/cards/{cards[1]['key']}")
+    stack.start_worker()
+    jobs = [stack.wait_job(world.owner, job["job_id"]) for job in accepted]
+    assert [job["status"] for job in jobs] == ["complete", "failed", "complete", "complete", "complete"]
+    assert jobs[1]["error"] == "the card was deleted; no branch was created"
+    refs = ls_remote(world.clone_url)
+    for card, job, request in zip(cards, jobs, accepted, strict=True):
+        if job["status"] == "complete":
+            assert (job["result"]["key"], job["result"]["branch"]) == (card["key"], request["branch"])
+            assert job["result"]["card"]["branch"] == request["branch"]
+            assert f"refs/heads/{request['branch']}" in refs
+    assert f"refs/heads/{accepted[1]['branch']}" not in refs
+
+
 def test_worker_killed_mid_branch(stack: GitHubStack, fake: FakeGitHub) -> None:
     """The worker dies (SIGKILL) while GitHub holds the ref POST; a new worker retries the job:
     exactly one branch, the card moved once."""

@@ -39,10 +39,10 @@ from .settings import Settings
 log = structlog.get_logger("taskly.worker")
 
 CONCURRENCY = 20
-"""Jobs one worker runs at once. Branch jobs wait on GitHub most of their time; with 20 of them
-in flight more finish together and share a commit (domain/github/starts.py): ~5 ms of worker
-CPU per branch job instead of ~7 ms at 10. Each may wait on GitHub in a thread of its own
-(asyncio's default pool has cpu_count + 4 threads: 6 here, so 6 GitHub calls at a time)."""
+"""Jobs one worker runs at once. Branch jobs wait on GitHub most of their time; with 20 of them in
+flight, those that start or finish together share their queries (github/jobs.BranchJobReads,
+github/starts.py). Each may wait on GitHub in a thread of its own: asyncio's default pool has
+cpu_count + 4 threads (6 here), which let only 6 GitHub calls out at a time."""
 TIMERS: dict[str, int] = {"sweep": 5}
 """Look for jobs whose worker died every 5 s (SAQ's default is 60 s), so they are retried soon."""
 SHUTDOWN_GRACE = 10.0
@@ -167,9 +167,9 @@ class RedisJobQueue(RedisQueue):
     A worker moves a job from the queued list to the active one, then marks its record active.
     SAQ's sweep takes any job in the active list whose record is not active for a lost one: a
     sweep in between aborted the job, waited up to 5 s for it to stop, and queued it again, so
-    it ran twice (one in ~300 at 40 jobs at a time, with the bench's full queue). Here such a job
-    is swept only when a later sweep finds the very same record still unclaimed: its worker died
-    between the two steps.
+    it ran twice (seen in the create_branch bench: a few jobs in some runs of 1,000). Here such a
+    job is swept only when a later sweep finds the very same record still unclaimed: its worker
+    died between the two steps.
     """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
