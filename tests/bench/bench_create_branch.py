@@ -1,6 +1,7 @@
 """create_branch jobs per second with one worker against the fake GitHub (a script, not a test).
 
     UV_COMPILE_BYTECODE=1 uv run python tests/bench/bench_create_branch.py [--jobs 600] [--redis]
+        [--latency S]
 
 Creates a fresh database, starts the fake GitHub (its own process), one `taskly-server run` and
 one `taskly-server worker` (SAQ on Postgres, or on Redis with --redis), signs a user in through
@@ -8,7 +9,9 @@ the device flow and connects a repository. With the worker stopped it creates `-
 asks for each card's branch (`POST /cards/{key}/create-branch`), then starts the worker and
 measures, from the SAQ job records, the time from the first job's start to the last job's end:
 each job reads the base branch and creates the ref on the fake GitHub (two HTTP calls, PyGithub
-in a thread) and commits the card's change (branch, assignee, move) with its Change row.
+in a thread) and commits the card's change (branch, assignee, move) with its Change row. With
+`--latency S` the fake answers every call S seconds late, as GitHub itself would (default: at
+once). It also prints the longest pause with no job running (a stalled queue shows there).
 
 The machine is small and shared, so rates are noisy: it also prints the CPU time each process
 spent per job (user+system, from psutil) — the worker, the fake GitHub, and the Postgres
