@@ -36,6 +36,8 @@ def test_proxies_and_the_ca_bundle_come_from_the_environment(monkeypatch: pytest
     plain = Connection("127.0.0.1", 8080)
     assert plain.origin == "http://127.0.0.1:8080"
     assert plain.pools.connection_pool_kw["ca_certs"].endswith(".pem")  # requests' default bundle
+    unverified = HTTPSConnection("ghe.internal", verify=False).pools  # Github(verify=False)
+    assert unverified.connection_pool_kw["cert_reqs"] == "CERT_NONE"
 
 
 def test_the_client_keeps_one_connection_alive(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -52,12 +52,6 @@ class _Handler(SimpleHandler):
     http_version = "1.1"
     server_software = "GitHub.com"
 
-    def close(self) -> None:
-        try:
-            self.request_handler.log_request(self.status.split(" ", 1)[0], self.bytes_sent)
-        finally:
-            super().close()
-
 
 class _Connection(WSGIRequestHandler):
     """One client connection, kept alive: its requests are answered in turn, in its own thread.
@@ -91,9 +85,7 @@ class _Connection(WSGIRequestHandler):
         if not self.parse_request():  # answered with an error already
             return
         body = LimitedStream(self.rfile, int(self.headers.get("Content-Length") or 0))
-        handler = _Handler(body, self.wfile, sys.stderr, self.get_environ(), multithread=True)
-        handler.request_handler = self
-        handler.run(self.server.get_app())
+        _Handler(body, self.wfile, sys.stderr, self.get_environ(), multithread=True).run(self.server.get_app())
         self.wfile.flush()
         body.exhaust()
 

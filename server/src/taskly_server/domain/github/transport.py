@@ -45,10 +45,11 @@ class Response:
 
 
 def pool_manager(scheme: str, host: str, port: int, *, pool_size: int, retry: Any,
-                 timeout: float | None) -> urllib3.PoolManager:
-    """urllib3's pools for one GitHub host, configured from the environment as requests would."""
+                 timeout: float | None, verify: bool | str = True) -> urllib3.PoolManager:
+    """urllib3's pools for one GitHub host, configured from the environment as requests would
+    (`verify`: PyGithub's own, True, False or a CA bundle)."""
     found = requests.Session().merge_environment_settings(f"{scheme}://{host}:{port}/", {}, None,
-                                                          True, None)
+                                                          verify, None)
     verify = found["verify"]
     if verify is False:
         tls: dict[str, Any] = {"cert_reqs": "CERT_NONE"}
@@ -77,7 +78,7 @@ class Connection:
         self.port = port or self.default_port
         self.origin = f"{self.protocol}://{host}:{self.port}"
         self.pools = pool_manager(self.protocol, host, self.port, pool_size=pool_size or 10,
-                                  retry=retry, timeout=timeout)
+                                  retry=retry, timeout=timeout, verify=kwargs.get("verify", True))
         self._pending = threading.local()
 
     def request(self, verb: str, url: str, input: Any, headers: dict[str, str],
