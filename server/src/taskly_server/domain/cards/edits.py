@@ -22,6 +22,8 @@ PLACEMENT = ("column", "column_id", "rank")
 TRACKED = ("title", "description", *PLACEMENT, "labels", "priority", "points", "due", "remind_at",
            "recurrence", "recurrence_interval", "assignees", "sprint_id", "branch", "deleted_at")
 """Wire fields whose old and new values a Change records."""
+TRACKED_FIELDS = list(TRACKED)
+"""The same, as the text[] argument of the SQL statements that write Changes (moves, starts)."""
 
 
 def checked_text(value: str, field: str) -> str:

@@ -15,7 +15,6 @@ error when there is one.
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 import asyncpg
@@ -34,9 +33,10 @@ from ..sync.mutation import (
     execute,
     fingerprint_of,
     idempotency_key,
+    newest_seqs,
 )
 from ..workspaces.access import roles_at_least
-from .edits import TRACKED
+from .edits import TRACKED_FIELDS
 from .lookup import as_uuid, parse_card_reference
 from .services import CardService, base_version_of
 
@@ -45,7 +45,6 @@ log = structlog.get_logger("taskly.cards")
 MOVE_CARDS = ("SELECT out_body, out_workspace, out_seq FROM taskly_move_cards("
               + ", ".join(f"${n}" for n in range(1, 19)) + ")")
 MEMBER_ROLES = roles_at_least(Role.MEMBER)
-TRACKED_FIELDS = list(TRACKED)
 MAX_BATCH = 100
 """Moves per statement at most: every card and column it locks stays locked to its commit."""
 
@@ -79,10 +78,7 @@ def batcher(state: Any) -> Batches[Move, bytes | None]:
 async def _move_cards(state: Any, moves: list[Move]) -> list[bytes | None]:
     """One statement for the batch; each move's answer, or None for the general path."""
     rows = await _execute(state.engine, moves)
-    newest: dict[uuid.UUID, int] = {}
-    for _, workspace_id, seq in rows:
-        if seq is not None:
-            newest[workspace_id] = max(seq, newest.get(workspace_id, 0))
+    newest = newest_seqs((workspace_id, seq) for _, workspace_id, seq in rows)
     if newest:
         await announce(state, newest)
     return [body.encode() if body is not None else None for body, _, _ in rows]

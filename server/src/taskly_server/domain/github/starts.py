@@ -21,8 +21,9 @@ import structlog
 from sqlalchemy import text
 
 from ...batching import Batches
-from ..cards.edits import TRACKED
+from ..cards.edits import TRACKED_FIELDS
 from ..jobs.runtime import Announcer
+from ..sync.mutation import newest_seqs
 
 log = structlog.get_logger("taskly.jobs")
 
@@ -30,7 +31,6 @@ MAX_BATCH = 32
 """Starts per statement at most: their cards stay locked to its commit."""
 _START_CARDS = text("SELECT out_body, out_changed, out_workspace, out_seq "
                     "FROM taskly_start_cards(:card_ids, :user_ids, :branches, :tracked)")
-TRACKED_FIELDS = list(TRACKED)
 
 Started = tuple[dict[str, Any] | None, bool]
 """The card's wire form (`CardOut` as JSON; None when it is gone) and whether it changed."""
@@ -73,16 +73,13 @@ class CardStarts:
 async def commit_starts(ctx: dict[str, Any], starts: list[_Start]) -> list[Started]:
     """One transaction: the statement for every start, then the realtime notices."""
     announcer = Announcer(ctx)
-    newest: dict[uuid.UUID, int] = {}
     async with ctx["sessionmaker"]() as db, db.begin():
         rows = (await db.execute(_START_CARDS, {
             "card_ids": [start.card_id for start in starts],
             "user_ids": [start.user_id for start in starts],
             "branches": [start.branch for start in starts], "tracked": TRACKED_FIELDS,
         })).all()
-        for _, _, workspace_id, seq in rows:
-            if seq is not None:
-                newest[workspace_id] = max(seq, newest.get(workspace_id, 0))
+        newest = newest_seqs((workspace_id, seq) for _, _, workspace_id, seq in rows)
         await announcer.before_commit(db, newest)
     await announcer.after_commit(newest)
     return [(json.loads(body) if body is not None else None, changed) for body, changed, _, _ in rows]

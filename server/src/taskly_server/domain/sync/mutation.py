@@ -146,6 +146,16 @@ class Mutation:
         self.pending.clear()
 
 
+def newest_seqs(rows: Iterable[tuple[uuid.UUID | None, int | None]]) -> dict[uuid.UUID, int]:
+    """Each workspace's newest seq among the (workspace, seq) pairs a statement wrote (a pair
+    without a seq wrote nothing): what the realtime notices announce."""
+    newest: dict[uuid.UUID, int] = {}
+    for workspace_id, seq in rows:
+        if workspace_id is not None and seq is not None:
+            newest[workspace_id] = max(seq, newest.get(workspace_id, 0))
+    return newest
+
+
 Operation = Callable[[Mutation], Awaitable[Any]]
 
 
