@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.api import Api
-from tests.support.processes import ServerProcess, start_server
+from tests.support.processes import RATE_LIMITS_OFF, ServerProcess, start_server
 from tests.support.services import create_database, drop_database
 
 SECRET = "test-secret-key-0123456789abcdef"
@@ -35,7 +35,8 @@ def database_url() -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def server_env(database_url: str) -> dict[str, str]:
-    return {"TASKLY_DATABASE_URL": database_url, "TASKLY_SECRET_KEY": SECRET, "TASKLY_DEV_LOGIN": "1"}
+    return {"TASKLY_DATABASE_URL": database_url, "TASKLY_SECRET_KEY": SECRET, "TASKLY_DEV_LOGIN": "1",
+            **RATE_LIMITS_OFF}
 
 
 @pytest.fixture(scope="session")

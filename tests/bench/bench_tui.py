@@ -1,13 +1,15 @@
 """`taskly board` timings in a real terminal (a pty), beside a minimal Textual app (a script).
 
     UV_COMPILE_BYTECODE=1 uv run python tests/bench/bench_tui.py [--cards 1000] [--runs 7] [--moves 20]
+        [--sizes 160x48,80x24]
 
 Creates a fresh database, starts one `taskly-server run`, creates a board BENCH with `--cards`
 cards (one COPY), signs a user in under a temporary TASKLY_HOME and syncs its cache. Then, each
-process in a 160x48 pty, with the pty's output read as a terminal would:
+process in a pty of the first of `--sizes` (160x48), with the pty's output read as a terminal would:
 
 - first paint: from spawning `taskly board BENCH` until a card key is on the screen (the board is
-  painted from the cache; the sync starts after it), median of `--runs` starts;
+  painted from the cache; the sync starts after it), median of `--runs` starts; again in a pty of
+  each further size (80x24: scrolling columns, compact cards);
 - move: from writing `L` / `H` into the pty until the repainted board (with the moved card,
   BENCH-1) comes out of it, median of `--moves` moves (the write to the server follows in a worker);
 - the same two figures for a minimal Textual app (one Static, a key that changes its text).
@@ -34,10 +36,11 @@ sys.path.insert(0, str(ROOT))
 import httpx  # noqa: E402
 import psycopg  # noqa: E402
 from fractional_indexing import generate_n_keys_between  # noqa: E402
-from taskly.config import save_user  # noqa: E402
-from taskly.context import Factory, Globals  # noqa: E402
-from taskly.credentials import StoredLogin  # noqa: E402
+from taskly.core.config import save_user  # noqa: E402
+from taskly.core.context import Factory, Globals  # noqa: E402
+from taskly.core.credentials import StoredLogin  # noqa: E402
 
+from tests.support import pty  # noqa: E402
 from tests.support.processes import BIN, start_server  # noqa: E402
 from tests.support.pty import Terminal  # noqa: E402
 from tests.support.services import create_database, drop_database  # noqa: E402
@@ -108,6 +111,12 @@ def measure(argv: list[str], env: dict[str, str], ready: bytes, moves: list[tupl
     return paints, moved
 
 
+def set_size(size: str) -> None:
+    """The size of the ptys started from now on (`Terminal` reads the module's ROWS, COLUMNS)."""
+    columns, rows = (int(n) for n in size.lower().split("x"))
+    pty.ROWS, pty.COLUMNS = rows, columns
+
+
 def ms(values: list[float]) -> str:
     return f"{statistics.median(values) * 1000:6.1f} ms median (min {min(values) * 1000:.1f}, n={len(values)})"
 
@@ -117,6 +126,8 @@ def main() -> None:
     parser.add_argument("--cards", type=int, default=1000)
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--moves", type=int, default=20)
+    parser.add_argument("--sizes", default="160x48,80x24", help="pty sizes (COLUMNSxROWS), comma-separated; "
+                        "moves and the minimal app are measured at the first")
     args = parser.parse_args()
 
     name, database_url = create_database("taskly_bench")
@@ -145,18 +156,26 @@ def main() -> None:
         factory.close()
         factory.store.close()
 
+        sizes = [size.strip() for size in args.sizes.split(",") if size.strip()]
+        board_argv = [str(BIN / "taskly"), "board", "BENCH"]
+        other_paints = []
+        for size in sizes[1:]:
+            set_size(size)
+            other_paints.append((size, measure(board_argv, env, rb"BENCH-\d+", [], args.runs, settle=0)[0]))
+        set_size(sizes[0])
         moves = [(b"L" if i % 2 == 0 else b"H", rb"BENCH-1(?!\d)") for i in range(args.moves)]
-        board_paint, board_moves = measure([str(BIN / "taskly"), "board", "BENCH"], env, rb"BENCH-\d+",
-                                           moves, args.runs, settle=2.0)
+        board_paint, board_moves = measure(board_argv, env, rb"BENCH-\d+", moves, args.runs, settle=2.0)
         script = work / "minimal_app.py"
         script.write_text(MINIMAL_APP)
         bumps = [(b"x", f"MINIMAL-{i + 1}(?!\\d)".encode()) for i in range(args.moves)]
         minimal_paint, minimal_moves = measure([sys.executable, str(script)], env, rb"MINIMAL-READY", bumps,
                                                args.runs, settle=0.5)
 
-        print(f"{args.cards} cached cards, 160x48 pty, UV_COMPILE_BYTECODE="
+        print(f"{args.cards} cached cards, {sizes[0]} pty, UV_COMPILE_BYTECODE="
               f"{os.environ.get('UV_COMPILE_BYTECODE', '')}")
         print(f"first paint  taskly board      {ms(board_paint)}   goal ≤ 400 ms")
+        for size, paints in other_paints:
+            print(f"first paint  taskly board {size:>7} {ms(paints)}   goal ≤ 400 ms")
         print(f"first paint  minimal Textual   {ms(minimal_paint)}")
         print(f"move → paint taskly board      {ms(board_moves)}   goal ≤ 50 ms")
         print(f"key → paint  minimal Textual   {ms(minimal_moves)}")

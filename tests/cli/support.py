@@ -80,3 +80,39 @@ def cli_board(server_url: str, key: str = "WEB", *, username: str | None = None,
     ok("workspace", "create", unique("ws"), env=env)
     ok("board", "create", "Web", "--key", key, env=env)
     return username
+
+
+def run_on_terminal(*args: str, columns: int = 80, rows: int = 24, env: dict[str, str | None] | None = None,
+                    timeout: float = 30) -> CliResult:
+    """`run_taskly` with stdout on a pseudo-terminal of `columns`x`rows` (COLUMNS set alike), as a
+    person sees it; stdout comes back with `\\r\\n` turned into `\\n` and escape sequences kept."""
+    import fcntl
+    import select
+    import struct
+    import termios
+    import time
+
+    master, slave = os.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, columns, 0, 0))
+    process = subprocess.Popen([str(TASKLY), *args], env=taskly_env({"COLUMNS": str(columns), **(env or {})}),
+                               stdin=subprocess.DEVNULL, stdout=slave, stderr=subprocess.PIPE)
+    os.close(slave)
+    output, deadline = b"", time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline:
+            if select.select([master], [], [], 0.1)[0]:
+                try:
+                    chunk = os.read(master, 65536)
+                except OSError:  # the child closed the terminal
+                    break
+                if not chunk:
+                    break
+                output += chunk
+            elif process.poll() is not None:
+                break
+        else:
+            process.kill()
+        stderr = process.communicate(timeout=10)[1].decode(errors="replace")
+    finally:
+        os.close(master)
+    return CliResult(process.returncode, output.decode(errors="replace").replace("\r\n", "\n"), stderr)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import stat
+import time
 import tomllib
 from pathlib import Path
 
@@ -51,6 +52,20 @@ def test_dev_login_whoami_and_logout_revokes_on_the_server(server) -> None:
     code, _, err = run_taskly("whoami")
     assert code == 4 and "not logged in" in err
     assert run_taskly("logout").code == 4
+
+
+def test_logout_ends_the_access_token_at_once(server) -> None:
+    """Not only the refresh token: the access token of the login stops working too (within ~1 s)."""
+    cli_login(server.url)
+    stored = json.loads((home() / "config" / "credentials.json").read_text())[server.url]
+    headers = {"Authorization": f"Bearer {stored['access_token']}"}
+    assert httpx.get(f"{server.url}/api/v1/me", headers=headers).status_code == 200
+    ok("logout")
+    deadline = time.monotonic() + 3
+    while (refused := httpx.get(f"{server.url}/api/v1/me", headers=headers)).status_code == 200:
+        assert time.monotonic() < deadline, "the access token still works after logout"
+        time.sleep(0.05)
+    assert refused.status_code == 401 and refused.json()["code"] == "unauthenticated"
 
 
 def test_api_token_login_list_and_revoke(server, tmp_path: Path) -> None:

@@ -3,11 +3,15 @@ log, search, rm, restore, open."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 from datetime import date, timedelta
 from pathlib import Path
 
-from tests.cli.support import cli_board, cli_login, ok, run_taskly
+import pytest
+from rich.cells import cell_len
+
+from tests.cli.support import cli_board, cli_login, ok, run_on_terminal, run_taskly
 
 
 def keys(cards: list[dict]) -> list[str]:
@@ -124,9 +128,9 @@ def test_mv_assign_search_rm_restore_and_open(server, tmp_path: Path) -> None:
     assert ok("restore", "3", "--json").json()["deleted_at"] is None
     assert "WEB-3" in keys(ok("ls", "--json").json())
 
-    opened = ok("open", "2", env={"DISPLAY": None, "WAYLAND_DISPLAY": None})
-    assert opened.stdout.strip() == f"{server.url}/api/v1/cards/WEB-2"
-    assert ok("open", "WEB-2", "--json").json() == {"url": f"{server.url}/api/v1/cards/WEB-2"}
+    nowhere = run_taskly("open", "2", env={"DISPLAY": None, "WAYLAND_DISPLAY": None})
+    assert nowhere.code == 3 and "no pull request, no branch and no repository" in nowhere.stderr
+    assert nowhere.stdout == ""
 
 
 def test_card_of_the_current_branch(server, tmp_path: Path) -> None:
@@ -153,7 +157,7 @@ def test_add_and_edit_in_the_editor(server, tmp_path: Path) -> None:
     assert card["title"] == "Title from editor" and card["description"] == "Line one\nLine two"
 
     appender = tmp_path / "append.sh"
-    appender.write_text('#!/bin/sh\nsed -i "1s/$/ (edited)/" "$1"\n')
+    appender.write_text('#!/bin/sh\nsed -i "0,/^[^#]/s/^[^#].*/& (edited)/" "$1"\n')  # the title: after the # lines
     appender.chmod(0o755)
     edited = ok("edit", "1", "-e", "--json", env={"EDITOR": str(appender), "VISUAL": None}).json()
     assert edited["title"] == "Title from editor (edited)" and edited["description"] == "Line one\nLine two"
@@ -167,13 +171,36 @@ def test_add_and_edit_in_the_editor(server, tmp_path: Path) -> None:
     assert code == 2 and "--no-input" in err
     assert len(ok("ls", "--json").json()) == 1
 
+    # the buffer explains its format, and the buffer is read as it says
+    keeper = tmp_path / "keep.sh"  # keeps a copy of what it was given, then writes a card after it
+    keeper.write_text(f'#!/bin/sh\ncp "$1" {tmp_path}/given.txt\n'
+                      'printf "Heading card\\n\\n# Steps\\nDo it\\n" >> "$1"\n')
+    keeper.chmod(0o755)
+    added = ok("add", "-e", "--json", env={"EDITOR": str(keeper), "VISUAL": None}).json()
+    given = (tmp_path / "given.txt").read_text().splitlines()
+    assert given[0].startswith("# The first line is the card's title. After a blank line comes its description")
+    assert all(line.startswith("#") for line in given[:3]) and "before the title are ignored" in given[1]
+    assert added["title"] == "Heading card" and added["description"] == "# Steps\nDo it"  # a heading is kept
+
+    # no change in the editor: "no changes", exit 0, no write
+    before = ok("show", "1", "--json").json()
+    unchanged = ok("edit", "1", "-e", env={"EDITOR": "true", "VISUAL": None})
+    assert unchanged.stderr == "no changes\n" and unchanged.stdout == "WEB-1\n"
+    assert ok("edit", "1", "-e", "--json", env={"EDITOR": "true", "VISUAL": None}).json()["key"] == "WEB-1"
+    assert ok("show", "1", "--json").json()["version"] == before["version"]
+    assert ok("status", "--json").json()["queued"] == 0
+    # an unchanged buffer with another option: only that option is written
+    pointed = ok("edit", "1", "-e", "--points", "3", "--json", env={"EDITOR": "true", "VISUAL": None}).json()
+    assert pointed["points"] == 3 and pointed["title"] == before["title"]
+    assert ok("log", "1", "--json").json()[0]["changes"].keys() == {"points"}
+
 
 def test_board_renderer_takes_the_wire_models(server) -> None:
     """`render_board` (used by `taskly demo`) on models parsed from the CLI's own --json output."""
     import io
 
-    from taskly.output import Output
-    from taskly.render import render_board
+    from taskly.boards.render import render_board
+    from taskly.core.output import Output
     from taskly_shared.models import BoardOut, CardOut
 
     cli_board(server.url)
@@ -187,3 +214,89 @@ def test_board_renderer_takes_the_wire_models(server) -> None:
     assert lines[0] == "WEB · Web"
     assert lines[1].split("\t") == ["Backlog (1)", "Todo (0)", "In Progress (0)", "In Review (0)", "Done (1)"]
     assert lines[2].split("\t") == ["WEB-1 Left card", "", "", "", "WEB-2 Right card"]
+
+
+ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
+TERMINALS = {"no colour, dumb": {}, "colour": {"NO_COLOR": None, "TERM": "xterm-256color"},
+             "NO_COLOR": {"NO_COLOR": "1", "TERM": "xterm-256color"}, "TERM=dumb": {"NO_COLOR": None, "TERM": "dumb"}}
+
+
+@pytest.fixture
+def crowded_board(server) -> list[str]:
+    """A board whose titles, labels and assignees are much wider than 80 columns; its titles."""
+    cli_board(server.url)
+    titles = ["Make the login page remember the last workspace and board the person had open " * 2,
+              "短い題名と長い題名が混ざったカードのタイトル、画面の幅を超えるまで続きます" * 2,  # wide characters
+              "Short one"]
+    ok("add", titles[0], "--label", "frontend", "--label", "authentication", "--label", "needs-design",
+       "--assign", "me", "-p", "high", "--due", "2031-02-03")
+    ok("add", titles[1], "--column", "In Progress", "--points", "8")
+    ok("add", titles[2], "--column", "Done")
+    return titles
+
+
+@pytest.mark.parametrize("terminal", list(TERMINALS))
+def test_ls_rows_never_wrap_and_fit_the_terminal(crowded_board: list[str], terminal: str) -> None:
+    env = TERMINALS[terminal]
+    for columns in (80, 200):
+        code, out, err = run_on_terminal("ls", "--offline", columns=columns, env=env)
+        assert code == 0, err
+        lines = out.rstrip("\n").split("\n")
+        plain = [ANSI.sub("", line) for line in lines]
+        assert len(lines) == 4, out  # the header and one line per card: nothing wrapped
+        assert all(cell_len(line) <= columns for line in plain), [cell_len(line) for line in plain]
+        assert [line.split()[0] for line in plain] == ["KEY", "WEB-1", "WEB-2", "WEB-3"]
+        assert "Short one" in plain[3] and "…" in plain[1] and "…" in plain[2]  # cut, not wrapped
+        assert "SPRINT" not in plain[0] and ("\x1b[" in out) == (terminal == "colour")
+    wide = [ANSI.sub("", line) for line in run_on_terminal("ls", "--offline", columns=200, env=env).stdout.split("\n")]
+    assert "Make the login page remember the last workspace and board" in wide[1]
+    assert "authentication" in wide[0 + 1] and "2031-02-03" in wide[1]
+
+
+def test_overdue_dates_stand_out_in_ls_and_show(server) -> None:
+    cli_board(server.url)
+    ok("add", "Late", "--due", "2020-01-31")
+    ok("add", "Soon", "--due", "+3d")
+    ok("add", "Late but done", "--due", "2020-01-31", "--column", "Done")
+
+    rows = [line.split("\t") for line in ok("ls").stdout.splitlines()]  # a pipe: words, no colour
+    assert rows[0][0] == "WEB-1" and rows[0][-1] == "2020-01-31 (overdue)"
+    assert rows[1][-1] == str(date.today() + timedelta(days=3))
+    assert rows[2][-1] == "2020-01-31"  # done: not overdue
+    assert "due       2020-01-31 (overdue)" in ok("show", "1").stdout
+    assert "(overdue)" not in ok("show", "3").stdout
+    assert ok("show", "1", "--json").json()["due"] == "2020-01-31"  # --json stays the model
+
+    colour = {"NO_COLOR": None, "TERM": "xterm-256color"}
+    table = run_on_terminal("ls", columns=120, env=colour).stdout
+    late = next(line for line in table.splitlines() if "WEB-1" in line)
+    assert re.search(r"\x1b\[1;31m2020-01-31 \(overdue\)", late), late  # bold red
+    shown = run_on_terminal("show", "1", columns=120, env=colour).stdout
+    assert re.search(r"\x1b\[1;31m +due +2020-01-31 \(overdue\)", shown), shown
+    plain = run_on_terminal("ls", columns=120).stdout  # NO_COLOR, TERM=dumb: the words only
+    assert "2020-01-31 (overdue)" in plain and "\x1b[" not in plain
+
+
+def test_board_ls_shows_the_next_card_number(server, tmp_path: Path) -> None:
+    cli_board(server.url)
+    ok("add", "One")
+    ok("add", "Two")
+    ok("rm", "2")  # a deleted card keeps its number
+
+    def next_number(*flags: str) -> int:
+        [board] = ok("board", "ls", "--json", *flags).json()
+        return board["next_card_number"]
+
+    assert next_number() == 3
+    assert ok("board", "ls").stdout.split("\t")[:4] == ["*", "WEB", "Web", "WEB-3"]
+    other = {"TASKLY_HOME": str(tmp_path / "other")}  # a teammate adds a card: the server counted it
+    cli_login(server.url, env=other)
+    token = ok("workspace", "invite", "--role", "member").stdout.strip()
+    ok("workspace", "join", token, env=other)
+    ok("add", "From a teammate", "--board", "WEB", env=other)
+    assert next_number() == 4
+    ok("add", "Queued", "--offline")  # not numbered until the server has it
+    assert next_number("--offline") == 4
+    assert ok("show", "3", "--offline", "--json").json()["title"] == "From a teammate"
+    ok("sync")
+    assert next_number() == 5 and ok("show", "4", "--json").json()["title"] == "Queued"

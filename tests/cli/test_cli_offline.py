@@ -41,9 +41,9 @@ def test_writes_queue_while_the_server_is_down_and_push_once(server, server_env,
         cached = ok("ls", "--json", "--offline").json()
         assert [(c["key"], c["title"], c["column"]) for c in cached] == [
             ("", "Offline card", "Backlog"), ("WEB-1", "Edited offline", "Done")]
-        assert "(new)" in ok("ls", "--offline").stdout
+        assert f"WEB-?{added.json()['id'][:8]}" in ok("ls", "--offline").stdout
         stale = ok("ls", "--json")
-        assert "showing cached data: server unreachable" in stale.stderr and len(stale.json()) == 2
+        assert "showing cached data: server not reachable (connection refused)" in stale.stderr and len(stale.json()) == 2
         code, _, err = run_taskly("log", "1")
         assert code == 6 and "offline" in err
         code, _, err = run_taskly("workspace", "create", "Nope")
@@ -113,4 +113,26 @@ def test_offline_flag_never_touches_the_network(server_env, tmp_path: Path) -> N
     # a closed port: reads from the cache still exit 0
     assert keys(ok("ls", "--offline", "--json", env={"TASKLY_SERVER": private.url}).json()) == ["WEB-1", ""]
     closed = ok("ls", "--json", env={"TASKLY_SERVER": private.url})
-    assert "server unreachable" in closed.stderr
+    assert "server not reachable (connection refused)" in closed.stderr
+
+
+def test_a_card_made_offline_has_a_handle_until_the_server_numbers_it(server) -> None:
+    cli_board(server.url)
+    ok("add", "Numbered online")
+    added = ok("add", "Made offline", "--offline")
+    handle = added.stdout.strip()
+    assert len(handle) == 8 and int(handle, 16) >= 0 and "queued" in added.stderr
+    card = ok("show", handle, "--offline", "--json").json()
+    assert card["id"].startswith(handle) and card["key"] == "" and card["number"] == 0
+    assert ok("edit", handle, "--priority", "high", "--offline").stdout.strip() == handle
+    ok("mv", f"WEB-?{handle}", "done", "--offline")
+    listed = ok("ls", "--offline").stdout
+    assert f"WEB-?{handle}" in listed
+
+    synced = ok("sync", "--json")
+    assert [w["operation"] for w in synced.json()["pushed"]] == ["card.create", "card.update", "card.move"]
+    assert f"{handle} is now WEB-2" in synced.stderr
+    cards = ok("ls", "--json").json()
+    assert [(c["key"], c["priority"], c["column"]) for c in cards if c["title"] == "Made offline"] == [
+        ("WEB-2", "high", "Done")]
+    assert ok("sync", "--json").json()["pushed"] == []  # it landed once

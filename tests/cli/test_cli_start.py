@@ -3,16 +3,20 @@ real git (a clone of the fake's bare repository as origin)."""
 
 from __future__ import annotations
 
+import os
 import re
+import time
+import uuid
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from taskly.git import github_name
+from taskly.core.git import github_name
 
 from tests.cli.github_world import (  # noqa: F401  (fixtures)
     World,
     _git_identity,
+    cli_token_login,
     clone,
     git,
     head_branch,
@@ -21,6 +25,7 @@ from tests.cli.github_world import (  # noqa: F401  (fixtures)
     stack,
     upstream_of,
 )
+from tests.support.api import Api
 from tests.support.processes import start_server
 
 pytestmark = pytest.mark.timeout(240)
@@ -185,6 +190,113 @@ def test_offline_flag_and_a_board_without_repository(stack, tmp_path: Path) -> N
     assert head_branch(world.clone) == "web-1-no-repository-yet"
 
 
+async def test_open_goes_to_the_pr_else_the_branch_else_the_repository_in_the_cli_and_the_tui(
+        stack, fake, tmp_path: Path) -> None:  # noqa: F811
+    """`taskly open` and `o` in the TUI's card details: the open pull request, else the most recent
+    one, else the branch, else the repository (BROWSER is a script recording what it is given)."""
+    world = World.create(stack, tmp_path)
+    world.add("Has a branch")
+    world.add("Has nothing yet")
+    world.ok("start", "WEB-1", "--no-checkout")
+    (repository,) = [r["html_url"] for r in world.ok("repo", "ls", "--json").json()]
+    assert repository.endswith(f"/{world.full_name}")
+    branch = world.ok("open", "WEB-1", "--print", env={"DISPLAY": ":0"}).stdout.strip()
+    assert branch == f"{repository}/tree/web-1-has-a-branch"
+    assert world.ok("open", "WEB-2", "--json").json() == {"url": repository}
+
+    # two pull requests of the branch: the open one wins over a closed one updated later
+    first = fake.add_pull(world.full_name, head="web-1-has-a-branch", title="WEB-1 first try",
+                          at="2030-01-01T00:00:00Z", user=world.api.username)
+    fake.update_pull(world.full_name, first, state="closed", updated_at="2030-01-03T00:00:00Z")
+    second = fake.add_pull(world.full_name, head="web-1-has-a-branch", title="WEB-1 again",
+                           at="2030-01-02T00:00:00Z", user=world.api.username)
+    world.ok("pr", "sync", "WEB-1")
+    linked = {p["number"]: p for p in world.ok("show", "WEB-1", "--json").json()["pull_requests"]}
+    assert sorted(linked) == [first, second] and linked[second]["url"].endswith(f"/pull/{second}")
+    assert world.ok("open", "WEB-1", "--print").stdout.strip() == linked[second]["url"]
+    browser, seen = recorder(tmp_path)
+    opened = world.ok("open", "WEB-1", "--json", env={"DISPLAY": ":0", "BROWSER": browser})
+    assert opened.json() == {"url": linked[second]["url"]} and not seen.exists()  # --json prints
+
+    # in the TUI: `o` in the card's details opens the same address, through BROWSER
+    from taskly.core.context import Factory, Globals
+    from taskly.tui.app import TasklyApp
+    from taskly.tui.messages import CardOpenRequested
+    from taskly.tui.screens.detail import CardDetail
+
+    environ = {**os.environ, "DISPLAY": ":0", "BROWSER": browser}
+    factory = Factory(globals=Globals(), environ=environ)
+    app = TasklyApp(factory, "WEB")
+    notes: list[str] = []
+    notify = app.notify
+    app.notify = lambda message, **kwargs: (notes.append(str(message)), notify(message, **kwargs))[1]
+    try:
+        async with app.run_test(size=(160, 48)) as pilot:
+            app.post_message(CardOpenRequested(world.card("WEB-1")["id"]))
+            await wait_until(pilot, lambda: isinstance(app.screen, CardDetail))
+            await pilot.press("o")
+            await wait_until(pilot, lambda: seen.exists() and seen.read_text().strip())
+            assert seen.read_text().split() == [linked[second]["url"]]
+            await wait_until(pilot, lambda: f"Opening {linked[second]['url']}" in notes)
+
+            # once it is closed too, the most recently updated one; no display: the address in a toast
+            fake.update_pull(world.full_name, second, state="closed", updated_at="2030-01-02T12:00:00Z")
+            world.ok("pr", "sync", "WEB-1")
+            assert world.ok("open", "WEB-1", "--print").stdout.strip() == linked[first]["url"]
+            await wait_until(pilot, lambda: app.screen.card is not None and all(
+                p.state.value == "closed" for p in app.screen.card.pull_requests))
+            del environ["DISPLAY"]
+            await pilot.press("o")
+            await wait_until(pilot, lambda: f"No browser to open it here: {linked[first]['url']}" in notes)
+            assert seen.read_text().split() == [linked[second]["url"]]  # nothing more was run
+    finally:
+        factory.close()
+        factory.store.close()
+
+
+def test_start_refuses_what_it_cannot_do_before_changing_anything(stack, tmp_path: Path) -> None:  # noqa: F811
+    world = World.create(stack, tmp_path)
+    world.add("Nowhere to go")
+    world.add("Worktree in the way")
+    world.add("Offline with hooks")
+
+    elsewhere = tmp_path / "not-a-clone"
+    elsewhere.mkdir()
+    nowhere = world.taskly("start", "WEB-1", "--offline", "--no-checkout", cwd=elsewhere)
+    assert nowhere.code == 2 and "not in a git repository" in nowhere.stderr, nowhere
+    no_traceback(nowhere)
+    cached = world.ok("show", "WEB-1", "--offline", "--json").json()
+    assert cached["branch"] is None and cached["column"] == "Backlog"
+
+    full = tmp_path / "full"
+    full.mkdir()
+    (full / "notes.txt").write_text("mine\n")
+    blocked = world.taskly("start", "WEB-2", "--worktree", str(full))
+    assert blocked.code == 2 and "exists and is not empty" in blocked.stderr, blocked
+    assert "refs/heads/web-2-worktree-in-the-way" not in ls_remote(world.clone_url)
+    after = world.card("WEB-2")
+    assert (after["branch"], after["column"]) == (None, "Backlog")
+    assert (full / "notes.txt").read_text() == "mine\n" and len(list(full.iterdir())) == 1
+
+    world.ok("hooks", "install")
+    world.ok("start", "WEB-3", "--offline")  # its post-checkout hook queues the move, pushes nothing
+    assert head_branch(world.clone) == "web-3-offline-with-hooks"
+    time.sleep(3)  # a background push would have reached the server by now
+    assert world.card("WEB-3")["column"] == "Backlog"  # nothing went to the server
+    assert world.ok("show", "WEB-3", "--offline", "--json").json()["column"] == "In Progress"
+
+    # a member who never signed in with GitHub: exit 4 (auth), one line saying how to sign in
+    invitation = world.api.ok("POST", f"/workspaces/{world.workspace_id}/invitations", json={})
+    member = Api.login(stack.url, f"dev-{uuid.uuid4().hex[:6]}")
+    member.ok("POST", f"/invitations/{invitation['token']}/accept")
+    member_home = {"TASKLY_HOME": str(tmp_path / "member-home")}
+    cli_token_login(stack.url, member.ok("POST", "/tokens", json={"name": "cli"})["token"], env=member_home)
+    unlinked = world.taskly("start", "WEB-1", "--no-checkout", "--board", "WEB", env=member_home)
+    assert unlinked.code == 4 and unlinked.stderr.count("\n") == 1, unlinked
+    assert "GitHub" in unlinked.stderr and "taskly login" in unlinked.stderr
+    assert world.card("WEB-1")["column"] == "Backlog"
+
+
 def test_a_card_of_another_repository_is_refused(stack, fake, tmp_path: Path) -> None:  # noqa: F811
     world = World.create(stack, tmp_path)
     world.add("Belongs to web")
@@ -239,3 +351,20 @@ def test_done_queues_offline_and_needs_a_done_column(stack, tmp_path: Path) -> N
 ])
 def test_the_origin_url_names_the_repository(url: str, name: str | None) -> None:
     assert github_name(url) == name
+
+
+def recorder(tmp_path: Path) -> tuple[str, Path]:
+    """A BROWSER command that appends the URL it is given to a file."""
+    seen = tmp_path / "browser-opened"
+    script = tmp_path / "browser.sh"
+    script.write_text(f'#!/bin/sh\necho "$1" >> {seen}\n')
+    script.chmod(0o755)
+    return f"{script} %s", seen
+
+
+async def wait_until(pilot, condition, within: float = 20.0) -> None:
+    """Let the app run until `condition()` holds (fails after `within` seconds)."""
+    deadline = time.monotonic() + within
+    while not condition():
+        assert time.monotonic() < deadline, "timed out waiting"
+        await pilot.pause(0.05)

@@ -53,7 +53,11 @@ def test_status_and_sync_show_queued_writes_conflicts_and_refusals(server, make_
     review = next(c for c in board["columns"] if c["name"] == "In Review")
     make_api(me).ok("DELETE", f"/columns/{review['id']}", params={"move_to": "Done"})
 
-    synced = ok("sync", "--json").json()
+    result = run_taskly("sync", "--json")  # refused writes and conflicts: exit 5, one line naming them
+    error = result.stderr.splitlines()[-1]  # after the notes (an offline card's new key)
+    assert result.code == 5 and error.startswith("taskly: "), result
+    assert "refused card.move WEB-2" in error and "WEB-1 title overwritten" in error
+    synced = result.json()
     assert [w["operation"] for w in synced["pushed"]] == ["card.update", "card.create"]
     assert synced["pushed"][1]["key"] == "WEB-3" and synced["queued"] == 0
     assert [(w["operation"], w["key"]) for w in synced["failed"]] == [("card.move", "WEB-2")]
@@ -73,7 +77,8 @@ def test_status_and_sync_show_queued_writes_conflicts_and_refusals(server, make_
     seen = other.ok("GET", f"/cards/{card['id']}")["version"]
     ok("edit", "WEB-1", "--title", "Ours")
     other.ok("PATCH", f"/cards/{card['id']}", json={"title": "Theirs", "base_version": seen})
-    plain = ok("sync", "--discard-failed")
+    plain = run_taskly("sync", "--discard-failed")
+    assert plain.code == 5 and "WEB-1 title overwritten" in plain.stderr
     assert 'WEB-1 title: "Ours" → "Theirs" by ' + other.username in plain.stdout
     assert "discarded 1" in plain.stderr
     status = ok("status", "--json").json()
@@ -96,7 +101,7 @@ def test_sync_offline_exits_6_and_pushes_once_when_the_server_returns(server_env
     assert run_taskly("sync", "--offline").code == 6
     status = run_taskly("status", "--json")
     assert status.code == 0 and status.json()["online"] is False and status.json()["queued"] == 1
-    assert "cannot reach" in status.json()["online_error"]
+    assert status.json()["online_error"] == "server not reachable (connection refused)"
 
     own = start_server(server_env, tmp_path / "server", port=port)
     try:
@@ -172,8 +177,10 @@ def test_watch_streams_changes_of_other_clients_as_json_lines(server, make_api) 
         other.ok("PATCH", f"/cards/{card['id']}", json={"title": "Watched", "priority": "high"})
         record = watcher.next()
         assert time.monotonic() - started < 5
-        assert set(record) == {"seq", "workspace_id", "entity_type", "entity_id", "key", "op",
+        assert set(record) == {"seq", "workspace_id", "workspace", "entity_type", "entity_id", "key", "op",
                                "changes", "actor", "created_at"}
+        [workspace] = ok("workspace", "ls", "--json").json()
+        assert (record["workspace_id"], record["workspace"]) == (workspace["id"], workspace["name"])
         assert (record["entity_type"], record["entity_id"], record["key"], record["op"]) == (
             "card", card["id"], "WEB-1", "update")
         assert record["changes"] == {"title": {"old": "Watch me", "new": "Watched"},
@@ -185,7 +192,8 @@ def test_watch_streams_changes_of_other_clients_as_json_lines(server, make_api) 
         assert moved["changes"]["column"] == {"old": "Backlog", "new": "Done"}
     finally:
         code, stderr = watcher.stop(signal.SIGINT)
-    assert code == 0 and "Traceback" not in stderr and "watching" in stderr
+    assert code == 0 and "Traceback" not in stderr and f"watching {workspace['name']} (after seq" in stderr
+    assert workspace["id"] not in stderr  # people read names, not ids
 
 
 def test_watch_since_replays_and_sigterm_ends_cleanly(server) -> None:

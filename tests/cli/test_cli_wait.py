@@ -5,6 +5,7 @@ still pending at the timeout."""
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
 import time
 import uuid
@@ -107,3 +108,36 @@ def test_show_lists_pull_requests_with_state_ci_and_reviews(hook: Hook) -> None:
     assert "Pull requests (1)" in text
     assert f"#44 open · ci failure · 1 approval · {hook.full_name}  https://github.com/{hook.full_name}/pull/44" in text
     assert "failure GitHub Actions" in text.replace("  ", " ")
+
+
+def test_open_prints_the_cards_pull_request_on_github(hook: Hook) -> None:
+    card = ok("add", "Open me on GitHub", "--json").json()
+    open_pull(hook, card, 46)
+    ok("show", card["key"])  # the PR reaches the cache
+    url = f"https://github.com/{hook.full_name}/pull/46"
+    assert ok("open", card["key"], "--print", env={"DISPLAY": ":0"}).stdout.strip() == url
+    assert ok("open", card["key"], "--json").json() == {"url": url}
+
+
+def test_wait_exits_0_with_no_checks_when_no_ci_reports(hook: Hook) -> None:
+    card = ok("add", "No CI here", "--json").json()
+    open_pull(hook, card, 44)
+    started = time.monotonic()
+    done = run_taskly("wait", card["key"], "--interval", "0.2")  # default timeout: 600 s
+    assert done.code == 0, done
+    assert "no checks" in done.stderr and time.monotonic() - started < 60
+
+
+def test_ctrl_c_exits_130_and_says_what_was_still_pending(hook: Hook) -> None:
+    card = ok("add", "Slow CI", "--json").json()
+    head = open_pull(hook, card, 45)
+    hook.deliver("check_run", hook.check_run(head, "build", None, updated=now()))
+    waiting = subprocess.Popen([str(TASKLY), "wait", card["key"], "--interval", "0.2"], env=taskly_env(),
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(2)  # past its first polls
+    assert waiting.poll() is None, waiting.communicate()
+    waiting.send_signal(signal.SIGINT)
+    stdout, stderr = waiting.communicate(timeout=30)
+    assert waiting.returncode == 130, (stdout, stderr)
+    assert "interrupted after" in stderr and "checks still pending:" in stderr, stderr
+    assert "build pending" in stderr and "Traceback" not in stderr

@@ -163,3 +163,32 @@ def test_precedence_flags_env_project_user(server, tmp_path: Path) -> None:
     assert server_of_whoami("--server", "http://127.0.0.1:9/flag",
                             env={**env, "TASKLY_SERVER": server.url}) == "http://127.0.0.1:9/flag"
     assert ok("whoami", "--json", env={**env, "TASKLY_SERVER": server.url}, cwd=repo).json()["user"]
+
+
+def test_invitations_list_and_revoke(server, tmp_path: Path) -> None:
+    owner = cli_board(server.url)
+    first = ok("workspace", "invite", "--role", "viewer", "--json").json()
+    second = ok("workspace", "invite", "--role", "admin", "--json").json()
+    listed = ok("workspace", "invitations", "--json").json()
+    assert [(i["id"], i["role"], i["created_by_username"]) for i in listed] == [
+        (first["id"], "viewer", owner), (second["id"], "admin", owner)]
+    assert all("token" not in i for i in listed)
+    table = ok("workspace", "invitations").stdout
+    assert first["id"] in table and "admin" in table and owner in table and first["token"] not in table
+
+    revoked = ok("workspace", "invitations", "revoke", first["id"][:8], "--json")
+    assert revoked.json()["id"] == first["id"] and "Revoked" in revoked.stderr
+    assert [i["id"] for i in ok("workspace", "invitations", "--json").json()] == [second["id"]]
+    bob = {"TASKLY_HOME": str(tmp_path / "bob")}
+    cli_login(server.url, env=bob)
+    code, _, err = run_taskly("workspace", "join", first["token"], env=bob)
+    assert code == 1 and "revoked" in err
+    code, _, err = run_taskly("workspace", "invitations", "revoke", "nope")
+    assert code == 3 and second["id"][:8] in err and len(err.strip().splitlines()) == 1
+
+    # a member may neither list nor revoke: exit 4
+    ok("workspace", "join", ok("workspace", "invite", "--json").json()["token"], env=bob)
+    code, _, err = run_taskly("workspace", "invitations", env=bob)
+    assert code == 4 and "admin" in err
+    code, _, err = run_taskly("workspace", "invitations", "revoke", second["id"], env=bob)
+    assert code == 4, err

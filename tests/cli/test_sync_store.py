@@ -10,8 +10,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from taskly.errors import NotFound
+from taskly.core.errors import NotFound
 from taskly.store import Store
+from taskly.store.schema import SCHEMA_VERSION
 from taskly.sync.engine import SyncEngine
 from taskly_shared.models import ChangeOut, Snapshot
 
@@ -73,14 +74,14 @@ def test_one_cache_per_server_and_user_under_taskly_home(tmp_path: Path):
     assert len(paths) == 3 and all(p.parent == tmp_path / "home" / "cache" for p in paths)
     with sqlite3.connect(alice.path) as conn:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-        assert conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0] == "1"
+        assert conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0] == str(SCHEMA_VERSION)
     assert alice.user == "alice" and alice.rebuilt is None
     for store in (alice, bob, other):
         store.close()
 
 
 def test_importing_the_store_and_the_engine_stays_light():
-    code = ("import sys, taskly.store, taskly.sync.engine, taskly.paths, taskly.errors; "
+    code = ("import sys, taskly.store, taskly.sync.engine, taskly.core.paths, taskly.core.errors; "
             "print(sorted(m for m in ('httpx', 'websockets', 'pydantic', 'platformdirs') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
@@ -150,17 +151,19 @@ def test_feed_applies_every_entity_type_and_deletes(loaded):
     with store.transaction() as tx:
         tx.apply_change(change(snap, 11, "column", {**todo, "name": "Ready", "version": 2}))
         tx.apply_change(change(snap, 12, "card", None, op="delete", entity_id=str(snap.cards[1].id)))
-        tx.apply_change(change(snap, 13, "sprint", {"id": str(uuid.uuid4()), "name": "S1"}, op="create"))
+        tx.apply_change(change(snap, 13, "sprint", {"id": str(uuid.uuid4()), "board_id": str(board.id), "name": "S1",
+                                                    "start_date": "2030-01-01", "end_date": "2030-01-14",
+                                                    "version": 1}, op="create"))
         tx.apply_change(change(snap, 14, "workspace", {"id": workspace_id, "name": "Acme 2", "version": 2,
                                                        "created_at": NOW, "updated_at": NOW}))
     assert store.card("WEB-1").column == "Ready"  # follows the rename
     assert store.card("WEB-2") is None
-    assert [s["name"] for s in store.entities("sprint", workspace_id)] == ["S1"]
+    assert [s["name"] for s in store.sprints_json(workspace_id=workspace_id)] == ["S1"]
     assert store.workspace(workspace_id).name == "Acme 2" and store.workspace(workspace_id).role == "owner"
     assert store.cursor(workspace_id) == 14
     with store.transaction() as tx:
         tx.apply_change(change(snap, 15, "board", None, op="delete", entity_id=str(board.id)))
-    assert store.cards() == [] and store.boards() == []
+    assert store.cards() == [] and store.boards() == [] and store.sprints_json() == []
 
 
 def test_a_snapshot_replaces_the_workspace_but_not_queued_writes(loaded):

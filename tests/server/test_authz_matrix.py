@@ -12,19 +12,23 @@ row here fails the suite.
 
 from __future__ import annotations
 
+import itertools
 import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date, timedelta
 from typing import Any
 
 import httpx
 import pytest
 
+from tests.support.api import Api
 from tests.support.authz import ROLE_NAMES, ROLES, Cast, World, board_key, build_world, unique
 
 PREFIX = "/api/v1"
-PROBLEM_CODES = {401: "unauthenticated", 403: "forbidden", 404: "not_found"}
+PROBLEM_CODES = {401: "unauthenticated", 403: "forbidden", 404: "not_found", 409: "github_not_linked"}
+"""The problem code of each expected status (the only 409 rows are GitHub's: no sign-in)."""
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 CARD_KEY = re.compile(r"\b[A-Z]{2,10}-[0-9]+\b")
 
@@ -88,7 +92,8 @@ class Row:
         world = ctx.world
         values = {"workspace_id": world.workspace_id, "board_id": world.board_id,
                   "column_id": world.column_id, "card_ref": world.card_id,
-                  "comment_id": world.comment_id, "user_ref": world.target}
+                  "comment_id": world.comment_id, "user_ref": world.target,
+                  "sprint_id": world.sprint_id}
         if self.prepare is not None:
             values.update(self.prepare(ctx))
         return self.route.removeprefix(PREFIX).format(**values)
@@ -118,6 +123,21 @@ def lobby_invitation(ctx: Ctx) -> dict[str, str]:
                               json={"role": "viewer"})["token"]}
 
 
+def open_invitation(ctx: Ctx) -> dict[str, str]:
+    """A new invitation to the world's workspace (an id that names nothing in a missing world)."""
+    if ctx.world.ghost:
+        return {"invitation_id": str(uuid.uuid4())}
+    return {"invitation_id": ctx.cast.api("owner").ok(
+        "POST", f"/workspaces/{ctx.world.workspace_id}/invitations", json={"role": "viewer"})["id"]}
+
+
+def another_session(ctx: Ctx) -> dict[str, str]:
+    """The refresh token of a new sign-in of the caller (of the owner, for the anonymous caller):
+    logging it out ends that session only, not the one the matrix goes on with."""
+    signed_in = Api.login(ctx.cast.api(ctx.role).base_url, ctx.cast.username(ctx.role))
+    return {"refresh_token": signed_in.refresh_token}
+
+
 def caller(ctx: Ctx) -> dict[str, str]:
     return {"user_ref": ctx.cast.username(ctx.role)}
 
@@ -126,16 +146,47 @@ def by_key(ctx: Ctx) -> dict[str, str]:
     return {"card_ref": ctx.world.card_key}
 
 
+_SPRINT_SLOTS = itertools.count()
+
+
+def sprint_dates() -> dict[str, str]:
+    """Dates no other sprint of the matrix uses (open sprints of a board may not overlap)."""
+    start = date(2100, 1, 1) + timedelta(days=3 * next(_SPRINT_SLOTS))
+    return {"start_date": start.isoformat(), "end_date": (start + timedelta(days=1)).isoformat()}
+
+
+def new_sprint(ctx: Ctx) -> dict[str, str]:
+    """A sprint of its own (the owner's) on the world's board, for rows that close or delete one."""
+    if ctx.world.ghost:
+        return {"sprint_id": str(uuid.uuid4())}
+    return {"sprint_id": ctx.cast.api("owner").ok("POST", f"/boards/{ctx.world.board_id}/sprints",
+                                                  json={"name": unique("Sprint"), **sprint_dates()})["id"]}
+
+
+def new_label(ctx: Ctx) -> dict[str, str]:
+    """A label of its own (the owner's) in the world's workspace, for rows that edit or delete one."""
+    if ctx.world.ghost:
+        return {"label_id": str(uuid.uuid4())}
+    return {"label_id": ctx.cast.api("owner").ok("POST", f"/workspaces/{ctx.world.workspace_id}/labels",
+                                                 json={"name": unique("label")[:50]})["id"]}
+
+
 ROWS: list[Row] = [
     # --- outside any workspace: a token is enough
     Row("GET", "/api/v1/me", token_only(200)),
+    Row("GET", "/api/v1/me/settings", token_only(200)),
+    Row("PATCH", "/api/v1/me/settings", token_only(200), body=lambda c: {"timezone": "UTC"}),
+    Row("GET", "/api/v1/notifications", token_only(200),
+        note="the caller's own (another's: tests/server/test_notifications.py)"),
+    Row("POST", "/api/v1/notifications/read", token_only(200), body=lambda c: {"all": True}),
     Row("GET", "/api/v1/tokens", token_only(200)),
     Row("POST", "/api/v1/tokens", token_only(201), body=lambda c: {"name": "ci"}),
     Row("DELETE", "/api/v1/tokens/{token_id}", token_only(200), prepare=own_token,
         note="own token"),
     Row("DELETE", "/api/v1/tokens/{token_id}", {**token_only(404), "owner": 200},
         prepare=owners_token, note="the owner's token"),
-    Row("POST", "/api/v1/auth/logout", token_only(204)),
+    Row("POST", "/api/v1/auth/logout", token_only(204), body=another_session,
+        note="another session of the caller"),
     Row("GET", "/api/v1/workspaces", token_only(200)),
     Row("POST", "/api/v1/workspaces", token_only(201), body=lambda c: {"name": unique("Mine")}),
     Row("POST", "/api/v1/invitations/{token}/accept", token_only(200), prepare=lobby_invitation),
@@ -147,6 +198,8 @@ ROWS: list[Row] = [
         content=False),
     Row("GET", "/api/v1/workspaces/{workspace_id}/changes", from_role("viewer", 200)),
     Row("GET", "/api/v1/workspaces/{workspace_id}/snapshot", from_role("viewer", 200)),
+    Row("GET", "/api/v1/workspaces/{workspace_id}/activity", from_role("member", 200),
+        note="the audit log: members and up"),
     # --- members and invitations
     Row("GET", "/api/v1/workspaces/{workspace_id}/members", from_role("viewer", 200)),
     Row("PATCH", "/api/v1/workspaces/{workspace_id}/members/{user_ref}", from_role("admin", 200),
@@ -169,6 +222,8 @@ ROWS: list[Row] = [
         body=lambda c: {"role": "member"}, note="as member"),
     Row("POST", "/api/v1/workspaces/{workspace_id}/invitations", from_role("owner", 201),
         body=lambda c: {"role": "owner"}, note="as owner"),
+    Row("GET", "/api/v1/workspaces/{workspace_id}/invitations", from_role("admin", 200)),
+    Row("DELETE", "/api/v1/invitations/{invitation_id}", from_role("admin", 204), prepare=open_invitation),
     # --- boards and columns: admin things
     Row("GET", "/api/v1/workspaces/{workspace_id}/boards", from_role("viewer", 200)),
     Row("POST", "/api/v1/workspaces/{workspace_id}/boards", from_role("admin", 201),
@@ -202,10 +257,36 @@ ROWS: list[Row] = [
     Row("POST", "/api/v1/cards/bulk-update", from_role("member", 200),
         body=lambda c: {"cards": [{"card": c.world.card_id, "points": 3}]}),
     Row("GET", "/api/v1/cards/{card_ref}/activity", from_role("viewer", 200)),
+    # --- sprints: member writes
+    Row("GET", "/api/v1/boards/{board_id}/sprints", from_role("viewer", 200)),
+    Row("POST", "/api/v1/boards/{board_id}/sprints", from_role("member", 201),
+        body=lambda c: {"name": unique("Sprint"), **sprint_dates()}),
+    Row("GET", "/api/v1/sprints/{sprint_id}", from_role("viewer", 200)),
+    Row("PATCH", "/api/v1/sprints/{sprint_id}", from_role("member", 200),
+        body=lambda c: {"goal": unique("Goal")}),
+    Row("DELETE", "/api/v1/sprints/{sprint_id}", from_role("member", 204), prepare=new_sprint),
+    Row("POST", "/api/v1/sprints/{sprint_id}/close", from_role("member", 200), prepare=new_sprint,
+        body=lambda c: {"carry_over_to": None}),
+    Row("GET", "/api/v1/sprints/{sprint_id}/burndown", from_role("viewer", 200)),
+    # --- labels: members create and edit, admins delete
+    Row("GET", "/api/v1/workspaces/{workspace_id}/labels", from_role("viewer", 200)),
+    Row("POST", "/api/v1/workspaces/{workspace_id}/labels", from_role("member", 201),
+        body=lambda c: {"name": unique("label")[:50]}),
+    Row("PATCH", "/api/v1/labels/{label_id}", from_role("member", 200), prepare=new_label,
+        body=lambda c: {"color": "#123abc"}),
+    Row("DELETE", "/api/v1/labels/{label_id}", from_role("admin", 200), prepare=new_label),
     # --- repositories and jobs (connecting one needs GitHub: tests/server/test_repositories.py)
     Row("GET", "/api/v1/workspaces/{workspace_id}/repositories", from_role("viewer", 200)),
     Row("DELETE", "/api/v1/repositories/{repository_id}", token_only(404),
         prepare=lambda c: {"repository_id": str(uuid.uuid4())}, note="no such repository"),
+    Row("GET", "/api/v1/repositories/{repository_id}/status", token_only(404),
+        prepare=lambda c: {"repository_id": str(uuid.uuid4())},
+        note="no such repository (roles on a connected one: tests/server/test_reconcile.py)"),
+    Row("POST", "/api/v1/repositories/{repository_id}/sync", token_only(404),
+        prepare=lambda c: {"repository_id": str(uuid.uuid4())},
+        note="no such repository (roles on a connected one: tests/server/test_reconcile.py)"),
+    Row("GET", "/api/v1/github/repositories", token_only(409),
+        note="github_not_linked: the matrix users have no GitHub sign-in (tests/cli/test_cli_repo.py)"),
     Row("GET", "/api/v1/jobs/{job_id}", token_only(404),
         prepare=lambda c: {"job_id": f"branch:{uuid.uuid4()}"}, note="no such job"),
     # --- comments

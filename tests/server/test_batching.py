@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from taskly_server.batching import Batches
+from taskly_server.lib.batching import Batches
 
 
 async def test_items_that_arrive_together_share_a_batch_and_each_gets_its_outcome():

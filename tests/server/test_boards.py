@@ -109,7 +109,9 @@ def test_patch_and_delete_board(api, database_url):
     assert (last[1], last[2], last[5]) == ("board", "update", 2)
     assert last[3] == {"name": {"old": "Web", "new": "Website"}, "archived": {"old": False, "new": True},
                        "branch_template": {"old": None, "new": "{key}-{slug}"}}
-    cleared = api.ok("PATCH", path, json={"branch_template": None})
+    # archived: read-only but for unarchiving (test_archived_board_is_read_only)
+    problem(api.patch(path, json={"branch_template": None}), 409, "board_archived")
+    cleared = api.ok("PATCH", path, json={"branch_template": None, "archived": False})
     assert cleared["branch_template"] is None and cleared["name"] == "Website" and cleared["version"] == 3
     assert api.ok("PATCH", path, json={"name": "Website"})["version"] == 3  # nothing changed
     problem(api.patch(path, json={"archived": "maybe"}), 400, "validation_error")
@@ -320,3 +322,46 @@ def test_malformed_json(api):
         problem(api.post(path, content=b"{nope", headers={"content-type": "application/json"}), 400)
     problem(api.patch(f"/boards/{board['id']}", content=b"[1,",
                       headers={"content-type": "application/json"}), 400)
+
+
+def test_archived_board_is_read_only(api, make_api):
+    """Archived: every write to the board's cards, comments, columns and sprints is 409
+    `board_archived` (moves and bulk updates too); reads go on; only unarchiving is taken, and
+    then the writes work again."""
+    ws = api.workspace()
+    board = api.board(ws["id"], "ARCH", "Archive me")
+    card = api.ok("POST", f"/boards/{board['id']}/cards", json={"title": "Kept"})
+    comment = api.ok("POST", f"/cards/{card['id']}/comments", json={"body": "note"})
+    member = make_api()
+    join(api, member, ws["id"], "member")
+    archived = api.ok("PATCH", f"/boards/{board['id']}", json={"archived": True})
+    assert archived["archived"] is True
+
+    todo = by_name(board, "Todo")["id"]
+    writes = [
+        api.post(f"/boards/{board['id']}/cards", json={"title": "New"}),
+        member.patch(f"/cards/{card['key']}", json={"title": "Changed"}),
+        api.post(f"/cards/{card['id']}/move", json={"column": "Todo"}),
+        member.post(f"/cards/{card['id']}/move", json={"column": "Todo", "position": "top"}),
+        api.post("/cards/bulk-update", json={"cards": [{"card": card["key"], "points": 3}]}),
+        api.delete(f"/cards/{card['id']}"),
+        api.post(f"/cards/{card['id']}/comments", json={"body": "more"}),
+        api.patch(f"/comments/{comment['id']}", json={"body": "edited"}),
+        api.delete(f"/comments/{comment['id']}"),
+        api.post(f"/boards/{board['id']}/columns", json={"name": "Later"}),
+        api.patch(f"/columns/{todo}", json={"wip_limit": 3}),
+        api.post(f"/boards/{board['id']}/sprints", json={"name": "S", "start_date": "2100-01-01",
+                                                         "end_date": "2100-01-02"}),
+        api.patch(f"/boards/{board['id']}", json={"name": "Renamed"}),
+    ]
+    for response in writes:
+        body = problem(response, 409, "board_archived")
+        assert "ARCH is archived" in body["detail"] and "unarchive" in body["detail"], body
+    assert api.ok("GET", f"/cards/{card['id']}")["title"] == "Kept"
+    assert [c["body"] for c in api.ok("GET", f"/cards/{card['id']}/comments")] == ["note"]
+    assert api.ok("GET", f"/boards/{board['id']}")["archived"] is True
+
+    problem(member.patch(f"/boards/{board['id']}", json={"archived": False}), 403, "forbidden")
+    assert api.ok("PATCH", f"/boards/{board['id']}", json={"archived": False, "name": "Back"})["name"] == "Back"
+    assert member.ok("PATCH", f"/cards/{card['key']}", json={"title": "Changed"})["title"] == "Changed"
+    assert api.ok("POST", f"/cards/{card['id']}/move", json={"column": "Todo"})["column"] == "Todo"

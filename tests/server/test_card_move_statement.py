@@ -1,21 +1,32 @@
-"""The one-statement card move (migration 0003) against the Python it stands in for.
+"""The one move function (db/sql/taskly_move_cards.sql) against the Python it stands in for.
 
-The move endpoint runs `taskly_move_card`, which ranks with a SQL port of fractional-indexing and
-renders the card with `taskly_card_json`; these tests hold both to the Python originals, and check
-that the endpoint really takes the one-statement path and declines to the general one.
+Every change of an existing card's column goes through `taskly_move_cards` (the move endpoint's
+batches, CardService's PATCH, bulk update and general move path, taskly_start_cards, pull-request
+automation, column deletion). It ranks with a SQL port of fractional-indexing
+(db/sql/taskly_rank_*.sql), renders the card with `taskly_card_json` and writes its Change through
+`taskly_record_changes`; these tests hold them to the Python originals (fractional_indexing, the
+cards domain's `rank_between`, `CardRenderer` behind GET /cards/{id}, `_commit`'s diff and op rule),
+check each refusal code, the `stay` position and the diff against a form taken before earlier
+edits, and that the endpoint, starts and column deletion really take the one function.
 """
 
 from __future__ import annotations
 
 import itertools
+import json
 import random
 import time
 import uuid
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
-from fractional_indexing import generate_key_between
+from fractional_indexing import generate_key_between, generate_n_keys_between
 from psycopg.types.json import Jsonb
+from taskly_server.db.session import create_engine
+from taskly_server.domain.cards.edits import TRACKED, TRACKED_FIELDS
+from taskly_server.domain.cards.placement import REFUSALS, Move, Placed, run_moves
+from taskly_server.domain.cards.queries import rank_between
 
 from tests.server.test_cards import add, card_changes, setup_board
 from tests.support.api import Api
@@ -56,6 +67,19 @@ def test_rank_between_keeps_a_rank_that_fits(database_url):
     [(kept, moved, first)] = sql(database_url, "select taskly_rank_between('a0', 'a2', 'a1'), "
                                  "taskly_rank_between('a0', 'a1', 'a5'), taskly_rank_between(null, 'a0', null)")
     assert (kept, moved, first) == ("a1", "a0V", "Zz")
+    # Against the Python it ports: bounds either side or none, the current rank inside, on a
+    # bound, outside or missing.
+    keys = sorted(set(_keys(120, seed=5)))
+    rng = random.Random(9)
+    triples = []
+    for _ in range(600):
+        lower, upper = sorted(rng.sample(keys, 2))
+        lower, upper = rng.choice([(lower, upper), (None, upper), (lower, None), (None, None)])
+        triples.append((lower, upper, rng.choice([None, lower, upper, *rng.sample(keys, 3)])))
+    got = sql(database_url, "select taskly_rank_between(l, u, c) from unnest(%s::text[], %s::text[], "
+              "%s::text[]) with ordinality as t(l, u, c, n) order by n", *map(list, zip(*triples, strict=True)))
+    for (lower, upper, current), (rank,) in zip(triples, got, strict=True):
+        assert rank == rank_between(lower, upper, current), (lower, upper, current)
 
 
 def test_card_json_matches_the_renderer(api, make_api, database_url):
@@ -111,9 +135,14 @@ def counted(server_env, tmp_path_factory):
 
 def _move_calls(database_url: str, at_least: int = 0) -> int:
     """Calls of taskly_move_cards so far (a backend reports its counts within ~1 s of idling)."""
+    return _calls(database_url, "taskly_move_cards", at_least)
+
+
+def _calls(database_url: str, function: str, at_least: int = 0) -> int:
+    """Calls of a PL/pgSQL function so far, nested calls included."""
     deadline = time.monotonic() + 10
     while True:
-        rows = sql(database_url, "select calls from pg_stat_user_functions where funcname = 'taskly_move_cards'")
+        rows = sql(database_url, "select calls from pg_stat_user_functions where funcname = %s", function)
         calls = rows[0][0] if rows else 0
         if calls >= at_least or time.monotonic() > deadline:
             return calls
@@ -123,8 +152,8 @@ def _move_calls(database_url: str, at_least: int = 0) -> int:
 def test_moves_take_one_statement_and_decline_to_the_general_path(counted):
     """Moves by id and key, to a column by name or id, at a position or next to a card, with an
     Idempotency-Key: one `taskly_move_cards` each (one at a time, each is a batch of one), with
-    the Change row the general path writes; a replayed key and every refusal are skipped by the
-    statement, then answered by the general path, and change nothing."""
+    its Change row; a refusal is answered from the statement's code (no second call), a replayed
+    key by the general path's stored answer, and neither changes anything."""
     url, database_url = counted
     api = Api.login(url)
     make_api = lambda: Api.login(url)  # noqa: E731
@@ -193,3 +222,203 @@ def test_move_statement_skips_what_it_may_not_do(api, database_url):
     assert sql(database_url, "select key from idempotency_keys where key like 'dec-%%' order by key") == \
         [("dec-2",), ("dec-3",)]
     assert [c[2] for c in card_changes(database_url, card["id"])] == [1, 2, 3]
+
+
+# --- the function called as its Python side calls it --------------------------------------------
+
+
+async def _moves(database_url: str, *moves: Move) -> list[Placed]:
+    """`taskly_move_cards` through `run_moves`, as the endpoint's batches call it: one statement."""
+    engine = create_engine(database_url, pool_size=1)
+    try:
+        async with engine.connect() as connection:
+            raw = await connection.get_raw_connection()
+            return await run_moves(raw.driver_connection, moves)
+    finally:
+        await engine.dispose()
+
+
+def _diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
+    """The Change's `changes` as `CardService._commit` computed them: the tracked fields that differ."""
+    return {f: {"old": before[f], "new": after[f]} for f in TRACKED if before[f] != after[f]}
+
+
+async def test_each_refused_move_has_its_code_and_leaves_nothing(api, make_api, database_url):
+    """One batch of moves that may not be made: each answers its refusal code and no body, and no
+    card, Change or idempotency key is written for any of them."""
+    workspace, board = setup_board(api, "REF")
+    card, other, gone = add(api, board, "Card"), add(api, board, "Other"), add(api, board, "Gone")
+    api.ok("DELETE", f"/cards/{gone['id']}")
+    api.ok("POST", f"/cards/{other['id']}/move", json={"column": "Todo"})
+    _, twin = setup_board(api, "REF")  # a second workspace's REF board: REF-1 names two cards
+    add(api, twin, "Twin")
+    viewer, stranger = make_api(), make_api()
+    join(api, viewer, workspace["id"], role="viewer")
+    shelf = api.board(workspace["id"], "ARC", "Archived")
+    shelved = add(api, shelf, "Shelved")
+    api.ok("PATCH", f"/boards/{shelf['id']}", json={"archived": True})
+    user, card_id = uuid.UUID(api.user["id"]), uuid.UUID(card["id"])
+    sql(database_url, "insert into idempotency_keys (id, principal_id, key, request_hash, created_at) "
+        "values (gen_random_uuid(), %s, 'ref-used', 'f', now())", user)
+
+    def by(user_id: uuid.UUID = user, **fields: Any) -> Move:
+        return Move(**{"user_id": user_id, "actor_id": user_id, "card_id": card_id,
+                       "column_name": "todo", **fields})
+
+    cases = [
+        ("position_invalid", by(position="sideways")),
+        ("card_not_found", by(card_id=uuid.uuid4())),
+        ("card_not_found", by(card_id=None, card_board="REF", card_number=99)),
+        ("card_ambiguous", by(card_id=None, card_board="REF", card_number=1)),
+        ("forbidden", by(uuid.UUID(viewer.user["id"]))),
+        ("forbidden", by(uuid.UUID(viewer.user["id"]), card_id=uuid.UUID(shelved["id"]))),
+        ("board_archived", by(card_id=uuid.UUID(shelved["id"]))),
+        ("card_not_found", by(uuid.UUID(stranger.user["id"]))),
+        ("column_not_found", by(column_name="nowhere")),
+        ("anchor_not_found", by(position="before")),  # an anchor reference that named no card
+        ("anchor_not_found", by(position="after", anchor_number=99)),
+        ("anchor_not_in_column", by(position="before", anchor_id=uuid.UUID(gone["id"]),
+                                    column_name="backlog")),  # deleted
+        ("anchor_not_in_column", by(position="before", anchor_board="REF", anchor_number=2,
+                                    column_name="backlog")),  # in Todo
+        ("anchor_is_card", by(position="after", anchor_id=card_id, column_name="backlog")),
+        ("replayed", by(key="ref-used", fingerprint="f")),
+        ("card_not_found", Move(card_id=uuid.uuid4(), column_id=uuid.UUID(board["columns"][1]["id"]),
+                                actor_type="automation", actor_name="a rule")),
+    ]
+    assert {code for code, _ in cases} == set(REFUSALS)
+    placed = await _moves(database_url, *(move for _, move in cases))
+    assert [(p.body, p.workspace_id, p.seq, p.code) for p in placed] == \
+        [(None, None, None, code) for code, _ in cases]
+    assert [c[2] for c in card_changes(database_url, card["id"])] == [1]
+    assert api.ok("GET", f"/cards/{card['id']}") == card
+    assert sql(database_url, "select key from idempotency_keys where principal_id = %s", user) == \
+        [("ref-used",)]
+
+    # The endpoint says why, in the words of the checks the function stands in for.
+    assert "archived" in problem(api.post(f"/cards/{shelved['id']}/move", json={"column": "Todo"}),
+                                 409, "board_archived")["detail"]
+    ambiguous = problem(api.post("/cards/REF-1/move", json={"column": "Todo"}), 409, "ambiguous_key")
+    assert len(ambiguous["candidates"]) == 2
+    assert "to place next to" in problem(
+        api.post(f"/cards/{card['id']}/move", json={"column": "Todo", "after": "not a card"}), 422)["detail"]
+    assert problem(api.post(f"/cards/{card['id']}/move", json={"column": "Backlog", "after": card["id"]}),
+                   422)["detail"] == "a card cannot be placed next to itself"
+
+
+async def test_stay_and_earlier_edits_are_diffed_against_the_form_before(api, database_url):
+    """A caller that edited other fields first passes the form before them: the function renders
+    the card, diffs it as `_commit` did and bumps the version once; `stay` keeps column and rank;
+    `op`, extra changes and the actor shape the Change (pull-request automation's)."""
+    _, board = setup_board(api, "STY")
+    card = add(api, board, "Card", labels=["a"])
+    user = uuid.UUID(api.user["id"])
+    actor = {"actor_type": "user", "actor_id": user, "actor_name": api.username, "key": "sty-1"}
+    card_id = uuid.UUID(card["id"])
+
+    [placed] = await _moves(database_url, Move(card_id=card_id, position="stay",
+                                               before=json.dumps(card), **actor))
+    assert (placed.workspace_id, placed.seq, placed.code) == (None, None, None)  # nothing changed
+    assert json.loads(placed.body) == card
+
+    # Edits made before the call (committed here, flushed in a caller's transaction), staying.
+    sql(database_url, "update cards set title = 'Edited', labels = '{b}', points = 3 where id = %s", card_id)
+    [placed] = await _moves(database_url, Move(card_id=card_id, position="stay",
+                                               before=json.dumps(card), **actor))
+    edited = api.ok("GET", f"/cards/{card['id']}")
+    assert json.loads(placed.body) == edited and edited["version"] == card["version"] + 1
+    assert (edited["column_id"], edited["rank"]) == (card["column_id"], card["rank"])
+    [(seq, op, version, changes, conflicts, data)] = card_changes(database_url, card["id"])[1:]
+    assert (placed.seq, op, version, conflicts, data) == (seq, "update", edited["version"], [], edited)
+    assert changes == _diff(card, edited) and set(changes) == {"title", "labels", "points"}
+
+    # An edit and a move: `update`, the diff holding both.
+    todo = next(c for c in board["columns"] if c["name"] == "Todo")
+    sql(database_url, "update cards set priority = 'high' where id = %s", card_id)
+    [placed] = await _moves(database_url, Move(card_id=card_id, column_id=uuid.UUID(todo["id"]),
+                                               before=json.dumps(edited), **actor))
+    moved = api.ok("GET", f"/cards/{card['id']}")
+    (_, op, version, changes, _, data) = card_changes(database_url, card["id"])[-1]
+    assert (op, version, data) == ("update", edited["version"] + 1, moved)
+    assert changes == _diff(edited, moved) and {"priority", "column", "column_id"} <= set(changes)
+
+    # Automation's shape: its op, the pull requests' summary merged in, its actor and delivery.
+    done = next(c for c in board["columns"] if c["name"] == "Done")
+    summary = {"pull_requests": {"old": [], "new": ["acme/web#7 merged"]}}
+    [placed] = await _moves(database_url, Move(
+        card_id=card_id, column_id=uuid.UUID(done["id"]), before=json.dumps(moved), op="move",
+        extra_changes=json.dumps(summary), actor_type="automation", actor_name="pr_merged → done",
+        delivery_id="delivery-1"))
+    final = api.ok("GET", f"/cards/{card['id']}")
+    assert json.loads(placed.body) == final and final["column_kind"] == "done"
+    [row] = sql(database_url, "select op, changes, data, actor_type, actor_id, actor_name, delivery_id, "
+                "mutation_id from changes where entity_id = %s and seq = %s", card_id, placed.seq)
+    assert row == ("move", {**_diff(moved, final), **summary}, final, "automation", None,
+                   "pr_merged → done", "delivery-1", None)
+    assert {"column", "column_id"} <= set(row[1]) and row[2]["column_kind"] == "done"
+
+
+async def test_a_non_ascii_column_name_is_found_as_python_lowers_it(api):
+    """Postgres' lower() agrees with Python's on ASCII only: such a name goes the general path,
+    which resolves it in Python and moves by id through the same function."""
+    _, board = setup_board(api, "UNI")
+    card = add(api, board, "Card")
+    api.ok("POST", f"/boards/{board['id']}/columns", json={"name": "Früh"})
+    assert api.ok("POST", f"/cards/{card['id']}/move", json={"column": "FRÜH"})["column"] == "Früh"
+    detail = problem(api.post(f"/cards/{card['id']}/move", json={"column": "Spät"}), 422)["detail"]
+    assert detail.startswith("no column 'Spät' on this board; valid columns: Backlog")
+
+
+def test_a_start_is_a_move(counted):
+    """taskly_start_cards records the branch and assignee, then hands the card to the move
+    function: one call of it, one Change (the branch, assignee and column together)."""
+    url, database_url = counted
+    api = Api.login(url)
+    _, board = setup_board(api, "STA")
+    card = add(api, board, "Card")
+    calls = _move_calls(database_url)
+    [(body, changed, workspace_id, seq)] = sql(
+        database_url, "select * from taskly_start_cards(%s, %s, %s, %s)", [card["id"]],
+        [api.user["id"]], ["sta-1-card"], TRACKED_FIELDS)
+    after = api.ok("GET", f"/cards/{card['id']}")
+    assert (json.loads(body), changed, str(workspace_id)) == (after, True, board["workspace_id"])
+    assert (after["column_kind"], after["assignees"], after["branch"]) == ("in_progress", [api.username],
+                                                                           "sta-1-card")
+    assert _move_calls(database_url, at_least=calls + 1) == calls + 1
+    [(change_seq, op, version, changes, conflicts, data)] = card_changes(database_url, card["id"])[1:]
+    assert (change_seq, op, version, conflicts, data) == (seq, "update", 2, [], after)
+    assert changes == _diff(card, after) and set(changes) == {"branch", "assignees", "column", "column_id"}
+
+
+def test_column_deletion_moves_its_cards_through_the_function(counted):
+    """A deleted column's cards (deleted ones too) go, in their order, to the bottom of the target
+    in one call of the move function, ranked as fractional-indexing appends them, one Change each
+    attributed to the principal, before the column's own Change."""
+    url, database_url = counted
+    start = _move_calls(database_url)
+    api = Api.login(url)
+    workspace, board = setup_board(api, "DEL")
+    review = next(c for c in board["columns"] if c["name"] == "In Review")
+    done = add(api, board, "Done already")
+    api.ok("POST", f"/cards/{done['id']}/move", json={"column": "Done"})
+    first, second, gone = add(api, board, "First"), add(api, board, "Second"), add(api, board, "Gone")
+    for card in (first, second, gone):
+        api.ok("POST", f"/cards/{card['id']}/move", json={"column": "In Review"})
+    api.ok("DELETE", f"/cards/{gone['id']}")
+    before = {c["id"]: api.ok("GET", f"/cards/{c['id']}") for c in (first, second, gone)}
+    calls = _move_calls(database_url, at_least=start + 4)  # the four moves above
+
+    assert api.delete(f"/columns/{review['id']}", params={"move_to": "Done"}).status_code == 204
+    assert _move_calls(database_url, at_least=calls + 1) == calls + 1
+    last = api.ok("GET", f"/cards/{done['id']}")["rank"]
+    after = {card_id: api.ok("GET", f"/cards/{card_id}") for card_id in before}
+    assert [c["rank"] for c in after.values()] == generate_n_keys_between(last, None, 3)
+    for card_id, card in after.items():
+        [(_, op, version, changes, conflicts, data)] = card_changes(database_url, card_id)[-1:]
+        assert (op, version, conflicts, data) == ("move", before[card_id]["version"] + 1, [], card)
+        assert changes == _diff(before[card_id], card)
+        assert changes["column_id"] == {"old": review["id"], "new": card["column_id"]}
+    feed = sql(database_url, "select entity_type, entity_id::text, op, actor_type, actor_name from changes "
+               "where workspace_id = %s order by seq desc limit 4", workspace["id"])
+    assert feed[::-1] == [("card", card_id, "move", "user", api.username) for card_id in before] + \
+        [("column", review["id"], "delete", "user", api.username)]

@@ -338,6 +338,20 @@ def test_bulk_update_is_all_or_nothing(make_api, database_url):
     assert bob.ok("GET", "/cards/OPS-1")["points"] == 8
     problem(alice.post("/cards/bulk-update", json={"cards": []}), 400)
 
+    # `deleted`: soft delete and restore, each recorded as that op's Change; all or nothing too
+    failing = alice.post("/cards/bulk-update", json={"cards": [{"card": "WEB-2", "deleted": True},
+                                                                {"card": "WEB-9", "deleted": True}]})
+    problem(failing, 404)
+    assert alice.ok("GET", "/cards/WEB-2")["deleted_at"] is None
+    gone = alice.ok("POST", "/cards/bulk-update", json={"cards": [{"card": "WEB-2", "deleted": True},
+                                                                   {"card": "WEB-3", "deleted": True}]})
+    assert all(c["deleted_at"] for c in gone)
+    assert [c["key"] for c in alice.ok("GET", f"/boards/{board['id']}/cards")] == ["WEB-1"]
+    back = alice.ok("POST", "/cards/bulk-update", json={"cards": [{"card": "WEB-2", "deleted": False}]})
+    assert back[0]["deleted_at"] is None
+    ops = [op for _, op, *_ in card_changes(database_url, gone[0]["id"])]
+    assert ops[-2:] == ["delete", "restore"]
+
 
 # --- comments and activity -------------------------------------------------------------------
 

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from taskly_server.domain.github.breaker import CircuitBreaker
-from taskly_server.domain.github.client import GitHubClient, GitHubError
+from taskly_server.integrations.github.breaker import CircuitBreaker
+from taskly_server.integrations.github.client import GitHubClient, GitHubError
 from websockets.asyncio.client import connect
 
 from tests.support.api import Api
@@ -350,14 +350,14 @@ async def test_realtime_notice_from_the_worker_postgres(stack: GitHubStack, fake
     world = await asyncio.to_thread(build_world, stack, fake)
     card = await asyncio.to_thread(world.card, "Live on Postgres")
     elapsed = await watch_for_branch(stack, world, card)
-    assert elapsed < 5  # the servers' feed poll runs once a minute here: this was the notice
+    assert elapsed < 30  # the servers' feed poll runs once a minute here: this was the notice (generous: a busy machine)
 
 
 async def test_create_branch_on_redis(redis_stack: GitHubStack, fake: FakeGitHub) -> None:
     world = await asyncio.to_thread(build_world, redis_stack, fake)
     card = await asyncio.to_thread(world.card, "Live on Redis")
     elapsed = await watch_for_branch(redis_stack, world, card)
-    assert elapsed < 5
+    assert elapsed < 30
     job = await asyncio.to_thread(redis_stack.wait_job, world.owner, f"branch:{card['id']}")
     assert job["status"] == "complete" and job["result"]["created"] is True
     assert f"refs/heads/{job['result']['branch']}" in ls_remote(world.clone_url)

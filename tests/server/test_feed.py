@@ -6,7 +6,7 @@ import threading
 import uuid
 
 from taskly_server.db.session import create_engine, create_sessionmaker
-from taskly_server.domain.sync.jobs import prune_feed
+from taskly_server.domain.feed.jobs import prune_feed
 from taskly_server.settings import Settings
 
 from tests.support.checks import join, problem, sql
@@ -80,7 +80,7 @@ def test_pages_through_the_feed_in_seq_order(api):
 def test_feed_parameters_are_checked(api):
     workspace = api.workspace()
     path = f"/workspaces/{workspace['id']}/changes"
-    for params in ({"limit": 0}, {"limit": 5001}, {"since": -1}, {"since": "x"}):
+    for params in ({"limit": 0}, {"limit": 5001}, {"since": -1}, {"since": "x"}, {"since": 2**63}):
         problem(api.get(path, params=params), 400, "validation_error")
     assert len(api.ok("GET", path)["changes"]) == 2  # default since 0, default limit
 

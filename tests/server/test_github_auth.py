@@ -15,7 +15,11 @@ from sqlalchemy import select
 from taskly_server.db.models import User
 from taskly_server.db.session import create_engine, create_sessionmaker
 from taskly_server.domain.auth.tokens import signing_key
-from taskly_server.domain.github.crypto import SecretBox, UndecryptableSecret, user_token_context
+from taskly_server.integrations.github.crypto import (
+    SecretBox,
+    UndecryptableSecret,
+    user_token_context,
+)
 
 from tests.support.api import Api
 from tests.support.checks import problem

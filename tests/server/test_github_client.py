@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 import urllib3
-from taskly_server.domain.github.breaker import CircuitBreaker
-from taskly_server.domain.github.client import GitHubClient, GitHubError
-from taskly_server.domain.github.transport import Connection, HTTPSConnection
+from taskly_server.integrations.github.breaker import CircuitBreaker
+from taskly_server.integrations.github.client import GitHubClient, GitHubError
+from taskly_server.integrations.github.transport import Connection, HTTPSConnection
 
 from tests.support.fake_github import FakeGitHub
 

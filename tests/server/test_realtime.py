@@ -9,7 +9,6 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass
-from urllib.parse import urlsplit
 
 import jwt
 import psycopg
@@ -22,8 +21,7 @@ from tests.conftest import SECRET
 from tests.server.test_feed import add, join, prune, setup_board
 from tests.support.api import Api
 from tests.support.checks import sql
-from tests.support.processes import ServerProcess, start_server
-from tests.support.services import REDIS_URL, require
+from tests.support.processes import ServerProcess, realtime_env, replica_pair, start_server
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -129,21 +127,9 @@ def replicas(request, server_env, tmp_path_factory):
 
     The safety poll is slowed to a minute, so what arrives within seconds came by a notice.
     """
-    env = {**server_env, "TASKLY_FEED_POLL_INTERVAL": "60"}
-    if request.param == "redis":
-        require(REDIS_URL, 6379, "Redis")
-        env["TASKLY_REDIS_URL"] = urlsplit(REDIS_URL)._replace(path="/13").geturl()
-        env["TASKLY_QUEUE_NAME"] = f"realtime-{uuid.uuid4().hex[:8]}"
-    log_dir = tmp_path_factory.mktemp(f"replicas-{request.param}")
-    a = start_server(env, log_dir)
-    try:
-        b = start_server(env, log_dir)
-    except Exception:
-        a.stop()
-        raise
-    yield Replicas(a, b, request.param)
-    a.stop()
-    b.stop()
+    env = realtime_env({**server_env, "TASKLY_FEED_POLL_INTERVAL": "60"}, request.param, "realtime")
+    with replica_pair(env, tmp_path_factory.mktemp(f"replicas-{request.param}")) as (a, b):
+        yield Replicas(a, b, request.param)
 
 
 @pytest.fixture(scope="module")
@@ -562,6 +548,12 @@ async def test_the_poll_delivers_a_change_whose_notice_was_lost(tight, database_
         await client.close()
 
 
+def listeners(database_url: str) -> set[int]:
+    """The connections whose last statement was a LISTEN (the channels backends' listeners)."""
+    return {pid for (pid,) in sql(database_url, "select pid from pg_stat_activity where query like %s",
+                                  "LISTEN%")}
+
+
 @pytest.mark.parametrize("replicas", ["postgres"], indirect=True)
 async def test_a_lost_listen_connection_is_reopened_and_nothing_is_missed(replicas, database_url):
     """The Postgres listener of B is killed: B listens again and reads what it may have missed."""
@@ -574,14 +566,15 @@ async def test_a_lost_listen_connection_is_reopened_and_nothing_is_missed(replic
         channel = f"taskly_ws_{uuid.UUID(workspace['id']).hex}"
         [(listener,)] = await asyncio.to_thread(
             sql, database_url, "select pid from pg_stat_activity where query like %s", f"LISTEN%{channel}%")
+        listening = await asyncio.to_thread(listeners, database_url)
         await asyncio.to_thread(sql, database_url, "select pg_terminate_backend(%s)", listener)
         for i in range(3):  # the first may be made while B is deaf
             await call(alice, "POST", f"/boards/{board['id']}/cards", json={"title": f"during {i}"})
         events = await client.changes(3, wait=5)
         assert [e["seq"] for e in events] == [head + 1, head + 2, head + 3]
-        relistened = await asyncio.to_thread(
-            sql, database_url, "select pid from pg_stat_activity where query like %s", f"LISTEN%{channel}%")
-        assert relistened and listener not in [pid for (pid,) in relistened]
+        # B's new listener: a new connection, whichever of its channels it listened to last
+        now_listening = await asyncio.to_thread(listeners, database_url)
+        assert now_listening - listening and listener not in now_listening
         await call(alice, "POST", f"/boards/{board['id']}/cards", json={"title": "after"})
         assert (await client.expect("change", wait=1.0))["seq"] == head + 4
     finally:

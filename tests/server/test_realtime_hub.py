@@ -9,14 +9,15 @@ import uuid
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import insert
+from sqlalchemy import insert, text
 from taskly_server.db.models import Change
 from taskly_server.db.session import create_engine, create_sessionmaker
-from taskly_server.domain.sync.mutation import CHANGE_FIELDS
-from taskly_server.domain.sync.services import read_changes
+from taskly_server.domain.feed.services import read_changes
+from taskly_server.lib.mutation import CHANGE_FIELDS
 from taskly_server.realtime import connection as connection_module
 from taskly_server.realtime.connection import Connection, start_eagerly
-from taskly_server.realtime.hub import Subscription, WorkspaceFeed, event_frame
+from taskly_server.realtime.hub import Fanout, Subscription, WorkspaceFeed, event_frame
+from taskly_server.realtime.window import FrameWindow
 from taskly_shared.events import CLOSE_TOO_SLOW
 
 from tests.server.test_feed import setup_board
@@ -263,5 +264,64 @@ async def test_a_frame_from_committed_rows_equals_the_one_read_back_from_the_fee
         async with create_sessionmaker(engine)() as db:
             (stored,) = await read_changes(db, workspace_id, 999_999, 10)
             assert json.loads(event_frame(Change(**row))) == json.loads(event_frame(stored))
+    finally:
+        await engine.dispose()
+
+
+# --- catch-up: the window and its single flight ------------------------------------------------
+
+
+class CountedFanout:
+    """What a WorkspaceFeed needs of the Fanout, on the real database, counting the feed reads."""
+
+    def __init__(self, engine) -> None:
+        self.engine = engine
+        self.catch_ups = asyncio.Semaphore(4)
+        self.reads = 0
+        self._sessionmaker = create_sessionmaker(engine)
+
+    async def head(self, workspace_id, user_id):
+        return await Fanout.head(self, workspace_id, user_id)  # type: ignore[arg-type]
+
+    def sessionmaker(self):
+        self.reads += 1
+        return self._sessionmaker()
+
+
+async def test_joiners_catch_up_from_one_feed_read_each_with_exactly_its_changes(api, database_url):
+    """Sixty sockets joining at once, each `since` a different seq: one backward read of the feed
+    for all of them, and each gets the changes after its `since`, in order, once; a joiner further
+    behind than the window keeps reads the feed itself."""
+    workspace, _ = setup_board(api)
+    workspace_id, user_id = uuid.UUID(workspace["id"]), uuid.UUID(api.user["id"])
+    engine = create_engine(database_url, 4)
+    try:
+        async with create_sessionmaker(engine)() as db, db.begin():
+            start = (await db.execute(text("select seq from workspaces where id = :w"),
+                                      {"w": workspace_id})).scalar_one()
+            head = start + 120
+            await db.execute(insert(Change), [committed_row(workspace_id, seq)
+                                              for seq in range(start + 1, head + 1)])
+            await db.execute(text("update workspaces set seq = :s where id = :w"),
+                             {"s": head, "w": workspace_id})
+        fanout = CountedFanout(engine)
+        feed = WorkspaceFeed(fanout, workspace_id)  # type: ignore[arg-type]
+        feed.head = feed.target = head
+        feed.window = FrameWindow(head, capacity=100)
+        joiners = [(Receiver(), since) for since in range(head - 60, head)]
+        await asyncio.gather(*(feed.join(Subscription(receiver, workspace_id, user_id), since)
+                               for receiver, since in joiners))
+        for receiver, since in joiners:
+            assert receiver.seqs == [head, *range(since + 1, head + 1)]  # subscribed, then changes
+        assert fanout.reads == 1 and feed.window.covers(head - 100, head)
+        assert len(feed.subscriptions) == 60
+
+        far = Receiver()
+        await feed.join(Subscription(far, workspace_id, user_id), start)
+        assert far.seqs == [head, *range(start + 1, head + 1)] and fanout.reads == 2
+        # Handed-out changes extend the window; a joiner then finds them there.
+        feed._hand_out([(head + 1, event_frame(Change(**committed_row(workspace_id, head + 1))))], {})
+        feed.head = head + 1
+        assert far.seqs[-1] == head + 1 and feed.window.last == head + 1
     finally:
         await engine.dispose()

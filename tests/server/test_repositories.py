@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import select
 from taskly_server.db.models import Repository
 from taskly_server.db.session import create_engine, create_sessionmaker
-from taskly_server.domain.github.crypto import decrypt_webhook_secret
+from taskly_server.integrations.github.crypto import decrypt_webhook_secret
 
 from tests.support.api import Api
 from tests.support.authz import join

@@ -1,4 +1,5 @@
-"""Schemathesis against a real server process: no request of any shape answers 5xx.
+"""Schemathesis against a real server process: no request of any shape answers 5xx, and every
+answer is one the OpenAPI document states (its status code, content type and body schema).
 
 The server runs as deployed (GitHub OAuth configured, here against the fake GitHub), so the
 GitHub endpoints answer as they would in production rather than "not configured". Every operation of `/schema/openapi.json` is fuzzed with positive and negative cases, half of
@@ -26,6 +27,11 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
 
 from tests.support.api import Api
 from tests.support.fake_github import FakeGitHub
@@ -37,6 +43,7 @@ EXAMPLES_PER_OPERATION = int(os.environ.get("TASKLY_FUZZ_EXAMPLES", "20"))
 KNOWN_BUGS: dict[str, str] = {
     # "METHOD /path": "what breaks (owner's file)", while the owner fixes it.
 }
+CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 HEADER_TEXT = st.text(st.characters(min_codepoint=0x21, max_codepoint=0x7E), min_size=0, max_size=300)
 
 
@@ -102,7 +109,8 @@ def closed_request_bodies(document: dict[str, Any]) -> dict[str, Any]:
 
 @dataclass
 class World:
-    """A signed-in owner of a workspace with a board, a card, a comment, a token and an invitation."""
+    """A signed-in owner of a workspace with a board, a card, a comment, a token, an invitation
+    and a sprint."""
 
     api: Api
     path_parameters: dict[str, str]
@@ -116,10 +124,13 @@ class World:
         comment = api.ok("POST", f"/cards/{card['id']}/comments", json={"body": "first"})
         token = api.ok("POST", "/tokens", json={"name": "fuzz"})
         invitation = api.ok("POST", f"/workspaces/{workspace['id']}/invitations", json={"role": "member"})
+        sprint = api.ok("POST", f"/boards/{board['id']}/sprints",
+                        json={"name": "Fuzz", "start_date": "2026-12-01", "end_date": "2026-12-14"})
         return cls(api, {
             "workspace_id": workspace["id"], "board_id": board["id"], "column_id": detail["columns"][1]["id"],
             "card_ref": card["key"], "comment_id": comment["id"], "user_ref": api.username,
-            "token_id": token["id"], "token": invitation["token"],
+            "token_id": token["id"], "token": invitation["token"], "invitation_id": invitation["id"],
+            "sprint_id": sprint["id"],
         })
 
     def real(self, operation: Any) -> dict[str, str]:
@@ -157,6 +168,6 @@ def test_no_server_errors(label: str, openapi: schemathesis.BaseSchema, fuzz_ser
         if mutating and idempotency_key is not None:
             headers["Idempotency-Key"] = idempotency_key
         case.call_and_validate(base_url=fuzz_server.url, session=session, headers=headers,
-                               checks=[not_a_server_error])
+                               checks=CHECKS)
 
     fuzz()

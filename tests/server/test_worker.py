@@ -3,22 +3,26 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import subprocess
+import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from saq import Job
 from saq.job import Status
 from saq.utils import now
 from sqlalchemy import select
 from taskly_server.db.base import utcnow
 from taskly_server.db.models import Change, Workspace
 from taskly_server.db.session import create_engine, create_sessionmaker, head_revision
+from taskly_server.lib.jobs import JOB_DEFAULTS, JobQueue
 from taskly_server.settings import Settings
-from taskly_server.worker import JobQueue, create_queue
+from taskly_server.worker import create_queue
 
 from tests.support.processes import BIN
 from tests.support.services import REDIS_URL, create_database, drop_database, require
@@ -184,3 +188,91 @@ async def test_redis_sweep_spares_a_job_just_dequeued(redis_jobs: JobQueue) -> N
     assert await sweep() == [] and await sweep() == []
     for done in (swept, claimed):
         await queue.abort(done, "test over")
+
+
+async def wait_done(jobs: JobQueue, key: str) -> Job:
+    for _ in range(300):
+        job = await jobs.job(key)
+        if job is not None and job.status in (Status.COMPLETE, Status.FAILED, Status.ABORTED):
+            return job
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"job {key} was not processed within 30 s")
+
+
+async def test_a_failure_by_design_is_one_warning_line(worker_process, jobs: JobQueue,
+                                                       tmp_path: Path) -> None:
+    """A job that fails by design (`JobFailed`: here a branch for a card that does not exist)
+    stores its one-line reason as its error and is logged as one WARNING line with job, key,
+    reason and attempt: no ERROR, no traceback."""
+    key = f"branch:{uuid.uuid4()}"
+    ids = {name: str(uuid.uuid4()) for name in ("card_id", "user_id", "repository_id")}
+    assert await jobs.enqueue("create_branch", key=key, branch="nowhere", **ids) is not None
+    job = await wait_done(jobs, key)
+    reason = "the card was deleted; no branch was created"
+    assert (job.status, job.error, job.attempts) == (Status.FAILED, reason, 1)
+
+    log_path = tmp_path / "worker.log"
+    for _ in range(50):  # the line follows the job's last write
+        if key in log_path.read_text():
+            break
+        await asyncio.sleep(0.1)
+    await asyncio.sleep(0.3)
+    log = log_path.read_text()
+    lines = [json.loads(line) for line in log.splitlines() if line.startswith("{")]
+    [line] = [line for line in lines if key in json.dumps(line)]
+    assert {name: line[name] for name in ("event", "level", "job", "key", "error", "attempt")} == {
+        "event": "job_failed", "level": "warning", "job": "create_branch", "key": key,
+        "error": reason, "attempt": 1}
+    assert "Traceback" not in log and "JobFailed" not in log, log
+    assert not [line for line in lines if line.get("level") in ("error", "critical")], log
+
+
+async def test_one_sweep_takes_back_every_job_of_a_dead_worker(jobs: JobQueue) -> None:
+    """A worker died holding three jobs, one of which has missed its heartbeat already, the other
+    two not yet: one sweep queues all three again (SAQ's sweep took them back one per 5 s, and
+    the two others a sweep later). A live worker's job stays with it."""
+    queue = jobs.saq
+    keys = [f"health:{uuid.uuid4().hex}" for _ in range(4)]
+    for key in keys:
+        await queue.enqueue(Job(function="health", key=key, **{**JOB_DEFAULTS, "heartbeat": 5}))
+    held = {}
+    for _ in keys:
+        job = await queue.dequeue(timeout=1)
+        held[job.key] = job
+    for key, worker, age in zip(keys, ["dead", "dead", "dead", "live"], [10, 3, 3, 0], strict=True):
+        job = held[key]  # as its worker left it: started and last touched `age` seconds ago
+        job.worker_id, job.attempts, job.started = worker, 1, now() - age * 1000
+        job.touched = job.started
+        await queue._update(job, status=Status.ACTIVE)
+    if hasattr(queue, "_sweep"):
+        await queue.redis.delete(queue._sweep)  # sweep now, whenever the last sweep was
+
+    started = time.monotonic()
+    swept = await queue.sweep(lock=5, abort=0.5)
+    assert time.monotonic() - started < 5  # the abort window (0.5 s) once, not once a job
+    assert sorted(swept) == sorted(queue.job_id(key) for key in keys[:3])
+    for key in keys[:3]:
+        job = await jobs.job(key)
+        assert (job.status, job.error, job.attempts) == (Status.QUEUED, queue.swept_error_message, 1)
+    assert (await jobs.job(keys[3])).status == Status.ACTIVE
+    for key in keys:
+        await queue.abort(await jobs.job(key), "test over")
+
+
+async def test_a_sweep_leaves_a_job_its_worker_touched_since(jobs: JobQueue) -> None:
+    """The sweep writes only over the record it read: a job whose worker beat (or finished it)
+    in between stays with that worker."""
+    queue = jobs.saq
+    key = f"health:{uuid.uuid4().hex}"
+    await queue.enqueue(Job(function="health", key=key, **{**JOB_DEFAULTS, "heartbeat": 5}))
+    job = await queue.dequeue(timeout=1)
+    job.worker_id, job.attempts, job.started = "slow", 1, now() - 10_000
+    job.touched = job.started
+    await queue._update(job, status=Status.ACTIVE)
+    [seen] = await queue._stranded([key])
+    assert seen.job.stuck
+    await job.update()  # the worker's heartbeat, after the sweep read the job
+    assert await queue._sweep_stranded([seen], 0.2) == []
+    stored = await jobs.job(key)
+    assert (stored.status, stored.error) == (Status.ACTIVE, None)
+    await queue.abort(stored, "test over")

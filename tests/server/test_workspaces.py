@@ -200,16 +200,41 @@ def test_member_roles_and_last_owner(make_api, database_url):
     problem(bob.patch(f"{path}/{owner.username}", json={"role": "member"}), 403, "forbidden")
     problem(bob.delete(f"{path}/{owner.username}"), 403, "forbidden")
     # the last owner stays
-    problem(owner.patch(f"{path}/{owner.username}", json={"role": "admin"}), 409, "conflict")
-    problem(owner.delete(f"{path}/{owner.username}"), 409, "conflict")
+    problem(owner.patch(f"{path}/{owner.username}", json={"role": "admin"}), 409, "last_owner")
+    problem(owner.delete(f"{path}/{owner.username}"), 409, "last_owner")
     # a second owner makes it possible
     assert owner.ok("PATCH", f"{path}/{bob.user['id']}", json={"role": "owner"})["role"] == "owner"
     assert owner.ok("PATCH", f"{path}/{owner.username}", json={"role": "admin"})["role"] == "admin"
-    problem(bob.patch(f"{path}/{bob.username}", json={"role": "viewer"}), 409, "conflict")
+    problem(bob.patch(f"{path}/{bob.username}", json={"role": "viewer"}), 409, "last_owner")
     assert roles(bob, ws["id"]) == {owner.username: "admin", bob.username: "owner",
                                     carol.username: "viewer"}
     problem(bob.patch(f"{path}/nobody-here", json={"role": "member"}), 404, "not_found")
     problem(bob.patch(f"{path}/{uuid.uuid4()}", json={"role": "member"}), 404, "not_found")
+
+
+def test_two_owners_demoting_each_other_at_once_keep_one(make_api):
+    """The last-owner rule holds under concurrency: the checks run under the workspace row lock,
+    so of two owners demoting (or removing) each other at the same moment exactly one succeeds."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    for attempt in range(4):
+        alice, bob = make_api(), make_api()
+        ws = alice.workspace()
+        join(alice, bob, ws["id"], "owner")
+        path = f"/workspaces/{ws['id']}/members"
+        if attempt % 2:
+            calls = [(alice.delete, f"{path}/{bob.username}", None), (bob.delete, f"{path}/{alice.username}", None)]
+        else:
+            calls = [(alice.patch, f"{path}/{bob.username}", {"role": "admin"}),
+                     (bob.patch, f"{path}/{alice.username}", {"role": "admin"})]
+        with ThreadPoolExecutor(2) as pool:
+            futures = [pool.submit(send, url, **({"json": body} if body else {})) for send, url, body in calls]
+            answers = [future.result() for future in futures]
+        statuses = sorted(answer.status_code for answer in answers)
+        assert statuses in ([200, 409], [204, 409]), [a.text for a in answers]
+        assert next(a for a in answers if a.status_code == 409).json()["code"] == "last_owner"
+        left = [m for m in alice.ok("GET", path) if m["role"] == "owner"] if attempt % 2 == 0 else None
+        assert left is None or len(left) == 1
 
 
 def test_removal_and_leaving(make_api, database_url):

@@ -56,13 +56,15 @@ class World:
     card_key: str = ""
     comment_id: str = ""  # written by the member
     admin_comment_id: str = ""  # written by the admin
+    sprint_id: str = ""  # an open sprint of the board
     ghost: bool = False
 
     @classmethod
     def missing(cls, target: str) -> World:
         """Ids that name nothing, to compare a hidden object's answer with a missing one's."""
         ids = {name: str(uuid.uuid4()) for name in
-               ("workspace_id", "board_id", "column_id", "card_id", "comment_id", "admin_comment_id")}
+               ("workspace_id", "board_id", "column_id", "card_id", "comment_id", "admin_comment_id",
+                "sprint_id")}
         return cls(**ids, target=target, board_key="ZZZZZZZZZZ", card_key="ZZZZZZZZZZ-1", ghost=True)
 
 
@@ -92,8 +94,10 @@ def build_world(cast: Cast, target_role: str | None = None, content: bool = True
     admin_comment = cast.api("admin").ok("POST", f"/cards/{card['id']}/comments",
                                          json={"body": "by admin"})
     assert card["column_id"] != board["columns"][-1]["id"], "the last column must stay empty"
+    sprint = owner.ok("POST", f"/boards/{board['id']}/sprints", json={
+        "name": "Matrix", "start_date": "2026-01-01", "end_date": "2026-01-14"})
     return World(
         workspace_id=workspace_id, target=target, board_id=board["id"], board_key=key,
         column_id=board["columns"][-1]["id"], card_id=card["id"], card_key=card["key"],
-        comment_id=comment["id"], admin_comment_id=admin_comment["id"],
+        comment_id=comment["id"], admin_comment_id=admin_comment["id"], sprint_id=sprint["id"],
     )

@@ -86,6 +86,8 @@ class FakeGitHub:
         self.requests: list[LoggedRequest] = []
         self.errors: list[str] = []
         self.ping_hooks = ping_hooks
+        self.max_per_page = 100
+        """GitHub's cap on `per_page`; a test lowers it to page through a few items."""
         self._counters: dict[str, Iterator[int]] = {}
         self.dispatcher = Dispatcher(self)
         self._server = HttpServer(host, port, self.dispatcher.wsgi)
@@ -188,6 +190,14 @@ class FakeGitHub:
             files = files or {f"change-{secrets.token_hex(4)}.txt": f"{message}\n"}
             return self._repo(full_name).git.commit(branch, message, files, author=author)
 
+    def add_branch(self, full_name: str, branch: str, base: str | None = None) -> str:
+        """A branch off `base` (default branch) with one commit of its own (as if pushed); its sha."""
+        with self.lock:
+            repo = self._repo(full_name)
+            sha = repo.git.resolve(base or repo.default_branch)
+            assert sha is not None and repo.git.create_ref(f"refs/heads/{branch}", sha), branch
+        return self.commit(full_name, branch, f"Work on {branch}")
+
     def branch_sha(self, full_name: str, branch: str) -> str | None:
         with self.lock:
             return self._repo(full_name).git.ref_sha(f"refs/heads/{branch}")
@@ -200,20 +210,25 @@ class FakeGitHub:
 
     def add_pull(self, full_name: str, *, head: str, base: str | None = None, title: str = "Update",
                  body: str | None = None, user: str | None = None, draft: bool = False,
-                 number: int | None = None) -> int:
-        """An open pull request from `head` into `base` (default branch); its number."""
+                 number: int | None = None, at: str | None = None) -> int:
+        """An open pull request from `head` into `base` (default branch); its number. `at`
+        (ISO 8601) is its created_at and updated_at instead of now."""
         with self.lock:
             repo = self._repo(full_name)
             login = self._login(user or repo.owner)
             number = number or max([0, *repo.pulls], default=0) + 1
             repo.pulls[number] = Pull(self.next_id("pull"), number, title, body, login, head,
                                       base or repo.default_branch, draft=draft)
+            if at is not None:
+                repo.pulls[number].created_at = repo.pulls[number].updated_at = at
             return number
 
     def update_pull(self, full_name: str, number: int, *, state: str | None = None,
                     merged: bool | None = None, draft: bool | None = None, title: str | None = None,
                     body: str | None = None, head_sha: str | None = None, merged_by: str | None = None,
-                    updated_at: str | None = None) -> dict[str, Any]:
+                    updated_at: str | None = None, commits: int | None = None, additions: int | None = None,
+                    deletions: int | None = None, mergeable: bool | None = None,
+                    mergeable_state: str | None = None) -> dict[str, Any]:
         """Changes a pull request as GitHub would (merged implies closed); returns its API body.
 
         `updated_at` (ISO 8601, e.g. "2030-01-01T00:00:00Z") replaces "now", so tests can order
@@ -221,12 +236,14 @@ class FakeGitHub:
         with self.lock:
             repo = self._repo(full_name)
             pull = repo.pulls[number]
-            for attribute, value in (("title", title), ("body", body), ("draft", draft), ("head_sha", head_sha)):
+            for attribute, value in (("title", title), ("body", body), ("draft", draft), ("head_sha", head_sha),
+                                     ("commits", commits), ("additions", additions), ("deletions", deletions),
+                                     ("mergeable", mergeable), ("mergeable_state", mergeable_state)):
                 if value is not None:
                     setattr(pull, attribute, value)
             if merged:
                 pull.merged, state = True, "closed"
-                pull.merged_at = now_iso()
+                pull.merged_at = updated_at or now_iso()  # GitHub stamps both at the merge
                 pull.merged_by = self._login(merged_by or pull.login)
                 pull.merge_commit_sha = self.pull_body(repo, pull)["head"]["sha"]
             if state is not None:
@@ -274,6 +291,20 @@ class FakeGitHub:
             run = CheckRun(self.next_id("check_run"), name, status, conclusion if status == "completed" else None)
             run.completed_at = now_iso() if status == "completed" else None
             repo.check_runs.setdefault(repo.git.resolve(ref), []).append(run)
+
+    # -- issue comments ---------------------------------------------------------------------------
+
+    def issue_comments(self, full_name: str, number: int) -> list[dict[str, Any]]:
+        """The pull request's conversation comments, oldest first, as the API lists them."""
+        with self.lock:
+            repo = self._repo(full_name)
+            found = sorted((c for c in repo.comments.values() if c.number == number), key=lambda c: c.id)
+            return [self.shapes.issue_comment(repo, c) for c in found]
+
+    def delete_issue_comment(self, full_name: str, comment_id: int) -> None:
+        """Someone deletes the comment on GitHub."""
+        with self.lock:
+            del self._repo(full_name).comments[comment_id]
 
     # -- webhooks --------------------------------------------------------------------------------
 

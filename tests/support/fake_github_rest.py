@@ -12,14 +12,14 @@ from werkzeug.wrappers import Request
 
 from tests.support.fake_github_git import SHA_RE, GitError
 from tests.support.fake_github_shapes import DOCS
-from tests.support.fake_github_state import Hook, Repo, level_at_least, now_iso
+from tests.support.fake_github_state import Hook, IssueComment, Repo, level_at_least, now_iso
 
 if TYPE_CHECKING:
     from tests.support.fake_github import FakeGitHub
 
 REFS_DOCS = f"{DOCS}/git/refs"
 # Anonymous callers may use every GET except these (public repositories only, as on GitHub).
-AUTH_REQUIRED = {"get_authenticated_user", "list_emails", "list_hooks", "get_hook"}
+AUTH_REQUIRED = {"get_authenticated_user", "list_emails", "list_hooks", "get_hook", "list_user_repos"}
 HOOK_READ_SCOPES = ("repo", "admin:repo_hook", "write:repo_hook", "read:repo_hook")
 HOOK_WRITE_SCOPES = ("repo", "admin:repo_hook", "write:repo_hook")
 
@@ -82,6 +82,7 @@ REPO = "/repos/<owner>/<name>"
 ROUTES = [
     ("GET", "/user", "get_authenticated_user"),
     ("GET", "/user/emails", "list_emails"),
+    ("GET", "/user/repos", "list_user_repos"),
     ("GET", "/users/<login>", "get_user"),
     ("GET", "/rate_limit", "get_rate_limit"),
     ("GET", "/repositories/<int:repo_id>", "get_repo_by_id"),
@@ -109,6 +110,11 @@ ROUTES = [
     ("GET", f"{REPO}/pulls", "list_pulls"),
     ("GET", f"{REPO}/pulls/<int:number>", "get_pull"),
     ("GET", f"{REPO}/pulls/<int:number>/reviews", "list_reviews"),
+    ("GET", f"{REPO}/issues/<int:number>/comments", "list_issue_comments"),
+    ("POST", f"{REPO}/issues/<int:number>/comments", "create_issue_comment"),
+    ("GET", f"{REPO}/issues/comments/<int:comment_id>", "get_issue_comment"),
+    ("PATCH", f"{REPO}/issues/comments/<int:comment_id>", "update_issue_comment"),
+    ("DELETE", f"{REPO}/issues/comments/<int:comment_id>", "delete_issue_comment"),
 ]
 
 
@@ -144,9 +150,9 @@ class RestApi:
         args = call.request.args
         try:
             page = max(int(args.get("page", 1)), 1)
-            per_page = min(max(int(args.get("per_page", 30)), 1), 100)
+            per_page = min(max(int(args.get("per_page", 30)), 1), self.fake.max_per_page)
         except ValueError:
-            page, per_page = 1, 30
+            page, per_page = 1, min(30, self.fake.max_per_page)
         last = max((len(items) + per_page - 1) // per_page, 1)
         headers = {}
         if last > 1:
@@ -178,6 +184,31 @@ class RestApi:
         email = user.email or f"{user.id}+{user.login}@users.noreply.github.invalid"
         return self.paginate(call, [{"email": email, "primary": True, "verified": True,
                                      "visibility": "private"}])
+
+    def list_user_repos(self, call: Call) -> Reply:
+        """Repositories the user owns or collaborates on (explicit access: a public repository of
+        others is not listed), private ones with the `repo` scope; each with their `permissions`."""
+        docs = f"{DOCS}/repos/repos#list-repositories-for-the-authenticated-user"
+        args = call.request.args
+        if args.get("type") and (args.get("visibility") or args.get("affiliation")):
+            raise ApiError(422, "Validation Failed", docs, errors=[
+                {"resource": "Repository", "field": "type", "code": "invalid"}])
+        affiliation = set((args.get("affiliation") or "owner,collaborator,organization_member").split(","))
+        visibility = args.get("visibility", "all")
+        login = (call.login or "").lower()
+        found = []
+        for repo in self.fake.repos.values():
+            owned = repo.owner.lower() == login
+            if not (("owner" in affiliation and owned)
+                    or ("collaborator" in affiliation and not owned and login in repo.collaborators)):
+                continue
+            if (repo.private and "repo" not in call.scopes) or visibility not in ("all", "private" if repo.private else "public"):
+                continue
+            found.append(repo)
+        sort = args.get("sort", "full_name")
+        key = (lambda r: r.full_name.lower()) if sort == "full_name" else (lambda r: (r.created_at, r.id))
+        found.sort(key=key, reverse=args.get("direction", "asc" if sort == "full_name" else "desc") == "desc")
+        return self.paginate(call, [self.shapes.repo(repo, repo.level(call.login)) for repo in found])
 
     def get_user(self, call: Call, login: str) -> Reply:
         user = self.fake.state_user(login)
@@ -403,7 +434,14 @@ class RestApi:
         repo = self.repo(call, owner, name)
         args = call.request.args
         state = args.get("state", "open")
-        pulls = sorted(repo.pulls.values(), key=lambda p: p.number, reverse=args.get("direction") != "asc")
+        sort = args.get("sort", "created")
+        if sort not in ("created", "updated", "popularity", "long-running"):
+            raise ApiError(422, "Validation Failed", f"{DOCS}/pulls/pulls#list-pull-requests", errors=[
+                {"resource": "Issue", "field": "sort", "code": "invalid"}])
+        # GitHub's default direction is desc, except asc for popularity and long-running
+        default = "asc" if sort in ("popularity", "long-running") else "desc"
+        field = (lambda p: (p.updated_at, p.number)) if sort == "updated" else (lambda p: (p.created_at, p.number))
+        pulls = sorted(repo.pulls.values(), key=field, reverse=args.get("direction", default) != "asc")
         selected = [
             pull for pull in pulls
             if (state == "all" or pull.state == state)
@@ -426,3 +464,69 @@ class RestApi:
         if pull is None:
             raise not_found(f"{DOCS}/pulls/reviews#list-reviews-for-a-pull-request")
         return self.paginate(call, [self.shapes.review(repo, pull, review) for review in pull.reviews])
+
+    # -- issue comments (a pull request's conversation) --------------------------------------------
+
+    def comment_repo(self, call: Call, owner: str, name: str, docs: str) -> Repo:
+        repo = self.repo(call, owner, name, docs=docs)
+        if call.request.method != "GET" and not {"repo", "public_repo"} & set(call.scopes):
+            raise not_found(docs)
+        return repo
+
+    def comment(self, repo: Repo, comment_id: int, docs: str) -> IssueComment:
+        comment = repo.comments.get(comment_id)
+        if comment is None:
+            raise not_found(docs)
+        return comment
+
+    def list_issue_comments(self, call: Call, owner: str, name: str, number: int) -> Reply:
+        docs = f"{DOCS}/issues/comments#list-issue-comments"
+        repo = self.comment_repo(call, owner, name, docs)
+        if number not in repo.pulls:
+            raise not_found(docs)
+        found = sorted((c for c in repo.comments.values() if c.number == number), key=lambda c: c.id)
+        return self.paginate(call, [self.shapes.issue_comment(repo, c) for c in found])
+
+    def create_issue_comment(self, call: Call, owner: str, name: str, number: int) -> Reply:
+        docs = f"{DOCS}/issues/comments#create-an-issue-comment"
+        repo = self.comment_repo(call, owner, name, docs)
+        if number not in repo.pulls:
+            raise not_found(docs)
+        body = required(call.json_object(docs), "body", docs)
+        if not isinstance(body, str) or not body.strip() or len(body) > 65536:
+            raise ApiError(422, "Validation Failed", docs, errors=[
+                {"resource": "IssueComment", "code": "custom", "field": "body",
+                 "message": "body is too long (maximum is 65536 characters)" if isinstance(body, str)
+                 and len(body) > 65536 else "body cannot be blank"}])
+        comment = IssueComment(self.fake.next_id("comment"), number, self.fake._login(call.login), body)
+        repo.comments[comment.id] = comment
+        repo.pulls[number].updated_at = now_iso()
+        shape = self.shapes.issue_comment(repo, comment)
+        return Reply(201, shape, {"Location": shape["url"]})
+
+    def get_issue_comment(self, call: Call, owner: str, name: str, comment_id: int) -> Reply:
+        docs = f"{DOCS}/issues/comments#get-an-issue-comment"
+        repo = self.comment_repo(call, owner, name, docs)
+        return Reply(200, self.shapes.issue_comment(repo, self.comment(repo, comment_id, docs)))
+
+    def update_issue_comment(self, call: Call, owner: str, name: str, comment_id: int) -> Reply:
+        docs = f"{DOCS}/issues/comments#update-an-issue-comment"
+        repo = self.comment_repo(call, owner, name, docs)
+        comment = self.comment(repo, comment_id, docs)
+        if comment.login.lower() != call.login.lower() and not level_at_least(repo.level(call.login), "write"):
+            raise ApiError(403, "Must have admin rights to Repository.", docs)
+        body = required(call.json_object(docs), "body", docs)
+        if not isinstance(body, str) or not body.strip():
+            raise ApiError(422, "Validation Failed", docs, errors=[
+                {"resource": "IssueComment", "code": "custom", "field": "body", "message": "body cannot be blank"}])
+        comment.body, comment.updated_at = body, now_iso()
+        return Reply(200, self.shapes.issue_comment(repo, comment))
+
+    def delete_issue_comment(self, call: Call, owner: str, name: str, comment_id: int) -> Reply:
+        docs = f"{DOCS}/issues/comments#delete-an-issue-comment"
+        repo = self.comment_repo(call, owner, name, docs)
+        comment = self.comment(repo, comment_id, docs)
+        if comment.login.lower() != call.login.lower() and not level_at_least(repo.level(call.login), "write"):
+            raise ApiError(403, "Must have admin rights to Repository.", docs)
+        del repo.comments[comment.id]
+        return Reply(204, None)

@@ -10,6 +10,7 @@ from tests.support.fake_github_git import Commit, Signature
 from tests.support.fake_github_state import (
     CheckRun,
     Hook,
+    IssueComment,
     Pull,
     Repo,
     Review,
@@ -206,11 +207,28 @@ class Shapes:
             },
             "author_association": "OWNER" if pull.login.lower() == repo.owner.lower() else "CONTRIBUTOR",
             "auto_merge": None, "active_lock_reason": None, "merged": pull.merged,
-            "mergeable": None if pull.state == "closed" else True, "rebaseable": None,
-            "mergeable_state": "unknown" if pull.state == "closed" else "clean",
+            "mergeable": None if pull.state == "closed" else pull.mergeable, "rebaseable": None,
+            "mergeable_state": "unknown" if pull.state == "closed" else pull.mergeable_state,
             "merged_by": self.account(pull.merged_by) if pull.merged_by else None,
-            "comments": 0, "review_comments": 0, "maintainer_can_modify": False,
-            "commits": 1, "additions": 1, "deletions": 0, "changed_files": 1,
+            "comments": sum(1 for c in repo.comments.values() if c.number == pull.number),
+            "review_comments": 0, "maintainer_can_modify": False, "commits": pull.commits,
+            "additions": pull.additions, "deletions": pull.deletions,
+            "changed_files": max(1, min(pull.additions + pull.deletions, 3000)),
+        }
+
+    def issue_comment(self, repo: Repo, comment: IssueComment) -> dict[str, Any]:
+        """An issue (or pull request conversation) comment, as GET /repos/{o}/{r}/issues/comments/{id}."""
+        url = f"{self.api}/repos/{repo.full_name}/issues/comments/{comment.id}"
+        association = "OWNER" if comment.login.lower() == repo.owner.lower() else "COLLABORATOR"
+        return {
+            "url": url, "html_url": f"{self.web}/{repo.full_name}/pull/{comment.number}#issuecomment-{comment.id}",
+            "issue_url": f"{self.api}/repos/{repo.full_name}/issues/{comment.number}", "id": comment.id,
+            "node_id": node_id("IssueComment", comment.id), "user": self.account(comment.login),
+            "created_at": comment.created_at, "updated_at": comment.updated_at,
+            "author_association": association, "body": comment.body,
+            "reactions": {"url": f"{url}/reactions", "total_count": 0, "+1": 0, "-1": 0, "laugh": 0,
+                          "hooray": 0, "confused": 0, "heart": 0, "rocket": 0, "eyes": 0},
+            "performed_via_github_app": None,
         }
 
     def review(self, repo: Repo, pull: Pull, review: Review) -> dict[str, Any]:

@@ -125,6 +125,21 @@ class Pull:
     merged_at: str | None = None
     merged_by: str | None = None
     reviews: list[Review] = field(default_factory=list)
+    commits: int = 1
+    additions: int = 1
+    deletions: int = 0
+    mergeable: bool | None = True
+    mergeable_state: str = "clean"
+
+
+@dataclass
+class IssueComment:
+    id: int
+    number: int
+    login: str
+    body: str
+    created_at: str = field(default_factory=now_iso)
+    updated_at: str = field(default_factory=now_iso)
 
 
 @dataclass
@@ -161,6 +176,7 @@ class Repo:
     pulls: dict[int, Pull] = field(default_factory=dict)
     statuses: dict[str, list[Status]] = field(default_factory=dict)
     check_runs: dict[str, list[CheckRun]] = field(default_factory=dict)
+    comments: dict[int, IssueComment] = field(default_factory=dict)
     created_at: str = field(default_factory=now_iso)
 
     @property

@@ -29,6 +29,7 @@ from tests.support.processes import (
     free_port,
     start_server,
     start_worker,
+    stop_all,
 )
 from tests.support.services import create_database, drop_database
 
@@ -89,7 +90,11 @@ class GitHubStack:
         server = start_server(env, log_dir, port=port)
         stack = cls(fake, server, env, log_dir, app.client_id)
         if worker:
-            stack.start_worker()
+            try:
+                stack.start_worker()
+            except BaseException:
+                server.stop()
+                raise
         return stack
 
     @property
@@ -109,9 +114,7 @@ class GitHubStack:
         return self.workers[-1]
 
     def stop(self) -> None:
-        for worker in self.workers:
-            worker.stop()
-        self.server.stop()
+        stop_all([*self.workers, self.server])
 
     # --- helpers ------------------------------------------------------------------------------
 

@@ -24,20 +24,20 @@ import httpx
 import psycopg
 
 from tests.conftest import SECRET
+from tests.support.fixtures import WEBHOOK_FIXTURES, webhook_fixture
 
-FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "github-webhooks"
 BASE_TIME = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=5)
 """Scenario times are seconds after this (a little ahead of now, so cards are older)."""
 
 
 def fixture_files() -> list[Path]:
     """Every payload file, `<event>/<name>.json`."""
-    return sorted(p for p in FIXTURES.glob("*/*.json"))
+    return sorted(p for p in WEBHOOK_FIXTURES.glob("*/*.json"))
 
 
 @functools.cache
 def _fixture_text(event: str, name: str) -> str:
-    return (FIXTURES / event / name).read_text()
+    return webhook_fixture(event, name).read_text()
 
 
 def fixture(event: str, name: str = "payload.json") -> dict[str, Any]:
@@ -70,7 +70,7 @@ def sha(seed: str) -> str:
 def insert_repository(database_url: str, workspace_id: str, owner: str, name: str, github_id: int,
                       secret: str) -> str:
     """A connected repository with its webhook secret sealed like the connect job seals it."""
-    from taskly_server.domain.github.crypto import secret_box, webhook_secret_context
+    from taskly_server.integrations.github.crypto import secret_box, webhook_secret_context
 
     repository_id = uuid.uuid4()
     sealed = secret_box(SECRET).encrypt(secret, webhook_secret_context(repository_id))

@@ -9,14 +9,19 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
+RATE_LIMITS_OFF = {"TASKLY_RATE_LIMIT_USER": "0", "TASKLY_RATE_LIMIT_IP": "0"}
+"""The suite and the benchmarks send far more than 100 requests a minute per user through one
+server: `start_server` turns the limits off unless `env` sets them (tests/server/test_rate_limits.py)."""
 
 
 def free_port() -> int:
@@ -50,7 +55,7 @@ def start_server(env: dict[str, str], log_dir: Path, port: int | None = None,
     port = port or free_port()
     log_dir.mkdir(parents=True, exist_ok=True)
     log_path = log_dir / f"server-{port}.log"
-    full_env = {**os.environ, **env}
+    full_env = {**os.environ, **RATE_LIMITS_OFF, **env}
     with log_path.open("wb") as log:
         process = subprocess.Popen(
             [str(BIN / "taskly-server"), "run", "--host", "127.0.0.1", "--port", str(port), *args],
@@ -145,3 +150,44 @@ class RestartableServer:
             yield
         finally:
             self.start()
+
+
+def realtime_env(env: dict[str, str], backend: str, queue_prefix: str) -> dict[str, str]:
+    """`env` for servers fanning out through `backend`: "redis" (the shared Redis, database 13, a
+    queue name of their own) or "postgres" (LISTEN/NOTIFY)."""
+    if backend != "redis":
+        return dict(env)
+    from tests.support.services import REDIS_URL, require
+
+    require(REDIS_URL, 6379, "Redis")
+    return {**env, "TASKLY_REDIS_URL": urlsplit(REDIS_URL)._replace(path="/13").geturl(),
+            "TASKLY_QUEUE_NAME": f"{queue_prefix}-{uuid.uuid4().hex[:8]}"}
+
+
+@contextlib.contextmanager
+def replica_pair(env: dict[str, str], log_dir: Path) -> Iterator[tuple[ServerProcess, ServerProcess]]:
+    """Two server processes on `env` (one database); both stopped after.
+
+    One after the other: started side by side on a busy 2-core machine, each took twice as long
+    to answer (start-up is CPU: imports), for no time saved, and nearer `start_server`'s timeout."""
+    servers = [start_server(env, log_dir)]
+    try:
+        servers.append(start_server(env, log_dir))
+        yield servers[0], servers[1]
+    finally:
+        stop_all(servers)
+
+
+def stop_all(processes: list[ServerProcess | WorkerProcess], timeout: float = 20) -> None:
+    """SIGTERM every one of `processes` first, then wait for each (killed after `timeout`): they
+    shut down side by side instead of one after the other."""
+    running = [p.process for p in processes if p.process.poll() is None]
+    for process in running:
+        process.terminate()
+    deadline = time.monotonic() + timeout
+    for process in running:
+        try:
+            process.wait(max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()

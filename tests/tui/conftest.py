@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from taskly.context import Factory, Globals
-from taskly.credentials import StoredLogin
+from taskly.core.context import Factory, Globals
+from taskly.core.credentials import StoredLogin
 from taskly.tui.app import TasklyApp
 from taskly.tui.model import Clock
 
@@ -53,7 +53,7 @@ def make_factory(server_url: str, api: Api, home: Path, *, offline: bool = False
                       environ=environ)
     factory.credentials.save(StoredLogin(server_url, api.username, api.token, api.refresh_token))
     if keys is not None:
-        from taskly.config import save_user
+        from taskly.core.config import save_user
 
         save_user(factory.config.user_path, keys=keys)
         factory.__dict__.pop("config", None)
@@ -62,8 +62,10 @@ def make_factory(server_url: str, api: Api, home: Path, *, offline: bool = False
 
 def seed_board(server_url: str, owner: Api, home: Path, cards: list[dict[str, Any]], *,
                teammates: tuple[str, ...] = ("maya", "lee"), key: str = "WEB",
-               workspace_name: str | None = None) -> Seeded:
-    """Create the workspace and board with the REST client, then the cards through the sync engine."""
+               workspace_name: str | None = None, comment_ids: str | None = None) -> Seeded:
+    """Create the workspace and board with the REST client, then the cards through the sync engine.
+    `comment_ids`: a namespace that makes the comments' ids (and so their short ids) the same in
+    every run, for snapshots."""
     factory = make_factory(server_url, owner, home / "seed")
     api = factory.api
     workspace = api.create_workspace(workspace_name or f"Team {uuid.uuid4().hex[:6]}")
@@ -81,9 +83,10 @@ def seed_board(server_url: str, owner: Api, home: Path, cards: list[dict[str, An
         result = factory.engine.create_card(key, title, workspace_id=str(workspace.id), **spec)
         assert not result.queued, result.reason
         created[title] = result.entity
-        for author, body in comments:
+        for n, (author, body) in enumerate(comments):
             writer = owner if author == owner.username else mates[author]
-            writer.ok("POST", f"/cards/{result.entity.id}/comments", json={"body": body})
+            fixed = {"id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"{comment_ids}/{title}/{n}"))} if comment_ids else {}
+            writer.ok("POST", f"/cards/{result.entity.id}/comments", json={"body": body, **fixed})
     factory.close()
     factory.store.close()
     return Seeded(server_url, owner, workspace.model_dump(mode="json"), board.model_dump(mode="json"),
@@ -145,11 +148,14 @@ def seed(tui_server: ServerProcess, tmp_path: Path) -> Callable[..., Seeded]:
 @pytest.fixture
 def open_app(tmp_path: Path) -> Iterator[Callable[..., TasklyApp]]:
     """open_app(seeded) → a TasklyApp on board WEB as the seeded owner, over a synced cache (unless
-    `warm=False`), with a fixed today and now."""
+    `warm=False`), with a fixed today and now. `board=None` opens it as bare `taskly board` does;
+    `workspace=None` leaves the workspace unset too (else it is the seeded one, as a flag); `today`
+    replaces conftest.TODAY."""
     factories: list[Factory] = []
 
     def make(seeded: Seeded, *, user: Api | None = None, offline: bool = False, warm: bool = True,
              keys: dict[str, Any] | None = None, now: datetime | None = None, server_url: str | None = None,
+             board: str | None = "WEB", workspace: str | None = "seeded", today: date | None = None,
              **options: Any) -> TasklyApp:
         user = user or seeded.owner
         home = tmp_path / f"home-{len(factories)}"
@@ -160,11 +166,11 @@ def open_app(tmp_path: Path) -> Iterator[Callable[..., TasklyApp]]:
             earlier.close()
             earlier.store.close()
         factory = make_factory(url, user, home, offline=offline, keys=keys,
-                               workspace=seeded.workspace["name"])
+                               workspace=seeded.workspace["name"] if workspace == "seeded" else workspace)
         factories.append(factory)
         moment = now or datetime(2031, 3, 14, 12, 0, tzinfo=UTC)
-        clock = Clock(today=lambda: TODAY, now=lambda: moment)
-        app = TasklyApp(factory, "WEB", clock=clock, **options)
+        clock = Clock(today=lambda: today or TODAY, now=lambda: moment)
+        app = TasklyApp(factory, board, clock=clock, **options)
         app.notes = []  # every notification, as (severity, message)
         notify = app.notify
 

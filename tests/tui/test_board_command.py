@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli.support import TASKLY, cli_board, ok, run_taskly, taskly_env
+from tests.cli.support import TASKLY, cli_board, cli_login, ok, run_taskly, taskly_env, unique
+from tests.support.api import Api
 from tests.support.pty import Terminal
 
 pytestmark = pytest.mark.timeout(240)
@@ -57,3 +58,29 @@ def test_taskly_demo_opens_the_board_on_a_terminal() -> None:
     finally:
         run_taskly("demo", "--stop", env={"TASKLY_HOME": str(home)}, timeout=60)
         shutil.rmtree(home, ignore_errors=True)
+
+
+def test_bare_taskly_board_asks_which_board_when_none_is_current(tui_server, tmp_path) -> None:
+    home = tmp_path / "home"
+    env = {"TASKLY_HOME": str(home)}
+    owner = Api.login(tui_server.url, unique("pick"))
+    workspace = owner.workspace(unique("ws"))
+    for key, name in (("WEB", "Web"), ("API", "Public API")):
+        owner.board(workspace["id"], key=key, name=name)
+    cli_login(tui_server.url, owner.username, env=env)  # a first login pulls the workspace: no current board
+    assert run_taskly("ls", env=env).code == 2  # a command names the choice…
+
+    terminal = Terminal([str(TASKLY), "board"], pty_env(home))  # …the board asks instead
+    try:
+        terminal.until(rb"Open which board", 0, within=30)
+        mark = len(terminal.output)
+        terminal.press(b"\x1b[B")  # down: WEB (after API)
+        terminal.press(b"\r")
+        terminal.until(rb"Backlog", mark, within=15)
+    finally:
+        code = terminal.close()
+    assert code == 0, terminal.text()[-2000:]
+    assert "Open which board" in terminal.text() and "Public API" in terminal.text()
+    status = ok("status", "--json", env=env).json()  # remembered as `taskly board use` does
+    assert (status["workspace"]["name"], status["board"]["name"]) == (workspace["name"], "WEB")
+    assert ok("ls", env=env).code == 0  # the next command uses it

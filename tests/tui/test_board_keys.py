@@ -21,7 +21,18 @@ from taskly.tui.screens.filter_form import FilterForm
 from taskly.tui.screens.help import HelpScreen
 from textual.widgets import Checkbox, Input, Select, SelectionList, Static, TextArea
 
-from tests.tui.conftest import SIZE, TODAY, column_keys, current_key, noted, online, settled, until
+from tests.cli.support import ok
+from tests.tui.conftest import (
+    SIZE,
+    TODAY,
+    column_keys,
+    current_key,
+    make_factory,
+    noted,
+    online,
+    settled,
+    until,
+)
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -80,25 +91,49 @@ async def test_H_L_and_shift_arrows_move_the_card_between_columns(seed, open_app
         await pilot.press("H")  # Backlog is the first column: nothing to do
         assert column_keys(app, "Backlog") == ["WEB-5"]
 
-        await pilot.press("L")
-        assert column_keys(app, "Todo")[0] == "WEB-5" and current_key(app) == "WEB-5"  # at once
+        await pilot.press("L")  # to the bottom of the column, as `taskly mv`
+        assert column_keys(app, "Todo")[-1] == "WEB-5" and current_key(app) == "WEB-5"  # at once
         await until(pilot, lambda: settled(app), what="the move to be pushed")
         assert server_card(seeded, "WEB-5")["column"] == "Todo"
-        assert server_column(seeded, "Todo")[0] == "WEB-5"
+        assert server_column(seeded, "Todo")[-1] == "WEB-5"
 
         await pilot.press("shift+right")
-        assert column_keys(app, "In Progress") == ["WEB-5", "WEB-1"]
+        assert column_keys(app, "In Progress") == ["WEB-1", "WEB-5"]
         await until(pilot, lambda: settled(app))
         assert server_card(seeded, "WEB-5")["column"] == "In Progress"
 
         await pilot.press("H")
-        assert column_keys(app, "Todo")[0] == "WEB-5"
+        assert column_keys(app, "Todo")[-1] == "WEB-5"
         await pilot.press("shift+left")
         assert column_keys(app, "Backlog") == ["WEB-5"] and current_key(app) == "WEB-5"
         await until(pilot, lambda: settled(app))
         assert server_card(seeded, "WEB-5")["column"] == "Backlog"
         assert column_keys(app, "Todo") == ["WEB-2", "WEB-3", "WEB-4"]
         assert not [note for note in app.notes if note[0] == "error"]
+
+
+async def test_H_L_put_the_card_where_taskly_mv_does(seed, open_app, tmp_path):
+    """`taskly mv CARD COLUMN` and `H`/`L` both put the card at the bottom of the target column."""
+    seeded = seed()
+    app = open_app(seeded)
+    cli_home = tmp_path / "cli"  # another terminal, with the same user
+    make_factory(seeded.server_url, seeded.owner, cli_home)  # signed in there
+    env = {"TASKLY_HOME": str(cli_home), "TASKLY_SERVER": seeded.server_url,
+           "TASKLY_WORKSPACE": seeded.workspace["name"], "TASKLY_BOARD": "WEB"}
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: online(app), what="online")
+        ok("mv", "WEB-2", "In Review", env=env)
+        await until(pilot, lambda: column_keys(app, "In Review") == ["WEB-6", "WEB-2"], within=10,
+                    what="the CLI's move to arrive")
+        await pilot.press("l", "l", "L")  # WEB-1, from In Progress
+        assert column_keys(app, "In Review") == ["WEB-6", "WEB-2", "WEB-1"] and current_key(app) == "WEB-1"
+        await pilot.press("l", "H")  # WEB-7, back from Done
+        assert column_keys(app, "In Review") == ["WEB-6", "WEB-2", "WEB-1", "WEB-7"]
+        await until(pilot, lambda: settled(app), what="the moves to be pushed")
+        ok("mv", "WEB-3", "In Review", env=env)
+        expected = ["WEB-6", "WEB-2", "WEB-1", "WEB-7", "WEB-3"]
+        assert server_column(seeded, "In Review") == expected
+        await until(pilot, lambda: column_keys(app, "In Review") == expected, within=10)
 
 
 async def test_J_K_reorder_within_the_column(seed, open_app):
@@ -205,6 +240,9 @@ async def test_enter_shows_details_with_comments_and_activity(seed, open_app):
         assert "maya commented" in activity and "lee commented" in activity
         assert f"{seeded.owner.username} created it in In Progress" in activity
         assert "Pull requests (0)" in str(detail.query_one("#detail-pulls-title", Static).render())
+        await pilot.press("o")  # `taskly open`'s rule: no PR, no branch, no repository here
+        await until(pilot, lambda: noted(app, "has no pull request, no branch and no repository", "error"),
+                    what="the open key's answer")
         await pilot.press("escape")
         assert not isinstance(app.screen, CardDetail) and current_key(app) == "WEB-1"
 
@@ -371,7 +409,7 @@ async def test_question_mark_lists_every_binding_with_the_users_keys(seed, open_
         await pilot.press("L")  # no longer bound
         assert column_keys(app, "Todo") == ["WEB-2", "WEB-3", "WEB-4"]
         await pilot.press("X")
-        assert column_keys(app, "Todo")[0] == "WEB-5"
+        assert column_keys(app, "Todo")[-1] == "WEB-5"
 
 
 async def test_q_quits(seed, open_app):

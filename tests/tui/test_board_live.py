@@ -4,9 +4,14 @@ are pushed when it returns, and conflicts the server reports are notified."""
 
 from __future__ import annotations
 
+import threading
+
 import pytest
+from taskly.core.render import handle
+from taskly.tui.widgets.card_list import PENDING_MARK
 from taskly.tui.widgets.sync_indicator import SyncIndicator
 
+from tests.cli.support import ok
 from tests.support.api import Api
 from tests.support.github_webhooks import Hook, sha
 from tests.tui.conftest import SIZE, column_keys, current_key, noted, online, settled, until
@@ -64,7 +69,7 @@ async def test_changes_by_others_appear_without_a_key_press(seed, open_app):
         await pilot.press("l")
         mine = current_key(app)
         await pilot.press("L")  # my own move: no toast about it
-        assert column_keys(app, "In Progress")[0] == mine
+        assert column_keys(app, "In Progress")[-1] == mine
         await until(pilot, lambda: settled(app))
         await pilot.pause(0.5)
         assert not any("to In Progress" in message for _, message in app.notes)
@@ -110,7 +115,7 @@ async def test_offline_indicator_queued_writes_and_conflicts(own_server, seed, o
         await until(pilot, lambda: "○ offline" in indicator(app), what="the offline indicator")
 
         await pilot.press("L")  # WEB-5 to Todo: at once on screen, queued for the server
-        assert column_keys(app, "Todo")[0] == "WEB-5"
+        assert column_keys(app, "Todo")[-1] == "WEB-5"
         await until(pilot, lambda: "1 queued" in indicator(app), what="the queued count")
         await pilot.press("e")  # WEB-5 again: a new title, queued too
         app.screen.query_one("#title").value = "Dark mode (mine)"
@@ -170,3 +175,66 @@ async def test_offline_mode_never_touches_the_network(seed, open_app):
         assert app.factory.engine._api is None
         assert seeded.owner.ok("GET", f"/cards/{seeded.card('Dark mode for the dashboard').id}")["column"] == \
             "Backlog"
+
+
+async def test_the_pending_mark_clears_when_the_server_confirms_the_write(seed, open_app):
+    """A move whose own push runs out of time (a slow server) stays queued, marked `⇡`; while the
+    live connection is up the board sends it again, and the mark goes once the server confirms."""
+    seeded = seed()
+    app = open_app(seeded)
+    dark_mode = seeded.card("Dark mode for the dashboard").id
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: online(app), what="online")
+        engine = app.engine
+        engine.write_timeout = 0.0  # each write's push is out of time at once: the write is queued
+        resend, push = threading.Event(), engine.push
+
+        def held_push(timeout=None):
+            """The real push; a resend (not the write's own push) waits until the mark was seen."""
+            if timeout != 0.0:
+                resend.wait(30)
+            return push(timeout)
+
+        engine.push = held_push
+        await pilot.press("L")  # WEB-5 to Todo
+        await until(pilot, lambda: any(PENDING_MARK in line for line in card_lines(app, "Todo")),
+                    what="the pending mark")
+        assert app.store.outbox.count() == 1
+        assert seeded.owner.ok("GET", f"/cards/{dark_mode}")["column"] == "Backlog"
+
+        resend.set()
+        await until(pilot, lambda: settled(app) and not any(PENDING_MARK in line
+                                                            for line in card_lines(app, "Todo")),
+                    within=20, what="the mark to clear")
+        assert seeded.owner.ok("GET", f"/cards/{dark_mode}")["column"] == "Todo"
+        assert column_keys(app, "Todo")[-1] == "WEB-5"
+        await until(pilot, lambda: "● online · 0 queued" in indicator(app), what="online again")
+
+
+async def test_a_card_made_offline_shows_its_handle_then_its_key(own_server, seed, open_app):
+    seeded = seed(server_url=own_server.url)
+    app = open_app(seeded, max_backoff=1.0)
+    env = {"TASKLY_HOME": app.factory.environ["TASKLY_HOME"], "TASKLY_SERVER": own_server.url,
+           "TASKLY_WORKSPACE": seeded.workspace["name"], "TASKLY_BOARD": "WEB"}
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: online(app), what="online")
+        own_server.stop()
+        await until(pilot, lambda: "○ offline" in indicator(app), what="the offline indicator")
+        await pilot.press("l", "n")
+        app.screen.query_one("#title").value = "Written on the train"
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: "1 queued" in indicator(app), what="the queued card")
+        card = next(c for c in app.board_screen.model.visible(app.board_screen.active.column_id)
+                    if c.title == "Written on the train")
+        assert card.key == ""
+        provisional = f"WEB-?{handle(card.id)}"
+        await until(pilot, lambda: any(provisional in line for line in card_lines(app, "Todo")), within=5,
+                    what=f"{provisional} on the board")
+        listed = ok("ls", "--offline", env=env).stdout  # the handle `taskly ls` shows
+        assert provisional in listed
+
+        own_server.start()  # the live link comes back and sends the queued card
+        await until(pilot, lambda: "WEB-8" in column_keys(app, "Todo"), within=30, what="its key")
+        await until(pilot, lambda: any("WEB-8" in line for line in card_lines(app, "Todo"))
+                    and not any("WEB-?" in line for line in card_lines(app, "Todo")), within=5)
+        assert seeded.owner.ok("GET", f"/cards/{card.id}")["key"] == "WEB-8"

@@ -34,7 +34,7 @@ def board(tui_server, database_url: str, tmp_path_factory: pytest.TempPathFactor
                  comments=[("maya", "The pagination query needs an index."), ("lee", "Added it, thanks.")])
     owner = Api.login(tui_server.url, "ana")
     seeded = seed_board(tui_server.url, owner, tmp_path_factory.mktemp("snapshots"), cards,
-                        workspace_name="Acme")
+                        workspace_name="Acme", comment_ids="board-snapshots")
     columns = {c["name"]: c["id"] for c in owner.ok("GET", f"/boards/{seeded.board['id']}")["columns"]}
     owner.ok("PATCH", f"/columns/{columns['Todo']}", json={"wip_limit": 2})
     owner.ok("PATCH", f"/columns/{columns['In Progress']}", json={"wip_limit": 3})
@@ -75,8 +75,9 @@ def test_board(board, open_app, snap_compare) -> None:
     border, active column header); Todo `3/2 over WIP` in red, over its WIP limit, with a high
     (orange), a medium (yellow) and a low (blue) card, labels in italics and assignee initials;
     In Progress `1/3` with urgent WEB-1, overdue (its due date in red reverse), assigned to MA; In Review with WEB-6 due today and its pull request badge
-    line `#7 open CI✓ ✔1`; Done with WEB-7. The footer: the keys in force (`esc Clear filter` is
-    hidden: no filter), then `● online · 0 queued`."""
+    line `#7 open CI✓ ✔1`; Done with WEB-7. No sprint: nothing after the title. The footer: the keys
+    in force (`esc Clear filter` is hidden: no filter), `S Sprint` and `b Burndown` last among the
+    board's, then `● online · 0 queued`."""
     seeded, now = board
     app = open_app(seeded, user=seeded.owner, now=now)
     assert snap_compare(app, terminal_size=SIZE, run_before=steady(app))
@@ -86,9 +87,9 @@ def test_card_details(board, open_app, snap_compare) -> None:
     """WEB-6's details: its fields (In Review, medium, 8 points, due today, assigned to lee), the
     markdown description with a bulleted list, pull request acme/web#7 "Audit log page" (open, CI
     success with its checks `tests` and `GitHub Actions`, 1 approved, web-6-audit-log → master by
-    Codertocat), two comments by maya and lee "5 min ago", and the activity, newest first: the
+    Codertocat, and its details from the payload: 1 commit · +1 -1), two comments by maya and lee "5 min ago", and the activity, newest first: the
     review, the check suite, the check run and the opened PR (each by its GitHub delivery), the
-    comments, the creation in In Review. The footer shows the detail view's keys."""
+    comments, the creation in In Review. The footer shows the detail view's keys (o: Open on GitHub)."""
     seeded, now = board
     app = open_app(seeded, now=now)
     base = steady(app)
@@ -125,8 +126,9 @@ def test_edit_form(board, open_app, snap_compare) -> None:
 
 
 def test_help_screen(board, open_app, snap_compare) -> None:
-    """The help over the dimmed board: every binding by where it works — Board (with `s` Start) and
-    App on the left; In a column, Card details, Forms, Confirmation and Help on the right — with its
+    """The help over the dimmed board: every binding by where it works — Board (with `s` Start,
+    `z` Card density, `S` Sprint and `b` Burndown) and App on the left; In a column,
+    Card details with `o` Open on GitHub, Burndown (`esc, b` Back), Forms, Confirmation and Help on the right — with its
     keys, what it does and its id, and how to remap them in the [keys] table."""
     seeded, now = board
     app = open_app(seeded, now=now)
@@ -138,3 +140,45 @@ def test_help_screen(board, open_app, snap_compare) -> None:
 
     assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
 
+
+
+def test_board_80x24(board, open_app, snap_compare) -> None:
+    """The board at 80x24: three columns of 25 cells (Backlog, Todo, In Progress) with compact
+    two-line cards — a priority bar, key, title cut with `…` and points, then labels with the due
+    date and initials at the end; WEB-5 under the cursor (heavy bar, highlighted). The title bar
+    says `2 more ▶` (In Review and Done are off screen). The footer keeps the first keys that fit,
+    `? Help`, `q Quit` and `● online · 0 queued`."""
+    seeded, now = board
+    app = open_app(seeded, now=now)
+    assert snap_compare(app, terminal_size=(80, 24), run_before=steady(app))
+
+
+def test_board_80x24_scrolled(board, open_app, snap_compare) -> None:
+    """The board at 80x24 after `l` four times: the view has followed the focus to Done, whose WEB-7
+    is under the cursor, with In Progress and In Review beside it; the title bar says `◀ 2 more`."""
+    seeded, now = board
+    app = open_app(seeded, now=now)
+    base = steady(app)
+
+    async def run_before(pilot) -> None:
+        await base(pilot)
+        await pilot.press("l", "l", "l", "l")
+
+    assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)
+
+
+def test_board_120x40(board, open_app, snap_compare) -> None:
+    """The board at 120x40: four columns of 29 cells with full cards (borders, two title lines,
+    WEB-6's pull request line), the fifth (Done) off screen: `1 more ▶` in the title bar. The footer
+    still has room for every key."""
+    seeded, now = board
+    app = open_app(seeded, now=now)
+    assert snap_compare(app, terminal_size=(120, 40), run_before=steady(app))
+
+
+def test_board_200x50(board, open_app, snap_compare) -> None:
+    """The board at 200x50: the five columns share the width (no scrolling, nothing in the title bar's
+    right end), full cards, and every key in the footer."""
+    seeded, now = board
+    app = open_app(seeded, now=now)
+    assert snap_compare(app, terminal_size=(200, 50), run_before=steady(app))

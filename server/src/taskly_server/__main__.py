@@ -1,4 +1,4 @@
-"""`taskly-server run|worker|migrate`."""
+"""`taskly-server run|worker|migrate|consumers|demo-history|sql migration`."""
 
 from __future__ import annotations
 
@@ -30,6 +30,17 @@ def _prepare(settings: Settings, *, migrate: bool = False) -> Settings:
     if migrate:
         _migrate(settings.database_url)
     return settings
+
+
+def _report_errors(settings: Settings) -> None:
+    """Sentry, when `TASKLY_SENTRY_DSN` is set (before the app exists: its integration hooks
+    Litestar's constructor); a job's failure by design (`JobFailed`) is no error to report."""
+    if settings.sentry_dsn is None:
+        return
+    from .lib.jobs import JobFailed
+    from .observability import configure_error_reports
+
+    configure_error_reports(settings.sentry_dsn.get_secret_value(), ignore=(JobFailed,))
 
 
 def _migrate(database_url: str) -> None:
@@ -69,18 +80,61 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
     # uvicorn shuts down gracefully on SIGTERM, then re-raises it with the previous handler in
     # place: exit normally then, so atexit hooks (stopping the embedded Postgres) still run.
     signal.signal(signal.SIGTERM, _exit_cleanly)
+    _report_errors(settings)
     app = create_app(settings)
     # The ~260k objects of the imports and the app live as long as the process: kept out of the
     # collector's sight, a full collection with 1,000 sockets open stalls the process (and every
     # realtime send) ~120 ms instead of ~280 ms.
     gc.freeze()
-    uvicorn.run(app, host=args.host, port=args.port, log_config=None,
-                log_level="warning", access_log=False, server_header=False, lifespan="on",
-                timeout_graceful_shutdown=10,
-                # Realtime events are small JSON sent to many sockets: compressing them per socket
-                # cost ~20% of a 1,000-socket fan-out for little gain.
-                ws_per_message_deflate=False)
-    return 0
+    config = uvicorn.Config(app, host=args.host, port=args.port, log_config=None,
+                            log_level="warning", access_log=False, server_header=False, lifespan="on",
+                            timeout_graceful_shutdown=settings.shutdown_timeout * 0.4,
+                            # Realtime events are small JSON sent to many sockets: compressing them
+                            # per socket cost ~20% of a 1,000-socket fan-out for little gain.
+                            ws_per_message_deflate=False)
+    server = _server_class()(config, app, settings.shutdown_timeout)
+    server.run()
+    return 0 if server.started else 3
+
+
+def _server_class() -> type:
+    """uvicorn's server, stopping within `shutdown_timeout` of SIGTERM: it first closes the
+    WebSockets with 1001 (`realtime.shutdown`), then drains requests (40% of the budget) and runs
+    the app's shutdown, whose steps are bounded each; should anything still hang, the process
+    exits anyway when the budget is spent."""
+    import os
+    import threading
+
+    import structlog
+    import uvicorn
+
+    from .lib.deadlines import bounded
+    from .realtime.shutdown import close_sockets
+
+    log = structlog.get_logger("taskly.server")
+
+    def force_exit(budget: float) -> None:
+        log.error("shutdown_timed_out", seconds=budget)
+        sys.stdout.flush()
+        os._exit(1)
+
+    class Server(uvicorn.Server):
+        def __init__(self, config: uvicorn.Config, app: object, budget: float) -> None:
+            super().__init__(config)
+            self.app, self.budget = app, budget
+
+        def handle_exit(self, sig: int, frame: object) -> None:
+            if not self.should_exit:
+                timer = threading.Timer(self.budget, force_exit, (self.budget,))
+                timer.daemon = True
+                timer.start()
+            super().handle_exit(sig, frame)
+
+        async def shutdown(self, sockets: list | None = None) -> None:
+            await bounded(close_sockets(self.app), min(2.0, self.budget * 0.2), "websockets")
+            await super().shutdown(sockets)
+
+    return Server
 
 
 def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
@@ -90,6 +144,7 @@ def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
 
     settings = _prepare(settings)
     if not args.check:
+        _report_errors(settings)
         asyncio.run(run_worker(settings))
         return 0
     try:
@@ -99,6 +154,49 @@ def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
         return 1
     print(result)
     return 0
+
+
+def cmd_consumers(settings: Settings, args: argparse.Namespace) -> int:
+    """Each change-feed consumer's cursor and lag per workspace, the largest lag first."""
+    import asyncio
+    import json
+
+    from .db.session import create_engine, create_sessionmaker
+    from .lib.consumers import consumer_lag
+
+    settings = _prepare(settings)
+
+    async def read() -> list[dict]:
+        engine = create_engine(settings.database_url, 1, connect_timeout=settings.db_connect_timeout)
+        try:
+            async with create_sessionmaker(engine)() as db:
+                return await consumer_lag(db)
+        finally:
+            await engine.dispose()
+
+    rows = asyncio.run(read())
+    if not args.all:
+        rows = [row for row in rows if row["lag"] > 0] or rows[:0]
+    if args.json:
+        print(json.dumps([{**row, "workspace_id": str(row["workspace_id"])} for row in rows], indent=2))
+    else:
+        print("CONSUMER\tWORKSPACE\tCURSOR\tHEAD\tLAG")
+        for row in rows:
+            print(f"{row['consumer']}\t{row['workspace_id']}\t{row['cursor']}\t{row['head']}\t{row['lag']}")
+    print(f"{sum(row['lag'] for row in rows)} changes not yet consumed", file=sys.stderr)
+    return 0
+
+
+def cmd_sql_migration(_: Settings, args: argparse.Namespace) -> int:
+    from .db.freeze import run
+
+    return run(args.message)
+
+
+def cmd_demo_history(settings: Settings, _: argparse.Namespace) -> int:
+    from .demo_history import run
+
+    return run(settings, sys.stdin.read(), _prepare)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -115,6 +213,17 @@ def main(argv: list[str] | None = None) -> int:
     worker.add_argument("--timeout", type=float, default=10.0, help="seconds --check waits")
     worker.set_defaults(handler=cmd_worker)
     commands.add_parser("migrate", help="apply database migrations").set_defaults(handler=cmd_migrate)
+    consumers = commands.add_parser("consumers", help="the change-feed consumers' lag per workspace")
+    consumers.add_argument("--all", action="store_true", help="also the workspaces they have caught up in")
+    consumers.add_argument("--json", action="store_true", help="one JSON list of {consumer, workspace_id, cursor, head, lag}")
+    consumers.set_defaults(handler=cmd_consumers)
+    commands.add_parser("demo-history", help="date the demo's changes (a JSON plan on stdin; dev login only)"
+                        ).set_defaults(handler=cmd_demo_history)
+    sql = commands.add_parser("sql", help="SQL functions: db/sql/<name>.sql is their source")
+    migration = sql.add_subparsers(dest="sql_command", required=True).add_parser(
+        "migration", help="write the migration for the db/sql files changed since frozen (db/freeze.py)")
+    migration.add_argument("message", help="the migration's summary line")
+    migration.set_defaults(handler=cmd_sql_migration)
     args = parser.parse_args(argv)
     from pydantic import ValidationError
 

@@ -11,6 +11,7 @@ from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 from pydantic import ValidationError as PydanticValidationError
 from sqlalchemy.exc import DBAPIError
 from taskly_shared.errors import ErrorCode
+from taskly_shared.models import UNPROCESSABLE
 
 log = structlog.get_logger("taskly.errors")
 
@@ -56,6 +57,10 @@ class Gone(DomainError):
     status, code, title = 410, ErrorCode.GONE, "Gone"
 
 
+class RateLimited(DomainError):
+    status, code, title = 429, ErrorCode.RATE_LIMITED, "Too many requests"
+
+
 _HTTP_CODES = {
     400: (ErrorCode.BAD_REQUEST, "Bad request"),
     401: (ErrorCode.UNAUTHENTICATED, "Not authenticated"),
@@ -69,6 +74,12 @@ _HTTP_CODES = {
 }
 
 
+def _unprocessable(error: Any) -> bool:
+    """A control character in a name or a boolean given as a number: 422, not 400."""
+    message = error.get("message", "") if isinstance(error, dict) else ""
+    return isinstance(message, str) and any(text in message for text in UNPROCESSABLE)
+
+
 def to_problem_details(exc: Exception) -> ProblemDetailsException:
     """Every error leaves the server as problem details with a stable `code`; never a traceback."""
     if isinstance(exc, ProblemDetailsException):
@@ -78,10 +89,15 @@ def to_problem_details(exc: Exception) -> ProblemDetailsException:
     if isinstance(exc, ValidationException):
         errors = exc.extra if isinstance(exc.extra, list) else []
         detail = exc.detail if isinstance(exc.detail, str) else "Validation failed"
-        return _problem(400, ErrorCode.VALIDATION, "Invalid request", detail, errors=_safe(errors))
+        status = 422 if errors and all(_unprocessable(e) for e in errors) else 400
+        return _problem(status, ErrorCode.VALIDATION, "Invalid request", detail, errors=_safe(errors))
     if isinstance(exc, PydanticValidationError):
         errors = [{"key": ".".join(map(str, e["loc"])), "message": e["msg"]} for e in exc.errors()]
         return _problem(400, ErrorCode.VALIDATION, "Invalid request", "Validation failed", errors=errors[:20])
+    dependency = failing_dependency(exc)
+    if dependency is not None:
+        log.warning("dependency_unavailable", dependency=dependency, error=_names(exc))
+        return unavailable(f"the {dependency} is unavailable; try again shortly")
     if isinstance(exc, DBAPIError) and _sqlstate_class(exc) == "22":
         # a data exception (NUL byte in text, value out of range …): the input, not the server
         return _problem(422, ErrorCode.VALIDATION, "Invalid request", "a value cannot be stored as given")
@@ -120,3 +136,87 @@ def _safe(errors: list[Any]) -> list[dict[str, Any]]:
         if isinstance(error, dict):
             out.append({"key": str(error.get("key", "")), "message": str(error.get("message", ""))[:300]})
     return out
+
+
+# --- a failing dependency: 503, never 500 ------------------------------------------------------
+
+RETRY_AFTER = 5
+"""Seconds a client is asked to wait (`Retry-After`) after a 503 for a failing dependency."""
+_OUTAGE_SQLSTATE_CLASSES = ("08", "53", "57", "58")
+"""Connection exception, insufficient resources, operator intervention (shutdown, statement
+timeout), system error: the database is failing, not the request."""
+
+
+def unavailable(detail: str) -> ProblemDetailsException:
+    """503 `service_unavailable` with `Retry-After`: what a failing dependency or a request past its
+    deadline answers (the CLI keeps such a write queued and pushes it later)."""
+    return _problem(503, ErrorCode.SERVICE_UNAVAILABLE, "Service unavailable", detail,
+                    {"Retry-After": str(RETRY_AFTER)})
+
+
+def failing_dependency(exc: BaseException) -> str | None:
+    """"database" or "redis" when `exc` (or what caused it) says that dependency is unreachable,
+    failing or too slow (refused, reset, pool exhausted, connect or statement timeout); else None."""
+    if isinstance(exc, BaseExceptionGroup):
+        found = {failing_dependency(inner) for inner in exc.exceptions}
+        return None if None in found or not found else sorted(found)[0]
+    for _ in range(8):  # the exception and its causes (`raise … from`), as drivers wrap them
+        found = _dependency_of(exc)
+        if found is not None or exc.__cause__ is None:
+            return found
+        exc = exc.__cause__
+    return None
+
+
+def _dependency_of(exc: BaseException) -> str | None:
+    # looked at on errors only; not every process loads redis or psycopg
+    import asyncpg
+    import psycopg
+    import redis.exceptions
+    from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+    if isinstance(exc, redis.exceptions.ConnectionError | redis.exceptions.TimeoutError):
+        return "redis"
+    if isinstance(exc, PoolTimeout | psycopg.OperationalError):
+        return "database"
+    if isinstance(exc, DBAPIError):
+        invalidated = exc.connection_invalidated or _sqlstate_class(exc) in _OUTAGE_SQLSTATE_CLASSES
+        return "database" if invalidated else None
+    if isinstance(exc, asyncpg.PostgresError):
+        return "database" if (exc.sqlstate or "")[:2] in _OUTAGE_SQLSTATE_CLASSES else None
+    if isinstance(exc, asyncpg.exceptions.ConnectionDoesNotExistError) or (
+            type(exc) is asyncpg.InterfaceError and "closed" in str(exc)):
+        return "database"
+    if isinstance(exc, OSError):  # refused, reset, timed out, no socket: raw from a driver
+        return _driver_of(exc)
+    return None
+
+
+_DRIVERS = (("redis", "redis"), ("saq.queue.redis", "redis"), ("asyncpg", "database"),
+            ("sqlalchemy", "database"), ("psycopg", "database"), ("saq", "database"))
+
+
+def _driver_of(exc: BaseException) -> str | None:
+    """Whose client raised `exc`, by the modules its traceback went through (the innermost
+    first); None when no database or Redis client did."""
+    modules = []
+    frame = exc.__traceback__
+    while frame is not None:
+        modules.append(frame.tb_frame.f_globals.get("__name__", ""))
+        frame = frame.tb_next
+    for module in reversed(modules):
+        for prefix, dependency in _DRIVERS:
+            if module == prefix or module.startswith(prefix + "."):
+                return dependency
+    return None
+
+
+def _names(exc: BaseException) -> str:
+    """`InterfaceError(ConnectionDoesNotExistError)`: the exception and its causes, by type only
+    (their text may carry SQL and its parameters)."""
+    names = [type(exc).__name__]
+    while exc.__cause__ is not None and len(names) < 4:
+        exc = exc.__cause__
+        names.append(type(exc).__name__)
+    return names[0] + "".join(f"({name}" for name in names[1:]) + ")" * (len(names) - 1)
+

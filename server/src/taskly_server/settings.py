@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -47,12 +48,51 @@ class Settings(BaseSettings):
     """A WebSocket silent this many seconds after a `ping` is dropped."""
     db_pool_size: int = Field(default=20, ge=1)
     """Connections kept by each server process."""
+    db_connect_timeout: float = Field(default=5.0, gt=0)
+    """Seconds to open a PostgreSQL connection, or to wait for a free one in the pool; then 503."""
+    db_statement_timeout: float = Field(default=30.0, gt=0)
+    """Longest a server's SQL statement may run (`statement_timeout`; also the wait on a silent database)."""
+    request_timeout: float = Field(default=10.0, gt=0)
+    """Seconds an HTTP request may take before it is answered 503 (WebSockets are exempt)."""
+    shutdown_timeout: float = Field(default=10.0, gt=0)
+    """Seconds from SIGTERM to exit: WebSockets are closed (1001), requests in flight finish."""
     log_level: str = "INFO"
     """Log level of the structured JSON logs."""
     queue_name: str = Field(default="taskly", min_length=1, max_length=100)
     """Name of the SAQ job queue (deployments sharing one Redis or database use different names)."""
     worker_in_process: bool | None = None
     """Run the SAQ worker inside each server process; unset: only on the embedded Postgres."""
+    sentry_dsn: SecretStr | None = None
+    """Sentry DSN for reports of unhandled server and worker errors (credentials scrubbed); unset: off."""
+    body_limit: int = Field(default=1024 * 1024, ge=1024, le=25 * 1024 * 1024)
+    """Largest request body in bytes (card, board, column, comment writes …): a larger one gets 413
+    before it is read, from its Content-Length or as soon as a chunked body passes the limit."""
+    body_limit_auth: int = Field(default=16 * 1024, ge=1024, le=1024 * 1024)
+    """Largest body of the sign-in, refresh, logout, API-token and invitation routes."""
+    body_limit_bulk: int = Field(default=4 * 1024 * 1024, ge=1024, le=25 * 1024 * 1024)
+    """Largest body of `POST /api/v1/cards/bulk-update` (up to 500 card patches)."""
+    body_limit_webhook: int = Field(default=25 * 1024 * 1024, ge=1024, le=25 * 1024 * 1024)
+    """Largest GitHub webhook delivery (GitHub sends at most 25 MB); its signature is checked on
+    the raw bytes before the payload is parsed."""
+    large_bodies_at_once: int = Field(default=2, ge=1, le=64)
+    """Request bodies over 1 MB each process reads and parses at once; the others wait their turn
+    (up to 30 s, then 503), so a burst of large bodies cannot exhaust memory."""
+    json_max_depth: int = Field(default=64, ge=2, le=512)
+    """Deepest nesting of arrays and objects a JSON body may have; deeper → 400."""
+    rate_limit_user: int = Field(default=100, ge=0)
+    """Requests per user (by bearer token's user) per `rate_limit_window`; 0: no limit. Over it → 429."""
+    rate_limit_ip: int = Field(default=1000, ge=0)
+    """Requests per client IP per `rate_limit_window`; 0: no limit. Webhooks, health, metrics and
+    the schema are exempt. Counted in Redis when `redis_url` is set (shared by replicas)."""
+    rate_limit_window: Literal["second", "minute", "hour"] = "minute"
+    """The period the rate limits are counted over (a token bucket refilling evenly across it)."""
+    consumer_sweep_interval: int = Field(default=2, ge=1, le=5)
+    """Seconds between a worker's looks for feed consumers behind their workspace (heals lost notices)."""
+    test_clock_file: Path | None = None
+    """Tests only: a file holding an ISO time the reminders cron and the feed consumers take as
+    now (read at each use; an empty or missing file is the real clock). Never set in production."""
+    test_consumer_crash: str | None = None
+    """Tests only: the worker exits abruptly after consumer NAME's effects, before its commit."""
 
     @property
     def data_dir(self) -> Path:

@@ -3,53 +3,68 @@
 The queue lives on Redis when `TASKLY_REDIS_URL` is set, else on Postgres (SAQ's own `saq_*`
 tables next to ours, LISTEN/NOTIFY wake-ups). Jobs are small idempotent functions with keyword
 arguments that return a summary; their context holds `settings`, `sessionmaker` and `queue`.
-Services enqueue through `app.state.queue` (a `JobQueue`), with a key so duplicates collapse:
-`await state.queue.enqueue("create_branch", key=f"branch:{card_id}", card_id=str(card_id))`.
+Services enqueue through `app.state.queue` (a `lib.jobs.JobQueue`), with a key so duplicates
+collapse: `await state.queue.enqueue("create_branch", key=f"branch:{card_id}", card_id=str(card_id))`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import logging
 from collections.abc import AsyncGenerator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
-from functools import cached_property
 from time import monotonic
 from typing import Any
 
 import structlog
 from psycopg import AsyncConnection
-from psycopg.sql import SQL
 from psycopg_pool import AsyncConnectionPool
 from saq import CronJob, Job, Queue, Worker
-from saq.job import Status
-from saq.queue.postgres import PostgresQueue
-from saq.queue.redis import RedisQueue
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
+from .domain.feed.jobs import prune_feed
 from .domain.github.jobs import JOBS as GITHUB_JOBS
 from .domain.github.jobs import BranchJobReads
 from .domain.github.starts import CardStarts
+from .domain.notifications.consumers import CONSUMER as NOTIFICATIONS
+from .domain.notifications.reminders import send_reminders
+from .domain.pulls.comments import JOBS as COMMENT_JOBS
+from .domain.pulls.consumers import CONSUMER as PR_COMMENTS
 from .domain.pulls.jobs import JOBS as WEBHOOK_JOBS
-from .domain.sync.jobs import prune_feed
+from .domain.pulls.reconcile import JOBS as RECONCILE_JOBS
+from .domain.pulls.reconcile import reconcile_stale
+from .domain.recurrence.consumers import CONSUMER as RECURRENCE
+from .lib.clock import Clock
+from .lib.consumers import FeedConsumers, NoticeListener, sweep_consumers
+from .lib.deadlines import bounded
+from .lib.jobs import (
+    Announcer,
+    JobDeferred,
+    JobFailed,
+    JobQueue,
+    QuietJobFailures,
+    restore_retry_policy,
+)
+from .lib.queues import PostgresJobQueue, RedisJobQueue
+from .observability import report_task_errors, tag_error_reports
 from .settings import Settings
 
 log = structlog.get_logger("taskly.worker")
 
 CONCURRENCY = 20
 """Jobs one worker runs at once. Branch jobs wait on GitHub most of their time; with 20 of them in
-flight, those that start or finish together share their queries (github/jobs.BranchJobReads,
-github/starts.py). Each may wait on GitHub in a thread of its own: asyncio's default pool has
-cpu_count + 4 threads (6 here), which let only 6 GitHub calls out at a time."""
+flight, those that start or finish together share their queries (BranchJobReads in
+domain/github/jobs.py, CardStarts in domain/github/starts.py). Each may wait on GitHub in a thread
+of its own: asyncio's default pool has cpu_count + 4 threads (6 here), which let only 6 GitHub
+calls out at a time."""
 TIMERS: dict[str, int] = {"sweep": 5}
-"""Look for jobs whose worker died every 5 s (SAQ's default is 60 s), so they are retried soon."""
+"""Look for jobs whose worker died every 5 s (SAQ's default is 60 s), so they are retried soon;
+one sweep takes back all of them at once (lib/queues.py)."""
 SHUTDOWN_GRACE = 10.0
 """Seconds a stopping worker lets running jobs finish before cancelling them (they are retried)."""
-JOB_DEFAULTS: dict[str, Any] = {"timeout": 60, "retries": 4, "retry_delay": 1.0,
-                                "retry_backoff": 60.0, "ttl": 24 * 3600}
-"""Every job: up to 4 attempts with jittered exponential backoff (1 s, 2 s, 4 s, capped at 60 s)."""
+
 
 
 async def health(ctx: dict[str, Any]) -> dict[str, Any]:
@@ -61,10 +76,23 @@ async def health(ctx: dict[str, Any]) -> dict[str, Any]:
             "database": version, "migration": migration}
 
 
-JOBS: list[Any] = [health, prune_feed, *GITHUB_JOBS, *WEBHOOK_JOBS]
+JOBS: list[Any] = [health, prune_feed, sweep_consumers, send_reminders, *GITHUB_JOBS, *WEBHOOK_JOBS,
+                      *RECONCILE_JOBS, *COMMENT_JOBS]
 CRON: list[CronJob] = [
     CronJob(prune_feed, cron="17 * * * *", timeout=600, retries=2),  # hourly, off the full hour
+    CronJob(send_reminders, cron="* * * * *", timeout=120, retries=2),  # every minute
+    CronJob(reconcile_stale, cron="*/10 * * * *", timeout=120, retries=1),  # GitHub drift
 ]
+CONSUMERS = [RECURRENCE, NOTIFICATIONS, PR_COMMENTS]
+"""The change-feed consumers every worker runs (lib/consumers.py), in this order per workspace."""
+
+
+def cron_jobs(settings: Settings) -> list[CronJob]:
+    """CRON, and the consumers' sweep every `consumer_sweep_interval` seconds (croniter's sixth
+    field is seconds)."""
+    sweep = CronJob(sweep_consumers, cron=f"* * * * * */{settings.consumer_sweep_interval}",
+                    timeout=60, retries=1, ttl=60)
+    return [*CRON, sweep]
 
 
 def backend(settings: Settings) -> str:
@@ -84,13 +112,29 @@ def psycopg_url(database_url: str) -> str:
 def create_queue(settings: Settings, *, max_connections: int = 10) -> Queue:
     """The SAQ queue of these settings (not yet connected)."""
     if settings.redis_url:
-        return RedisJobQueue.from_url(settings.redis_url, name=settings.queue_name)
+        return RedisJobQueue(redis_client(settings.redis_url), name=settings.queue_name)
     assert settings.database_url, "the Postgres queue needs a database URL"
     pool = AsyncConnectionPool(psycopg_url(settings.database_url), open=False, min_size=1,
                                max_size=max_connections, kwargs={"autocommit": True},
                                check=_check_unless_fresh, reset=_mark_returned)
     return PostgresJobQueue(pool, name=settings.queue_name, min_size=1, max_size=max_connections,
                             manage_pool_lifecycle=True)
+
+
+REDIS_CONNECT_TIMEOUT = 2.0
+"""Seconds to open a Redis connection: a Redis that is down fails a request fast (503)."""
+
+
+def redis_client(url: str) -> Any:
+    """A Redis client that gives up quickly when Redis is down: one retry after 50 ms, instead of
+    redis-py's three with jittered backoff of up to 14 s in all. No read timeout: a worker's
+    dequeue blocks on Redis by design (a silent Redis is bounded by each request's deadline)."""
+    from redis.asyncio import Redis
+    from redis.asyncio.retry import Retry
+    from redis.backoff import ConstantBackoff
+
+    return Redis.from_url(url, socket_connect_timeout=REDIS_CONNECT_TIMEOUT,
+                          retry=Retry(ConstantBackoff(0.05), 1))
 
 
 FRESH = 0.5
@@ -111,116 +155,6 @@ async def _check_unless_fresh(conn: AsyncConnection) -> None:
     """
     if monotonic() - getattr(conn, "taskly_returned_at", 0.0) > FRESH:
         await AsyncConnectionPool.check_connection(conn)
-
-
-class PostgresJobQueue(PostgresQueue):
-    """SAQ's Postgres queue, writing a job whose new status is known in one statement.
-
-    SAQ wraps every job write in a transaction (BEGIN and COMMIT, or a savepoint inside the
-    dequeue's transaction) because a write without a status first reads the stored one FOR
-    UPDATE. A write that names its status (dequeued, started, finished, retried) is one UPDATE,
-    atomic by itself: the wrapping cost two more round trips to Postgres per write, 4-6 per job.
-    """
-
-    @cached_property
-    def _update_queries(self) -> dict[bool, bytes]:
-        """The UPDATE of `_update`, without and with `expire_at`, rendered once (psycopg renders
-        a Composed query to bytes again on every execution)."""
-        return {with_expiry: SQL(
-            "UPDATE {jobs_table} SET job = %(job)s, status = %(status)s, scheduled = %(scheduled)s"
-            + (", expire_at = %(expire_at)s" if with_expiry else "") + " WHERE key = %(key)s"
-        ).format(jobs_table=self.jobs_table).as_bytes(None) for with_expiry in (False, True)}
-
-    async def _update(self, job: Job, status: Status | None = None, **kwargs: Any) -> None:
-        if status is None:  # a heartbeat: keep whatever status is stored (an abort, say)
-            await super()._update(job, status, **kwargs)
-            return
-        expire_at = kwargs.pop("expire_at", -1)
-        connection = kwargs.pop("connection", None)
-        job.status = status
-        query = self._update_queries[expire_at != -1]
-        params = {"job": self.serialize(job), "status": job.status, "key": job.key,
-                  "scheduled": job.scheduled, "expire_at": expire_at}
-        if connection is not None:
-            await connection.execute(query, params)
-            return
-        async with self.pool.connection() as conn:
-            await conn.execute(query, params)
-
-
-ACTIVE_JOBS = """
-local id_jobs = {}
-if redis.call('EXISTS', KEYS[1]) == 0 then
-    redis.call('SETEX', KEYS[1], ARGV[1], 1)
-    for i, v in ipairs(redis.call('LRANGE', KEYS[2], 0, -1)) do
-        id_jobs[i] = {v, redis.call('GET', v)}
-    end
-end
-return id_jobs
-"""
-"""SAQ's sweep script: the active list's jobs and records, for one sweeper per `lock` seconds."""
-
-
-class RedisJobQueue(RedisQueue):
-    """SAQ's Redis queue, not sweeping the job a worker has only just dequeued (SAQ#124, #277).
-
-    A worker moves a job from the queued list to the active one, then marks its record active.
-    SAQ's sweep takes any job in the active list whose record is not active for a lost one: a
-    sweep in between aborted the job, waited up to 5 s for it to stop, and queued it again, so
-    it ran twice (seen in the create_branch bench: a few jobs in some runs of 1,000). Here such a
-    job is swept only when a later sweep finds the very same record still unclaimed: its worker
-    died between the two steps.
-    """
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._unclaimed: set[bytes] = set()
-
-    async def sweep(self, lock: int = 60, abort: float = 5.0) -> list[str]:
-        if not self._cleanup_script:
-            self._cleanup_script = self.redis.register_script(ACTIVE_JOBS)
-        id_jobs = await self._cleanup_script(keys=[self._sweep, self._active], args=[lock],
-                                             client=self.redis)
-        unclaimed, swept = set(), []
-        for job_id, job_bytes in id_jobs:
-            job = self.deserialize(job_bytes)
-            if job is None:  # no record: forget the id
-                swept.append(job_id)
-                async with self.redis.pipeline(transaction=True) as pipe:
-                    await pipe.lrem(self._active, 0, job_id).zrem(self._incomplete, job_id).execute()
-                continue
-            if job.status == Status.QUEUED and job_bytes not in self._unclaimed:
-                unclaimed.add(job_bytes)  # dequeued a moment ago, or lost: the next sweep tells
-                continue
-            if job.status != Status.ACTIVE or job.stuck:
-                swept.append(job_id)
-                await self.abort(job, error=self.swept_error_message)
-                with contextlib.suppress(asyncio.TimeoutError):
-                    await job.refresh(abort)
-                if job.retryable:
-                    await self.retry(job, error=self.swept_error_message)
-                else:
-                    await self.finish(job, Status.ABORTED, error=self.swept_error_message)
-        if id_jobs:  # an empty answer may only mean another worker swept just now
-            self._unclaimed = unclaimed
-        return [job_id.decode() for job_id in swept]
-
-
-class JobQueue:
-    """What the server and jobs enqueue through; duplicates by `key` collapse (returns None)."""
-
-    def __init__(self, queue: Queue) -> None:
-        self.saq = queue
-
-    async def enqueue(self, name: str, *, key: str | None = None, **kwargs: Any) -> Job | None:
-        """Queue job `name` with keyword arguments `kwargs`; None when `key` is already queued or running."""
-        job = Job(function=name, kwargs=kwargs, **JOB_DEFAULTS)
-        if key is not None:
-            job.key = key
-        return await self.saq.enqueue(job)
-
-    async def job(self, key: str) -> Job | None:
-        return await self.saq.job(key)
 
 
 class TasklyWorker(Worker):
@@ -258,7 +192,8 @@ def create_worker(settings: Settings, queue: Queue, *, sessionmaker: Any = None,
         if sessionmaker is None:
             from .db.session import create_engine, create_sessionmaker
 
-            engine = create_engine(settings.database_url, pool_size=5)
+            engine = create_engine(settings.database_url, pool_size=5,
+                                   connect_timeout=settings.db_connect_timeout)
             ctx["sessionmaker"] = create_sessionmaker(engine)
         else:
             ctx["sessionmaker"] = sessionmaker
@@ -266,25 +201,53 @@ def create_worker(settings: Settings, queue: Queue, *, sessionmaker: Any = None,
         ctx["queue"] = JobQueue(queue)
         ctx["card_starts"] = CardStarts(ctx)
         ctx["branch_reads"] = BranchJobReads(ctx)
+        ctx["clock"] = Clock(settings.test_clock_file)
+        ctx["announcer"] = Announcer(ctx)
+        ctx["consumers"] = FeedConsumers(CONSUMERS, ctx["sessionmaker"], settings, ctx["announcer"],
+                                         ctx["clock"], queue=ctx["queue"])
+        await ctx["consumers"].register()
+        ctx["notice_listener"] = NoticeListener(settings, ctx["consumers"])
+        ctx["notice_listener"].start()
         log.info("worker_started", queue=queue.name, backend=backend(settings),
                  jobs=sorted(worker.functions), in_process=in_process)
 
     async def shutdown(ctx: dict[str, Any]) -> None:
+        if "notice_listener" in ctx:
+            await ctx["notice_listener"].stop()
+            await bounded(ctx["consumers"].idle(), SHUTDOWN_GRACE, "feed consumers")
         if engine is not None:
             await engine.dispose()
 
+    QuietJobFailures.install(logging.getLogger("saq"))
     worker_class = InProcessWorker if in_process else TasklyWorker
-    worker = worker_class(queue, JOBS, concurrency=CONCURRENCY, cron_jobs=CRON, startup=startup,
-                          shutdown=[shutdown], after_process=[_log_job], timers=TIMERS)
+    worker = worker_class(queue, JOBS, concurrency=CONCURRENCY, cron_jobs=cron_jobs(settings), startup=startup,
+                          shutdown=[shutdown], before_process=[_tag_job], after_process=[_log_job],
+                          timers=TIMERS)
     return worker
 
 
+async def _tag_job(ctx: dict[str, Any]) -> None:
+    """An error report from the job's task names the job (SAQ runs each attempt in a task of its
+    own, created after this hook: the task starts from these tags)."""
+    job: Job = ctx["job"]
+    restore_retry_policy(job)
+    tag_error_reports(job=job.function, job_key=job.key, job_attempt=job.attempts)
+
+
 async def _log_job(ctx: dict[str, Any]) -> None:
+    """One line per attempt; a failure by design (`JobFailed`) with its reason, any other
+    exception by its type (SAQ has logged its traceback at ERROR)."""
     job: Job = ctx["job"]
     error = ctx.get("exception")
+    if error is None and job.function == "sweep_consumers" and not (job.result or {}).get("workspaces"):
+        return  # every few seconds in every deployment: only a sweep that found work is worth a line
     fields = {"job": job.function, "key": job.key, "status": str(job.status.value),
               "attempt": job.attempts, "duration_ms": job.duration("process")}
-    if error is not None:
+    if isinstance(error, JobDeferred):
+        log.info("job_deferred", reason=str(error), **fields)
+    elif isinstance(error, JobFailed):
+        log.warning("job_failed", error=str(error), **fields)
+    elif error is not None:
         log.warning("job_failed", error=type(error).__name__, **fields)
     else:
         log.info("job", **fields)
@@ -292,6 +255,7 @@ async def _log_job(ctx: dict[str, Any]) -> None:
 
 async def run_worker(settings: Settings) -> None:
     """`taskly-server worker`: process jobs until SIGINT/SIGTERM."""
+    report_task_errors()
     queue = create_queue(settings, max_connections=CONCURRENCY + 2)
     await queue.connect()
     try:
@@ -317,6 +281,7 @@ async def check_worker(settings: Settings, wait: float) -> dict[str, Any]:
 async def queue_lifespan(app: Any) -> AsyncGenerator[None, None]:
     """Lifespan of the server's queue (`app.state.queue`) and, when configured, its own worker."""
     settings: Settings = app.state.settings
+    report_task_errors()  # the server's event loop: its tasks' unhandled errors go to Sentry
     in_process = bool(settings.worker_in_process)
     queue = create_queue(settings, max_connections=CONCURRENCY + 2 if in_process else 4)
     await queue.connect()
@@ -329,8 +294,9 @@ async def queue_lifespan(app: Any) -> AsyncGenerator[None, None]:
     try:
         yield
     finally:
+        budget = settings.shutdown_timeout
         if worker is not None and worker_task is not None:
-            await worker.stop()
+            await bounded(worker.stop(), budget * 0.3, "in-process worker")
             worker_task.cancel()
-            await asyncio.gather(worker_task, return_exceptions=True)
-        await queue.disconnect()
+            await bounded(asyncio.gather(worker_task, return_exceptions=True), 1, "in-process worker")
+        await bounded(queue.disconnect(), 2, "job queue")

@@ -1,7 +1,7 @@
 """The WebSocket protocol of /api/v1/ws: a tagged union each way.
 
 Client → server: auth (first message), subscribe, unsubscribe, ping, pong.
-Server → client: authenticated, subscribed, change, resync, unsubscribed, error, ping, pong.
+Server → client: authenticated, subscribed, change, notification, resync, unsubscribed, error, ping, pong.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, Field, TypeAdapter
 
-from .models import ChangeOut, UserOut
+from .models import ChangeOut, NotificationOut, UserOut
 
 
 class _Message(BaseModel):
@@ -21,6 +21,8 @@ class _Message(BaseModel):
 class Auth(_Message):
     type: Literal["auth"] = "auth"
     token: str = Field(repr=False)
+    notifications_since: int | None = Field(
+        default=None, ge=0, description="Send the user's notifications after this seq first.")
 
 
 class Subscribe(_Message):
@@ -62,6 +64,13 @@ class ChangeEvent(_Message):
     change: ChangeOut
 
 
+class NotificationEvent(_Message):
+    """A notification for the signed-in user, live or caught up (`Auth.notifications_since`)."""
+
+    type: Literal["notification"] = "notification"
+    notification: NotificationOut
+
+
 class Resync(_Message):
     """`since` is older than the retained feed: reload the workspace from the snapshot."""
 
@@ -85,7 +94,8 @@ class Error(_Message):
 
 ClientMessage = Annotated[Auth | Subscribe | Unsubscribe | Ping | Pong, Field(discriminator="type")]
 ServerMessage = Annotated[
-    Authenticated | Subscribed | ChangeEvent | Resync | Unsubscribed | Error | Ping | Pong,
+    Authenticated | Subscribed | ChangeEvent | NotificationEvent | Resync | Unsubscribed | Error | Ping
+    | Pong,
     Field(discriminator="type"),
 ]
 client_message = TypeAdapter(ClientMessage)

@@ -65,7 +65,7 @@ def branch_from_template(template: str | None, board_key: str, number: int, titl
     key = format_card_key(board_key, number).lower()
     try:
         fixed = template.format(key=key, number=number, slug="")
-    except (KeyError, IndexError, ValueError):
+    except (KeyError, IndexError, ValueError, AttributeError, TypeError):  # any text can be a template
         return branch_name(board_key, number, title, max_length)
     room = max_length - len(fixed)
     slug = slugify(title)

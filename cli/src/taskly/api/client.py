@@ -4,20 +4,27 @@
     page = api.changes(workspace_id, since=41)            # ChangesPage; Gone (410) when pruned
     card = api.update_card(card_id, CardPatch(title="x", base_version=3), idempotency_key=mid)
 
-A 401 triggers one transparent token refresh (`credentials.refresh()`) and a retry. An unreachable
-server (or a 502/503/504 from a proxy) raises `Offline`; problem details raise the typed
-`ApiError` subclasses of `taskly.errors`.
+A 401 triggers one transparent token refresh (`credentials.refresh()`) and a retry. A 429 (rate
+limited) is retried once after the server's `Retry-After` when that is at most
+`RATE_LIMIT_WAIT_CAP` seconds, with a note on stderr. An unreachable server (or a 502/503/504 from
+a proxy, or the server's own 503 `service_unavailable` while its database or Redis fails) raises
+`Offline`; problem details raise the typed `ApiError` subclasses of `taskly.core.errors`.
 """
 
 from __future__ import annotations
 
+import math
+import sys
 import threading
+import time
+from collections.abc import Callable
 from typing import Any, TypeVar
 from uuid import UUID
 
 import httpx
 from pydantic import BaseModel, TypeAdapter
 from taskly_shared.models import (
+    ActivityPage,
     ApiTokenCreated,
     ApiTokenOut,
     AuthTokens,
@@ -34,21 +41,42 @@ from taskly_shared.models import (
     CommentOut,
     CreateBranchOut,
     DeviceCodeOut,
+    GitHubRepositoryOut,
     InvitationOut,
     JobOut,
+    LabelChanged,
+    LabelCreate,
+    LabelOut,
+    LabelPatch,
     MemberOut,
+    NotificationsPage,
+    NotificationsRead,
+    NotificationsReadResult,
+    PendingInvitationOut,
     RepositoryConnectOut,
     RepositoryOut,
+    RepositoryStatus,
+    RepositorySyncOut,
     Snapshot,
+    SprintBurndown,
+    SprintClose,
+    SprintCreate,
+    SprintOut,
     UserOut,
+    UserSettings,
+    UserSettingsPatch,
     WorkspaceOut,
 )
 
-from ..errors import ApiError, NotLoggedIn, Offline, from_problem
+from ..core.errors import ApiError, NotLoggedIn, Offline, from_problem
 from .credentials import Credentials
 
 M = TypeVar("M", bound=BaseModel)
 UNREACHABLE = {502, 503, 504}
+TRY_LATER_CODES = {"service_unavailable", "unavailable"}
+RATE_LIMITED = 429
+RATE_LIMIT_WAIT_CAP = 10.0
+"""The longest `Retry-After` the client waits out before its one retry; a longer one is an error."""
 _workspaces = TypeAdapter(list[WorkspaceOut])
 _comments = TypeAdapter(list[CommentOut])
 _members = TypeAdapter(list[MemberOut])
@@ -56,6 +84,37 @@ _boards = TypeAdapter(list[BoardOut])
 _changes = TypeAdapter(list[ChangeOut])
 _tokens = TypeAdapter(list[ApiTokenOut])
 _repositories = TypeAdapter(list[RepositoryOut])
+_github_repositories = TypeAdapter(list[GitHubRepositoryOut])
+_labels = TypeAdapter(list[LabelOut])
+_invitations = TypeAdapter(list[PendingInvitationOut])
+_sprints = TypeAdapter(list[SprintOut])
+
+
+def retry_after(response: httpx.Response) -> float | None:
+    """Seconds the server asks to wait (`Retry-After` in seconds), None when absent or unreadable."""
+    try:
+        seconds = float(response.headers.get("retry-after", ""))
+    except ValueError:
+        return None
+    return seconds if math.isfinite(seconds) and seconds >= 0 else None
+
+
+def _note(message: str) -> None:
+    sys.stderr.write(f"taskly: {message}\n")  # looked up now: the TUI captures stderr while it runs
+    sys.stderr.flush()
+
+
+def _unavailable(response: httpx.Response) -> bool:
+    """A 502/503/504 that means "try again later": a proxy's, or the server's own when its database
+    or Redis fails or a request outran its deadline (`service_unavailable`); not a problem the
+    server reports about GitHub (`github_unavailable`, `github_not_configured`)."""
+    if not _is_problem(response):
+        return True
+    try:
+        code = response.json().get("code")
+    except (ValueError, AttributeError):
+        return True
+    return code in TRY_LATER_CODES
 
 
 def _is_problem(response: httpx.Response) -> bool:
@@ -79,13 +138,14 @@ class ApiClient:
 
     # --- plumbing -------------------------------------------------------------------------------
 
-    def _token(self) -> str:
+    def access_token(self) -> str:
+        """The access token requests carry (NotLoggedIn without credentials)."""
         token = self.credentials.get() if self.credentials is not None else None
         if not token:
             raise NotLoggedIn("not logged in: run `taskly login`", code="unauthenticated")
         return token
 
-    def refreshed_token(self, stale: str | None) -> str | None:
+    def fresh_token(self, stale: str | None) -> str | None:
         """A fresh access token after `stale` was refused (refreshing at most once per expiry)."""
         if self.credentials is None:
             return None
@@ -109,17 +169,31 @@ class ApiClient:
                 auth: bool = True) -> httpx.Response:
         """One request; returns a 2xx response or raises a typed error."""
         headers = {"Idempotency-Key": idempotency_key} if idempotency_key else {}
-        token = self._token() if auth else None
-        response = self._send(method, path, token, json, params, headers, timeout)
+        token = self.access_token() if auth else None
+        response = self._patiently(lambda: self._send(method, path, token, json, params, headers, timeout))
         if response.status_code == 401 and auth:
-            fresh = self.refreshed_token(token)
+            fresh = self.fresh_token(token)
             if fresh:
-                response = self._send(method, path, fresh, json, params, headers, timeout)
+                response = self._patiently(
+                    lambda: self._send(method, path, fresh, json, params, headers, timeout))
         if response.is_success:
             return response
-        if response.status_code in UNREACHABLE and not _is_problem(response):
+        if response.status_code in UNREACHABLE and _unavailable(response):
             raise Offline(f"{self.server_url} is unavailable (HTTP {response.status_code})")
         raise self._error(response)
+
+    @staticmethod
+    def _patiently(send: Callable[[], httpx.Response]) -> httpx.Response:
+        """`send()`, and once more after the wait a 429 asks for (when it is short enough)."""
+        response = send()
+        if response.status_code != RATE_LIMITED:
+            return response
+        wait = retry_after(response)
+        if wait is None or wait > RATE_LIMIT_WAIT_CAP:
+            return response
+        _note(f"rate limited by the server; retrying in {wait:g} s")
+        time.sleep(wait)
+        return send()
 
     @staticmethod
     def _error(response: httpx.Response) -> ApiError:
@@ -192,6 +266,14 @@ class ApiClient:
         return self._model(WorkspaceOut, "POST", f"/invitations/{token}/accept",
                            idempotency_key=idempotency_key)
 
+    def list_invitations(self, workspace_id: UUID | str, timeout: float | None = None) -> list[PendingInvitationOut]:
+        """The workspace's open invitations (admins), never their tokens."""
+        return _invitations.validate_json(
+            self.request("GET", f"/workspaces/{workspace_id}/invitations", timeout=timeout).content)
+
+    def revoke_invitation(self, invitation_id: UUID | str) -> None:
+        self.request("DELETE", f"/invitations/{invitation_id}")
+
     def list_boards(self, workspace_id: UUID | str, timeout: float | None = None) -> list[BoardOut]:
         return _boards.validate_json(
             self.request("GET", f"/workspaces/{workspace_id}/boards", timeout=timeout).content)
@@ -231,6 +313,42 @@ class ApiClient:
 
     def snapshot(self, workspace_id: UUID | str, timeout: float | None = None) -> Snapshot:
         return self._model(Snapshot, "GET", f"/workspaces/{workspace_id}/snapshot", timeout=timeout)
+
+    # --- notifications and settings (the caller's own) -------------------------------------------
+
+    def notifications(self, *, unread: bool = False, limit: int = 50, cursor: str | None = None,
+                      timeout: float | None = None) -> NotificationsPage:
+        params: dict[str, Any] = {"limit": limit, **({"unread": "true"} if unread else {}),
+                                  **({"cursor": cursor} if cursor else {})}
+        return self._model(NotificationsPage, "GET", "/notifications", params=params, timeout=timeout)
+
+    def read_notifications(self, data: NotificationsRead) -> NotificationsReadResult:
+        return self._model(NotificationsReadResult, "POST", "/notifications/read",
+                           json=data.model_dump(mode="json", exclude_none=True, exclude_defaults=True))
+
+    def settings(self, timeout: float | None = None) -> UserSettings:
+        return self._model(UserSettings, "GET", "/me/settings", timeout=timeout)
+
+    def update_settings(self, data: UserSettingsPatch) -> UserSettings:
+        return self._model(UserSettings, "PATCH", "/me/settings", json=data.model_dump(mode="json", exclude_unset=True))
+
+    # --- sprints ---------------------------------------------------------------------------------
+
+    def list_sprints(self, board_id: UUID | str, timeout: float | None = None) -> list[SprintOut]:
+        return _sprints.validate_json(self.request("GET", f"/boards/{board_id}/sprints", timeout=timeout).content)
+
+    def create_sprint(self, board_id: UUID | str, data: SprintCreate, *,
+                      idempotency_key: str | None = None) -> SprintOut:
+        return self._model(SprintOut, "POST", f"/boards/{board_id}/sprints",
+                           json=data.model_dump(mode="json", exclude_unset=True), idempotency_key=idempotency_key)
+
+    def close_sprint(self, sprint_id: UUID | str, data: SprintClose, *,
+                     idempotency_key: str | None = None) -> SprintOut:
+        return self._model(SprintOut, "POST", f"/sprints/{sprint_id}/close", json=data.model_dump(mode="json"),
+                           idempotency_key=idempotency_key)
+
+    def sprint_burndown(self, sprint_id: UUID | str, timeout: float | None = None) -> SprintBurndown:
+        return self._model(SprintBurndown, "GET", f"/sprints/{sprint_id}/burndown", timeout=timeout)
 
     # --- cards and comments -----------------------------------------------------------------------
 
@@ -286,12 +404,28 @@ class ApiClient:
         return _repositories.validate_json(self.request(
             "GET", f"/workspaces/{workspace_id}/repositories", params=params, timeout=timeout).content)
 
+    def available_repositories(self, *, admin: bool = True,
+                               timeout: float | None = None) -> list[GitHubRepositoryOut]:
+        """Your repositories on GitHub (`admin`: those you can administer, i.e. connect)."""
+        return _github_repositories.validate_json(self.request(
+            "GET", "/github/repositories", params={"admin": "true" if admin else "false"},
+            timeout=timeout).content)
+
     def connect_repository(self, workspace_id: UUID | str, full_name: str, *,
                            board_id: UUID | str | None = None,
                            idempotency_key: str | None = None) -> RepositoryConnectOut:
         body = {"full_name": full_name, **({"board_id": str(board_id)} if board_id else {})}
         return self._model(RepositoryConnectOut, "POST", f"/workspaces/{workspace_id}/repositories", json=body,
                            idempotency_key=idempotency_key)
+
+    def repository_status(self, repository_id: UUID | str) -> RepositoryStatus:
+        return self._model(RepositoryStatus, "GET", f"/repositories/{repository_id}/status")
+
+    def sync_repository(self, repository_id: UUID | str,
+                        numbers: list[int] | None = None) -> RepositorySyncOut:
+        """Queue a reconcile of the repository's pull requests (`numbers`: only those)."""
+        return self._model(RepositorySyncOut, "POST", f"/repositories/{repository_id}/sync",
+                           json={"numbers": numbers} if numbers else {})
 
     def disconnect_repository(self, repository_id: UUID | str, *,
                               idempotency_key: str | None = None) -> RepositoryOut:
@@ -324,3 +458,62 @@ class ApiClient:
         return self._model(BoardAutomation, "PUT", f"/boards/{board_id}/automation",
                            json=data.model_dump(mode="json", exclude_unset=True),
                            idempotency_key=idempotency_key)
+
+    # --- labels (the workspace's catalogue) ------------------------------------------------------------
+
+    def list_labels(self, workspace_id: UUID | str, timeout: float | None = None) -> list[LabelOut]:
+        return _labels.validate_json(
+            self.request("GET", f"/workspaces/{workspace_id}/labels", timeout=timeout).content)
+
+    def create_label(self, workspace_id: UUID | str, data: LabelCreate, *,
+                     idempotency_key: str | None = None) -> LabelOut:
+        return self._model(LabelOut, "POST", f"/workspaces/{workspace_id}/labels",
+                           json=data.model_dump(mode="json", exclude_none=True), idempotency_key=idempotency_key)
+
+    def update_label(self, label_id: UUID | str, data: LabelPatch, *,
+                     idempotency_key: str | None = None) -> LabelChanged:
+        """Recolour, describe or rename (on every card, in one transaction on the server)."""
+        return self._model(LabelChanged, "PATCH", f"/labels/{label_id}",
+                           json=data.model_dump(mode="json", exclude_unset=True), idempotency_key=idempotency_key)
+
+    def delete_label(self, label_id: UUID | str, *, idempotency_key: str | None = None) -> LabelChanged:
+        return self._model(LabelChanged, "DELETE", f"/labels/{label_id}", idempotency_key=idempotency_key)
+
+    # --- administration: workspaces, members, boards ------------------------------------------------------
+
+    def update_workspace(self, workspace_id: UUID | str, *, name: str,
+                         idempotency_key: str | None = None) -> WorkspaceOut:
+        return self._model(WorkspaceOut, "PATCH", f"/workspaces/{workspace_id}", json={"name": name},
+                           idempotency_key=idempotency_key)
+
+    def delete_workspace(self, workspace_id: UUID | str, *, idempotency_key: str | None = None) -> None:
+        self.request("DELETE", f"/workspaces/{workspace_id}", idempotency_key=idempotency_key)
+
+    def update_member(self, workspace_id: UUID | str, user: str, role: str, *,
+                      idempotency_key: str | None = None) -> MemberOut:
+        return self._model(MemberOut, "PATCH", f"/workspaces/{workspace_id}/members/{user}",
+                           json={"role": role}, idempotency_key=idempotency_key)
+
+    def remove_member(self, workspace_id: UUID | str, user: str, *,
+                      idempotency_key: str | None = None) -> None:
+        """Remove a member (admins), or leave (`user` = yourself)."""
+        self.request("DELETE", f"/workspaces/{workspace_id}/members/{user}", idempotency_key=idempotency_key)
+
+    def delete_board(self, board_id: UUID | str, *, idempotency_key: str | None = None) -> None:
+        self.request("DELETE", f"/boards/{board_id}", idempotency_key=idempotency_key)
+
+    # --- comments and the workspace's activity ---------------------------------------------------------
+
+    def update_comment(self, comment_id: UUID | str, body: str, *,
+                       idempotency_key: str | None = None) -> CommentOut:
+        return self._model(CommentOut, "PATCH", f"/comments/{comment_id}", json={"body": body},
+                           idempotency_key=idempotency_key)
+
+    def delete_comment(self, comment_id: UUID | str, *, idempotency_key: str | None = None) -> CommentOut:
+        return self._model(CommentOut, "DELETE", f"/comments/{comment_id}", idempotency_key=idempotency_key)
+
+    def activity(self, workspace_id: UUID | str, *, params: dict[str, Any] | None = None,
+                 timeout: float | None = None) -> ActivityPage:
+        """A page of the workspace's audit log, newest first (`cursor` for the next, older page)."""
+        return self._model(ActivityPage, "GET", f"/workspaces/{workspace_id}/activity",
+                           params={k: v for k, v in (params or {}).items() if v is not None}, timeout=timeout)

@@ -11,7 +11,7 @@ import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Protocol
 
-from ..errors import Offline, from_problem
+from ..core.errors import Offline, from_problem
 
 if TYPE_CHECKING:
     from taskly_shared.models import AuthTokens

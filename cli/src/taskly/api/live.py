@@ -27,7 +27,7 @@ from taskly_shared.events import (
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
 
-from ..errors import Offline
+from ..core.errors import Offline
 
 AUTH_ERROR_CODES = {"unauthenticated", "token_expired"}
 AUTH_CLOSE_CODES = {1008, 4001, 4003, 4401, 4403}
@@ -48,15 +48,17 @@ class LiveConnection:
 
     @classmethod
     async def open(cls, server_url: str, token: str, *, open_timeout: float = 10.0,
-                   ping_interval: float | None = 20.0) -> LiveConnection:
-        """Connect and send the auth message (the server answers `authenticated` or `error`)."""
+                   ping_interval: float | None = 20.0,
+                   notifications_since: int | None = None) -> LiveConnection:
+        """Connect and send the auth message (the server answers `authenticated` or `error`); with
+        `notifications_since`, the server first sends the user's notifications after that seq."""
         try:
             socket = await connect(ws_url(server_url), open_timeout=open_timeout, ping_interval=ping_interval,
                                    max_size=None, user_agent_header="taskly-cli")
         except (OSError, TimeoutError, InvalidHandshake, InvalidURI) as exc:
             raise Offline(f"cannot open {ws_url(server_url)}: {type(exc).__name__}: {exc}") from exc
         live = cls(socket)
-        await live.send(Auth(token=token))
+        await live.send(Auth(token=token, notifications_since=notifications_since))
         return live
 
     async def __aenter__(self) -> LiveConnection:

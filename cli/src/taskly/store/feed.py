@@ -11,7 +11,7 @@ from .tx import SYNCED_TABLES, Transaction
 if TYPE_CHECKING:
     from taskly_shared.models import ChangeOut, Snapshot
 
-_WORKSPACE_TABLES = ("members", "boards", "columns", "cards", "entities")
+_WORKSPACE_TABLES = ("members", "boards", "columns", "cards", "sprints", "entities")
 _PLACEMENT = {"column", "rank"}
 """Pushed as a column id (or computed by the server), recorded by name: matched by field only."""
 
@@ -49,8 +49,9 @@ class FeedTransaction(Transaction):
 
     def _record_overwrites(self, change: ChangeOut) -> None:
         """Someone else's write overwrote a value we had pushed without having seen it: tell our user."""
-        if change.mutation_id and self._one("SELECT 1 FROM pushed WHERE mutation_id = ?",
-                                            (change.mutation_id,)):
+        if change.mutation_id and self._one(  # ours, alone or in a bulk write (`<mutation id>:<card id>`)
+                "SELECT 1 FROM pushed WHERE mutation_id = ? OR (mutation_id > ? AND mutation_id < ?)",
+                (change.mutation_id, f"{change.mutation_id}:", f"{change.mutation_id};")):
             return  # our own write: its conflicts came with the push answer
         rows = self._all("SELECT fields, version FROM pushed WHERE entity_id = ? ORDER BY pushed_at",
                          (str(change.entity_id),))
@@ -97,6 +98,14 @@ class FeedTransaction(Transaction):
             [(str(c.id), workspace_id, str(c.board_id), c.key, c.number, str(c.column_id), c.rank,
               int(c.deleted_at is not None), c.version, c.model_dump_json(exclude={"conflicts"}))
              for c in snapshot.cards])
+        self._conn.executemany(
+            "INSERT OR REPLACE INTO sprints (id, workspace_id, board_id, name, deleted, version, json, dirty,"
+            " server_json) VALUES (?, ?, ?, ?, ?, ?, ?, 0, NULL)",
+            [(str(s.id), workspace_id, str(s.board_id), s.name, int(s.deleted_at is not None), s.version,
+              s.model_dump_json()) for s in snapshot.sprints])
+        self._conn.executemany(
+            "INSERT OR REPLACE INTO entities (entity_type, id, workspace_id, json) VALUES ('label', ?, ?, ?)",
+            [(str(label.id), workspace_id, label.model_dump_json()) for label in snapshot.labels])
         for entity_type, entity_id in self.outbox.pending_entities(workspace_id):
             if entity_type in SYNCED_TABLES:
                 self.recompute(entity_type, entity_id, workspace_id)

@@ -5,10 +5,16 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
+from collections.abc import Callable
 from typing import Any
 
-from .ops import Op, OutboxEntry, utcnow
+from .ops import BULK, Op, OutboxEntry, utcnow
 
+_IN_BULK = (f"(operation = '{BULK}' AND EXISTS (SELECT 1 FROM json_each(outbox.local, '$.ids')"
+            " WHERE json_each.value = ?)) OR (operation = 'sprint.close' AND EXISTS"
+            " (SELECT 1 FROM json_each(outbox.local, '$.cards') WHERE json_each.value = ?))")
+"""A write that changes the card besides its own entity: a bulk write that names it (`local["ids"]`),
+a sprint close that carries it over (`local["cards"]`); few rows, the pending ones only."""
 PENDING = "pending"
 FAILED = "failed"
 
@@ -29,15 +35,26 @@ def _entry(row: tuple[Any, ...]) -> OutboxEntry:
 
 
 class Outbox:
-    """Outbox rows of one cache; every method takes the store's lock (re-entrant inside a transaction)."""
+    """Outbox rows of one cache; every method takes the store's lock (re-entrant inside a transaction).
 
-    def __init__(self, conn: sqlite3.Connection, lock: threading.RLock) -> None:
+    Reads go through `guard` (the store's: a damaged file is recovered and the read retried).
+    """
+
+    def __init__(self, conn: sqlite3.Connection, lock: threading.RLock,
+                 guard: Callable[[Callable[[], Any]], Any] | None = None) -> None:
         self._conn = conn
         self._lock = lock
+        self._guard = guard or (lambda read: read())
+
+    def _read(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        def read() -> list[tuple[Any, ...]]:
+            with self._lock:
+                return self._conn.execute(sql, params).fetchall()
+
+        return self._guard(read)
 
     def _rows(self, sql: str, params: tuple[Any, ...] = ()) -> list[OutboxEntry]:
-        with self._lock:
-            return [_entry(row) for row in self._conn.execute(sql, params).fetchall()]
+        return [_entry(row) for row in self._read(sql, params)]
 
     def add(self, op: Op) -> None:
         """Append `op` (call inside `store.transaction()`, with the `apply` of the same op)."""
@@ -69,29 +86,32 @@ class Outbox:
                           (PENDING, workspace_id))
 
     def pending_for(self, entity_id: str) -> list[OutboxEntry]:
-        return self._rows(f"SELECT {_COLUMNS} FROM outbox WHERE entity_id = ? AND state = ? ORDER BY id",
-                          (entity_id, PENDING))
+        """The pending writes of an entity, its own and the bulk writes that name it, in order."""
+        return self._rows(f"SELECT {_COLUMNS} FROM outbox WHERE state = ? AND (entity_id = ? OR ({_IN_BULK}))"
+                          " ORDER BY id", (PENDING, entity_id, entity_id, entity_id))
 
     def has_pending(self, entity_id: str) -> bool:
-        with self._lock:
-            return self._conn.execute("SELECT 1 FROM outbox WHERE entity_id = ? AND state = ? LIMIT 1",
-                                      (entity_id, PENDING)).fetchone() is not None
+        return bool(self._read(f"SELECT 1 FROM outbox WHERE state = ? AND (entity_id = ? OR ({_IN_BULK}))"
+                               " LIMIT 1", (PENDING, entity_id, entity_id, entity_id)))
 
     def pending_entities(self, workspace_id: str | None = None) -> list[tuple[str, str]]:
-        """(entity_type, entity_id) of every entity with pending writes."""
-        sql = "SELECT DISTINCT entity_type, entity_id FROM outbox WHERE state = ?"
-        params: tuple[Any, ...] = (PENDING,)
+        """(entity_type, entity_id) of every entity with pending writes (each card of a bulk write,
+        the cards a sprint close carries over)."""
+        where, params = "state = ?", [PENDING]
         if workspace_id is not None:
-            sql, params = sql + " AND workspace_id = ?", (PENDING, workspace_id)
-        with self._lock:
-            return [tuple(row) for row in self._conn.execute(sql, params).fetchall()]
+            where, params = where + " AND workspace_id = ?", [PENDING, workspace_id]
+        sql = (f"SELECT entity_type, entity_id FROM outbox WHERE {where} AND operation != '{BULK}'"
+               f" UNION SELECT entity_type, ids.value FROM outbox, json_each(outbox.local, '$.ids') AS ids"
+               f" WHERE {where} AND operation = '{BULK}'"
+               f" UNION SELECT 'card', ids.value FROM outbox, json_each(outbox.local, '$.cards') AS ids"
+               f" WHERE {where} AND operation = 'sprint.close'")
+        return [tuple(row) for row in self._read(sql, (*params, *params, *params))]
 
     def failed(self) -> list[OutboxEntry]:
         return self._rows(f"SELECT {_COLUMNS} FROM outbox WHERE state = ? ORDER BY id", (FAILED,))
 
     def count(self, state: str = PENDING) -> int:
-        with self._lock:
-            return self._conn.execute("SELECT count(*) FROM outbox WHERE state = ?", (state,)).fetchone()[0]
+        return self._read("SELECT count(*) FROM outbox WHERE state = ?", (state,))[0][0]
 
     def record_attempt(self, entry_id: int, error: str) -> None:
         """A push that did not reach the server (or got a 5xx): the entry stays queued."""

@@ -23,6 +23,9 @@ if TYPE_CHECKING:
 
 UUID_RE = re.compile(r"^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$")
 KEY_RE = re.compile(r"^([A-Za-z]{2,10})-(\d+)$")
+HANDLE_RE = re.compile(r"^(?:[A-Za-z]{2,10}-)?\??([0-9A-Fa-f]{8})$")
+"""The handle of a card created offline, until the server numbers it: the first 8 hex digits of
+its id (`3f2a9c1b`; `ls` shows `WEB-?3f2a9c1b`, also accepted)."""
 
 # A card's column name and kind are read from the cached column, so they follow renames.
 _CARD_SELECT = ("SELECT c.json, col.name, col.kind, c.dirty, c.number FROM cards c"
@@ -98,10 +101,14 @@ class Reads:
         return [model.model_validate({**json.loads(text), "seq": seq or 0}) for text, seq in rows]
 
     def workspace_id(self, ref: str) -> str | None:
-        """The id of a cached workspace named by id or name (case-insensitive)."""
+        """The id of a cached workspace named by id or name (case-insensitive), or by a name it had
+        before it was renamed."""
         workspace_id = normal_uuid(ref)
         row = (self._one("SELECT id FROM workspaces WHERE id = ?", (workspace_id,)) if workspace_id
                else self._one("SELECT id FROM workspaces WHERE lower(name) = lower(?)", (ref,)))
+        if row is None and not workspace_id:  # a name it had before a rename (the feed told us)
+            row = self._one("SELECT w.id FROM meta m JOIN workspaces w ON w.id = m.value "
+                            "WHERE m.key = 'workspace-renamed:' || lower(?)", (ref,))
         return row[0] if row else None
 
     def workspace(self, ref: str) -> WorkspaceOut | None:
@@ -135,6 +142,10 @@ class Reads:
         board = json.loads(text)
         rows = self._all("SELECT json FROM columns WHERE board_id = ? ORDER BY rank", (board["id"],))
         board["columns"] = [json.loads(column) for (column,) in rows]
+        # The server numbers a card without a board change: its counter is past the highest number.
+        highest = self._one("SELECT max(number) FROM cards WHERE board_id = ?", (board["id"],))
+        if highest and highest[0] is not None:
+            board["next_card_number"] = max(int(board.get("next_card_number") or 1), highest[0] + 1)
         return board
 
     def boards(self, workspace_id: str | None = None) -> list[BoardOut]:
@@ -179,13 +190,30 @@ class Reads:
             match = KEY_RE.match(ref)
             if match:
                 where, params = "c.key = ?", (f"{match[1].upper()}-{int(match[2])}",)
-            elif ref.isdigit() and board_id is not None:
+            elif ref.isascii() and ref.isdigit() and board_id is not None:
                 where, params = "c.board_id = ? AND c.number = ?", (board_id, int(ref))
+            elif HANDLE_RE.match(ref):
+                return self._pending_card(ref, board_id, workspace_id)
             else:
                 return None
         if workspace_id is not None:
             where, params = where + " AND c.workspace_id = ?", (*params, workspace_id)
         row = self._one(f"{_CARD_SELECT} WHERE {where} LIMIT 1", params)
+        if row is None and HANDLE_RE.match(ref):  # `12345678`: a number, else a handle
+            return self._pending_card(ref, board_id, workspace_id)
+        return self._card_dict(row) if row else None
+
+    def _pending_card(self, ref: str, board_id: str | None, workspace_id: str | None) -> dict[str, Any] | None:
+        """A card created offline (no key yet) by its handle, within the board or workspace given."""
+        match = HANDLE_RE.match(ref)
+        if match is None:
+            return None
+        where, params = "c.key IS NULL AND c.id LIKE ?", [match[1].lower() + "-%"]
+        for name, value in (("c.board_id", board_id), ("c.workspace_id", workspace_id)):
+            if value is not None:
+                where += f" AND {name} = ?"
+                params.append(value)
+        row = self._one(f"{_CARD_SELECT} WHERE {where} LIMIT 1", tuple(params))
         return self._card_dict(row) if row else None
 
     def card(self, ref: str, *, board_id: str | None = None,
@@ -237,6 +265,16 @@ class Reads:
         comments = [_models().CommentOut.model_validate_json(text) for (text,) in rows]
         return [c for c in comments if include_deleted or not c.deleted]
 
+    def comments_by_handle(self, ref: str) -> list[dict[str, Any]]:
+        """Cached comments (wire JSON plus `workspace_id`) whose id is `ref` or starts with it
+        (dashes ignored, any case; at least 4 hex digits)."""
+        handle = ref.strip().lower().replace("-", "")
+        if len(handle) < 4 or any(ch not in "0123456789abcdef" for ch in handle):
+            return []
+        rows = self._all("SELECT json, workspace_id FROM comments WHERE replace(id, '-', '') LIKE ? "
+                         "ORDER BY created_at, id", (handle + "%",))
+        return [{**json.loads(text), "workspace_id": workspace} for text, workspace in rows]
+
     def comment(self, comment_id: str) -> CommentOut | None:
         row = self._one("SELECT json FROM comments WHERE id = ?", (comment_id,))
         return _models().CommentOut.model_validate_json(row[0]) if row else None
@@ -245,8 +283,30 @@ class Reads:
         """Whether the entity has local writes not yet accepted by the server."""
         return self.outbox.has_pending(entity_id)
 
+    def sprints_json(self, *, board_id: str | None = None, workspace_id: str | None = None,
+                     include_deleted: bool = False) -> list[dict[str, Any]]:
+        """Cached sprints (wire JSON of SprintOut, pending local writes applied), by start date."""
+        where, params = ["1 = 1"], []
+        for name, value in (("board_id", board_id), ("workspace_id", workspace_id)):
+            if value is not None:
+                where.append(f"{name} = ?")
+                params.append(value)
+        if not include_deleted:
+            where.append("deleted = 0")
+        rows = self._all(f"SELECT json, workspace_id FROM sprints WHERE {' AND '.join(where)}", tuple(params))
+        sprints = [{**json.loads(text), "workspace_id": workspace} for text, workspace in rows]
+        return sorted(sprints, key=lambda s: (str(s.get("start_date")), str(s.get("name")).lower()))
+
+    def sprint_json(self, sprint_id: str) -> dict[str, Any] | None:
+        """A cached sprint by id (deleted ones too: `deleted_at` says so)."""
+        row = self._one("SELECT json, workspace_id FROM sprints WHERE id = ?", (normal_uuid(sprint_id) or sprint_id,))
+        return {**json.loads(row[0]), "workspace_id": row[1]} if row else None
+
     def entities(self, entity_type: str, workspace_id: str | None = None) -> list[dict[str, Any]]:
-        """Cached entities of a type this cache has no table for (sprints, pull requests …)."""
+        """Cached entities of a type this cache has no table for (pull requests, repositories …);
+        `sprint` reads the sprints table (see `sprints_json`)."""
+        if entity_type == "sprint":
+            return self.sprints_json(workspace_id=workspace_id)
         if workspace_id is None:
             rows = self._all("SELECT json FROM entities WHERE entity_type = ?", (entity_type,))
         else:
@@ -271,6 +331,33 @@ class Reads:
         else:
             row = self._one("SELECT synced_at FROM cursors WHERE workspace_id = ?", (workspace_id,))
         return row[0] if row else None
+
+    # --- notifications (the user's own, across workspaces) ---------------------------------------
+
+    def notifications_json(self, *, unread_only: bool = True, limit: int | None = None) -> list[dict[str, Any]]:
+        """Cached notifications as wire JSON: unread first, then newest first."""
+        sql = "SELECT json FROM notifications" + (" WHERE read_at IS NULL" if unread_only else "")
+        sql += " ORDER BY read_at IS NOT NULL, created_at DESC, seq DESC"
+        rows = self._all(sql + (" LIMIT ?" if limit is not None else ""), (limit,) if limit is not None else ())
+        return [json.loads(text) for (text,) in rows]
+
+    def unread_count(self) -> int:
+        row = self._one("SELECT count(*) FROM notifications WHERE read_at IS NULL")
+        return row[0] if row else 0
+
+    def notification_seq(self) -> int | None:
+        """The live socket's `notifications_since`: the highest notification seq cached, or the one
+        recorded when the notifications were last fetched (0 when the user had none); None when
+        they never were (the socket then sends new ones only)."""
+        row = self._one("SELECT max(seq) FROM notifications")
+        known = [value for value in (row[0] if row else None, self.meta("notification_seq")) if value is not None]
+        return max(int(value) for value in known) if known else None
+
+    def notification_ids(self, prefix: str) -> list[str]:
+        """Ids of cached notifications starting with `prefix` (a full id or the 8-digit short form)."""
+        rows = self._all("SELECT id FROM notifications WHERE id LIKE ? ORDER BY created_at DESC",
+                         (prefix.lower().replace("%", "").replace("_", "") + "%",))
+        return [row[0] for row in rows]
 
     def conflicts(self, *, unseen_only: bool = True) -> list[ConflictRecord]:
         sql = ("SELECT id, workspace_id, entity_type, entity_id, entity_key, field, overwritten, value,"

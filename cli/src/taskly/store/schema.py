@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 4
+"""4: the label catalogue (`entities` rows of type `label`, from the snapshot and the feed)."""
 
 # Entities keep the wire JSON (`json`, what readers see: the server's state with pending local
 # writes applied on top) plus indexed columns for lookups. While an entity has pending writes
@@ -47,6 +48,18 @@ CREATE TABLE comments (
     json TEXT NOT NULL, dirty INTEGER NOT NULL DEFAULT 0, server_json TEXT
 );
 CREATE INDEX ix_comments_card ON comments (card_id, created_at);
+CREATE TABLE sprints (
+    id TEXT PRIMARY KEY, workspace_id TEXT NOT NULL, board_id TEXT NOT NULL, name TEXT NOT NULL,
+    deleted INTEGER NOT NULL DEFAULT 0, version INTEGER NOT NULL DEFAULT 0,
+    json TEXT NOT NULL, dirty INTEGER NOT NULL DEFAULT 0, server_json TEXT
+);
+CREATE INDEX ix_sprints_board ON sprints (board_id, deleted);
+CREATE TABLE notifications (
+    id TEXT PRIMARY KEY, seq INTEGER NOT NULL, workspace_id TEXT NOT NULL, card_key TEXT,
+    created_at TEXT NOT NULL, read_at TEXT, json TEXT NOT NULL
+);
+CREATE INDEX ix_notifications_unread ON notifications (read_at, created_at);
+CREATE INDEX ix_notifications_seq ON notifications (seq);
 CREATE TABLE entities (
     entity_type TEXT NOT NULL, id TEXT NOT NULL, workspace_id TEXT NOT NULL, json TEXT NOT NULL,
     PRIMARY KEY (entity_type, id)
@@ -106,4 +119,5 @@ PRAGMAS = (
     "PRAGMA foreign_keys=OFF",
     "PRAGMA temp_store=MEMORY",
     "PRAGMA cache_size=-16000",  # up to 16 MB: a 10,000-card snapshot loads without page-cache churn
+    "PRAGMA secure_delete=FAST",  # a pushed write's bytes are zeroed: salvaging a damaged file never revives it
 )

@@ -15,9 +15,9 @@ import asyncio
 import inspect
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
-from taskly_shared.events import ChangeEvent, Error, Ping, Resync, Unsubscribed
+from taskly_shared.events import ChangeEvent, Error, NotificationEvent, Ping, Resync, Unsubscribed
 from tenacity import (
     AsyncRetrying,
     RetryCallState,
@@ -27,12 +27,42 @@ from tenacity import (
 )
 
 from ..api.live import AUTH_CLOSE_CODES, AUTH_ERROR_CODES, ConnectionClosed, LiveConnection
-from ..errors import NotLoggedIn, Offline
+from ..core.errors import NotLoggedIn, Offline
 
 if TYPE_CHECKING:
-    from taskly_shared.models import ChangeOut
+    from taskly_shared.models import ChangeOut, NotificationOut
 
-    from .engine import SyncEngine
+    from ..store import Store
+    from .results import PullResult, PushResult
+
+
+class Tokens(Protocol):
+    """What the listener uses of `api.client.ApiClient`: the token the socket authenticates with."""
+
+    def access_token(self) -> str: ...
+
+    def fresh_token(self, stale: str | None) -> str | None: ...
+
+
+class Engine(Protocol):
+    """What the listener uses of `engine.SyncEngine` (which imports this module to listen)."""
+
+    server_url: str
+    store: Store
+
+    @property
+    def api(self) -> Tokens: ...
+
+    def note_connection(self, online: bool, error: str | None = None) -> None: ...
+
+    def push(self, timeout: float | None = None) -> PushResult: ...
+
+    def pull(self, timeout: float | None = None, workspace_ids: list[str] | None = None, *,
+             discover: bool = False) -> PullResult: ...
+
+    def resync(self, workspace_id: str) -> None: ...
+
+    def apply_changes(self, changes: list[ChangeOut]) -> list[ChangeOut]: ...
 
 
 @dataclass
@@ -60,12 +90,14 @@ async def _call(callback: Callable[..., Any] | None, *args: Any) -> None:
 
 
 class Listener:
-    def __init__(self, engine: SyncEngine, on_change: Callable[[ChangeOut], Awaitable[None] | None], *,
+    def __init__(self, engine: Engine, on_change: Callable[[ChangeOut], Awaitable[None] | None], *,
                  on_status: Callable[[LiveStatus], Awaitable[None] | None] | None = None,
                  workspace_ids: list[str] | None = None, initial_backoff: float = 0.5,
-                 max_backoff: float = 30.0) -> None:
+                 max_backoff: float = 30.0,
+                 on_notification: Callable[[NotificationOut], Awaitable[None] | None] | None = None) -> None:
         self.engine = engine
         self.on_change = on_change
+        self.on_notification = on_notification
         self.on_status = on_status
         self.workspace_ids = workspace_ids
         self.initial_backoff = initial_backoff
@@ -86,19 +118,19 @@ class Listener:
 
     async def _before_sleep(self, state: RetryCallState) -> None:
         error = state.outcome.exception() if state.outcome else None
-        self.engine._note(False, f"{type(error).__name__}: {error}" if error else None)
+        self.engine.note_connection(False, f"{type(error).__name__}: {error}" if error else None)
         retry_in = state.next_action.sleep if state.next_action else None
         await _call(self.on_status, LiveStatus("offline", str(error) if error else None, retry_in=retry_in))
 
     def _token(self) -> str:
         api = self.engine.api
         if self._stale_token is not None:
-            token = api.refreshed_token(self._stale_token)
+            token = api.fresh_token(self._stale_token)
             self._stale_token = None
             if not token:
                 raise NotLoggedIn("the server refused the credentials: log in again", code="unauthenticated")
             return token
-        return api._token()
+        return api.access_token()
 
     def _prepare(self) -> dict[str, int]:
         """Workspaces to follow and their cursors (snapshot first where there is none)."""
@@ -116,7 +148,10 @@ class Listener:
     async def _session(self) -> None:
         await _call(self.on_status, LiveStatus("connecting"))
         token = await asyncio.to_thread(self._token)
-        live = await LiveConnection.open(self.engine.server_url, token)
+        since = await asyncio.to_thread(self.engine.store.notification_seq)
+        # After the cache's highest seq, what arrived while disconnected comes first; a cache with
+        # none gets live ones only (`GET /notifications`, e.g. by `taskly inbox`, fills it).
+        live = await LiveConnection.open(self.engine.server_url, token, notifications_since=since)
         healthy = False
         try:
             cursors = await asyncio.to_thread(self._prepare)
@@ -127,7 +162,8 @@ class Listener:
                 message = await live.recv()
                 if not healthy:
                     healthy = True
-                    self.engine._note(True)
+                    self.engine.note_connection(True)
+                    await asyncio.to_thread(self._mark_live, list(cursors))
                     await _call(self.on_status, LiveStatus("online"))
                 await self._handle(live, message, token)
         except ConnectionClosed:
@@ -138,11 +174,33 @@ class Listener:
                 return
             raise
         finally:
+            if healthy:
+                await asyncio.to_thread(self._mark_live, None)
             await live.close()
+
+    def _mark_live(self, workspace_ids: list[str] | None) -> None:
+        """`meta.live` = `PID EPOCH WORKSPACE,…` while connected: other taskly processes may read
+        these workspaces from the cache without a pull (`taskly.fast.context.fresh_enough`)."""
+        import os
+        import sqlite3
+        import time
+
+        value = f"{os.getpid()} {time.time():.3f} {','.join(workspace_ids)}" if workspace_ids is not None else None
+        try:
+            with self.engine.store.transaction() as tx:
+                current = tx.meta("live")
+                if value is not None:
+                    tx.set_meta("live", value)
+                elif current is not None and current.split(" ", 1)[0] == str(os.getpid()):
+                    tx.clear_meta("live")
+        except sqlite3.Error:  # a busy or damaged cache: reads then pull as usual
+            pass
 
     async def _handle(self, live: LiveConnection, message: Any, token: str) -> None:
         if isinstance(message, ChangeEvent):
             await self._change(message)
+        elif isinstance(message, NotificationEvent):
+            await self._notification(message.notification)
         elif isinstance(message, Ping):
             await live.pong()
         elif isinstance(message, Resync):
@@ -175,3 +233,15 @@ class Listener:
             changes = await asyncio.to_thread(self.engine.apply_changes, [event.change])
         for change in changes:
             await _call(self.on_change, change)
+
+    async def _notification(self, notification: NotificationOut) -> None:
+        """Keep it in the cache (its seq is the next reconnect's `notifications_since`); report it
+        once, when the cache did not have it yet."""
+        data = notification.model_dump(mode="json")
+
+        def put() -> int:
+            with self.engine.store.transaction() as tx:
+                return tx.put_notifications([data])
+
+        if await asyncio.to_thread(put):
+            await _call(self.on_notification, notification)

@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from taskly_shared.models import ChangeOut
 
 from ..api.client import ApiClient
-from ..errors import Forbidden, Gone, NotFound, Offline
+from ..core.errors import Forbidden, Gone, NotFound, Offline
 from ..store import Store
 from .results import PullResult
 
@@ -89,7 +89,8 @@ def pull(store: Store, api: ApiClient, lock: threading.Lock, workspace_ids: list
     result = PullResult()
     with lock:
         try:
-            if discover or (workspace_ids is None and not store.workspace_ids()):
+            rebuilt = store.meta("needs_snapshot") is not None  # a cache rebuilt after damage: reload all
+            if discover or rebuilt or (workspace_ids is None and not store.workspace_ids()):
                 ids, result.removed = refresh_workspaces(store, api, deadline)
             else:
                 ids = workspace_ids if workspace_ids is not None else store.workspace_ids()
@@ -100,6 +101,9 @@ def pull(store: Store, api: ApiClient, lock: threading.Lock, workspace_ids: list
                     with store.transaction() as tx:
                         tx.drop_workspace(workspace_id)
                     result.removed.append(workspace_id)
+            if rebuilt:
+                with store.transaction() as tx:
+                    tx.clear_meta("needs_snapshot")
         except Offline as exc:
             result.stale, result.error = True, str(exc)
         except DeadlineExceeded:

@@ -8,10 +8,10 @@ import time
 from taskly_shared.models import CardOut
 
 from ..api.client import ApiClient
-from ..errors import ApiError, NotLoggedIn, Offline
+from ..core.errors import ApiError, NotLoggedIn, Offline
 from ..store import Store
 from .results import PushResult
-from .writes import ANSWER_MODELS
+from .writes import ANSWER_ENTITIES, ANSWER_MODELS
 
 RETRY_LATER = {408, 425, 429}
 
@@ -40,8 +40,14 @@ def push_outbox(store: Store, api: ApiClient, lock: threading.Lock, *,
                 break
             model = ANSWER_MODELS.get(entry.operation, CardOut)
             try:
-                answer = api.send(entry.method, entry.path, entry.body(), idempotency_key=entry.mutation_id,
-                                  model=model, timeout=_remaining(deadline))
+                if model is None:  # answered 204: nothing to read back
+                    api.request(entry.method, entry.path, json=entry.body(), idempotency_key=entry.mutation_id,
+                                timeout=_remaining(deadline))
+                    answer = None
+                else:
+                    answer = api.send(entry.method, entry.path, entry.body(), idempotency_key=entry.mutation_id,
+                                      model=model, timeout=_remaining(deadline))
+                    answer = ANSWER_ENTITIES.get(entry.operation, lambda found: found)(answer)
             except (Offline, NotLoggedIn) as exc:
                 with store.transaction() as tx:
                     tx.outbox.record_attempt(entry.id, str(exc))
@@ -59,10 +65,14 @@ def push_outbox(store: Store, api: ApiClient, lock: threading.Lock, *,
                     tx.reject(entry, exc.detail, exc.code)
                 result.failed.append((entry, exc))
                 continue
+            answers = answer if isinstance(answer, list) else [answer]  # a bulk write: its cards
             with store.transaction() as tx:
-                tx.confirm(entry, answer.model_dump(mode="json"))
+                tx.confirm(entry, [a.model_dump(mode="json") for a in answers] if isinstance(answer, list)
+                           else answer.model_dump(mode="json") if answer is not None else None)
             result.pushed.append(entry.mutation_id)
-            conflicts = getattr(answer, "conflicts", None)
+            if entry.operation == "card.create" and getattr(answer, "key", None):
+                result.numbered.append((entry.entity_id, answer.key))
+            conflicts = [c for a in answers for c in (getattr(a, "conflicts", None) or [])]
             if conflicts:
                 result.conflicts[entry.mutation_id] = list(conflicts)
         result.remaining = store.outbox.count()

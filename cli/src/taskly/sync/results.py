@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from ..errors import ApiError
+from ..core.errors import ApiError
 
 if TYPE_CHECKING:
     from taskly_shared.models import ChangeOut, FieldConflict
@@ -28,6 +28,8 @@ class WriteResult(Generic[T]):
     """Why it is queued, e.g. "offline: cannot reach http://…"."""
     conflicts: list[FieldConflict] = field(default_factory=list)
     """Same-field conflicts the server reported: this write overwrote values it had not seen."""
+    numbered: list[tuple[str, str]] = field(default_factory=list)
+    """(card id, key) of cards created offline that the push with this write numbered."""
 
 
 @dataclass
@@ -41,6 +43,8 @@ class PushResult:
     offline: str | None = None
     """Set when pushing stopped because the server could not be reached (entries stay queued)."""
     remaining: int = 0
+    numbered: list[tuple[str, str]] = field(default_factory=list)
+    """(card id, key) of the cards created offline that the server numbered in this push."""
 
     def failure(self, mutation_id: str) -> ApiError | None:
         return next((error for entry, error in self.failed if entry.mutation_id == mutation_id), None)

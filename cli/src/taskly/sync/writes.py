@@ -9,14 +9,39 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from taskly_shared.models import CardCreate, CardMove, CardPatch, CommentCreate, CommentOut
+from pydantic import RootModel
+from taskly_shared.models import (
+    BulkUpdate,
+    CardCreate,
+    CardMove,
+    CardOut,
+    CardPatch,
+    CommentCreate,
+    CommentOut,
+    SprintClose,
+    SprintClosed,
+    SprintCreate,
+    SprintOut,
+    SprintPatch,
+)
 
-from ..errors import NotFound
+from ..core.errors import NotFound
 from ..store import Op, StoreTransaction
-from ..store.ops import CARD_FIELDS, utcnow
+from ..store.ops import BULK, CARD_FIELDS, utcnow
 from ..store.reads import Reads
 
-ANSWER_MODELS: dict[str, Any] = {"comment.add": CommentOut}
+
+class CardList(RootModel[list[CardOut]]):
+    """A bulk write's answer: its cards, in the order of the request."""
+
+
+ANSWER_MODELS: dict[str, Any] = {BULK: CardList, "comment.add": CommentOut, "comment.edit": CommentOut,
+                                 "comment.delete": CommentOut, "sprint.create": SprintOut, "sprint.update": SprintOut,
+                                 "sprint.close": SprintClosed, "sprint.delete": None}
+"""The model of each write's answer (CardOut when not named; None: 204, no body)."""
+ANSWER_ENTITIES: dict[str, Any] = {BULK: lambda answer: answer.root}
+"""Where the written entity is in an answer that is not the entity itself (a sprint close's
+SprintClosed goes whole to `confirm`: the cards it carried over settle the cache's)."""
 
 
 def _rank_between(before: str | None, after: str | None) -> str:
@@ -44,7 +69,19 @@ def find_card(tx: Reads, ref: str, board: str | None = None,
     card = tx.card_json(ref, board_id=board_id, workspace_id=workspace_id)
     if card is None:
         raise NotFound(f"card {ref} is not in the local cache", code="not_found")
+    writable(tx.board_json(card["board_id"]))
     return card
+
+
+def writable(board: dict[str, Any] | None) -> None:
+    """An archived board takes no writes (the server's 409 `board_archived`): refused here too, so
+    none is queued offline only to be refused later."""
+    from ..core.errors import Conflict
+
+    if board is not None and board.get("archived"):
+        key = board.get("key")
+        raise Conflict(f"board {key} is archived (read-only); an admin can unarchive it with "
+                       f"`taskly board unarchive {key}`", code="board_archived")
 
 
 def _column(tx: StoreTransaction, board: dict[str, Any], ref: str | None) -> dict[str, Any]:
@@ -63,6 +100,7 @@ def card_create(tx: StoreTransaction, board_ref: str, data: CardCreate, user: st
     board = tx.board_json(board_ref, workspace_id)
     if board is None:
         raise NotFound(f"board {board_ref} is not in the local cache", code="not_found")
+    writable(board)
     column = _column(tx, board, data.column)
     card_id = str(data.id or uuid.uuid4())
     payload = data.model_dump(mode="json", exclude_unset=True)
@@ -121,6 +159,38 @@ def card_move(tx: StoreTransaction, card: dict[str, Any], move: CardMove) -> Op:
               payload, base, {"column_id": column["id"], "rank": _rank_between(low, high)})
 
 
+def card_bulk(tx: StoreTransaction, items: list[tuple[dict[str, Any], dict[str, Any]]]) -> Op:
+    """One write of many cards (`POST /cards/bulk-update`, all or none): per cached card, the fields
+    it gets (CardPatch's, `column` to its bottom, `deleted` true|false), with the version it has."""
+    if not items:
+        raise NotFound("no cards to change", code="not_found")
+    workspaces = {card["workspace_id"] for card, _ in items}
+    if len(workspaces) > 1:
+        from ..core.errors import UsageError
+
+        raise UsageError("the cards of one bulk write must be in one workspace")
+    bottoms: dict[str, str | None] = {}
+    payload, places = [], {}
+    for card, fields in items:
+        item = {"card": card["id"], **fields, "base_version": card["version"]}
+        if fields.get("column") is not None:
+            board = tx.board_json(card["board_id"]) or {"id": card["board_id"], "key": "?", "columns": []}
+            column = _column(tx, board, fields["column"])
+            item["column"] = column["id"]
+            if column["id"] != card["column_id"]:  # to the bottom, after the others moved there
+                if column["id"] not in bottoms:
+                    ranks = [rank for _, rank in tx.column_ranks(column["id"])]
+                    bottoms[column["id"]] = ranks[-1] if ranks else None
+                rank = bottoms[column["id"]] = _rank_between(bottoms[column["id"]], None)
+                places[card["id"]] = {"column_id": column["id"], "rank": rank}
+        payload.append(item)
+    body = BulkUpdate.model_validate({"cards": payload}).model_dump(mode="json", exclude_unset=True)
+    op = Op(BULK, workspaces.pop(), "card", "", "POST", "/cards/bulk-update", body, None,
+            {"ids": [card["id"] for card, _ in items], "places": places})
+    op.entity_id = op.mutation_id
+    return op
+
+
 def card_delete(card: dict[str, Any]) -> Op:
     return Op("card.delete", card["workspace_id"], "card", card["id"], "DELETE", f"/cards/{card['id']}")
 
@@ -139,3 +209,84 @@ def comment_add(card: dict[str, Any], data: CommentCreate, user: str | None) -> 
     return Op("comment.add", card["workspace_id"], "comment", comment_id, "POST",
               f"/cards/{card['id']}/comments", {"id": comment_id, "body": data.body}, None,
               {"comment": comment}, created_at=now)
+
+
+def find_comment(tx: Reads, ref: str) -> dict[str, Any]:
+    """A cached live comment (wire JSON) by id or by a unique prefix of its id (the short id that
+    `show` and `comments` print); NotFound, or a UsageError naming the candidates."""
+    from ..core.errors import UsageError
+
+    found = tx.comments_by_handle(ref)
+    live = [c for c in found if not c.get("deleted")]
+    if len(live) == 1:
+        card = tx.card_json(str(live[0]["card_id"]))
+        writable(tx.board_json(card["board_id"]) if card else None)
+        return live[0]
+    if live:
+        raise UsageError(f"comment id {ref!r} is ambiguous: " + ", ".join(c["id"] for c in live[:5]))
+    raise NotFound(f"no comment {ref!r} in the local cache (`taskly comments CARD` lists a card's comments "
+                   "with their ids)", code="not_found")
+
+
+def comment_edit(comment: dict[str, Any], body: str) -> Op:
+    """A new body (the server marks the comment edited; only its author may)."""
+    return Op("comment.edit", comment["workspace_id"], "comment", comment["id"], "PATCH",
+              f"/comments/{comment['id']}", {"body": body}, None)
+
+
+def comment_delete(comment: dict[str, Any]) -> Op:
+    """Delete a comment (its author, or an admin of the workspace)."""
+    return Op("comment.delete", comment["workspace_id"], "comment", comment["id"], "DELETE",
+              f"/comments/{comment['id']}")
+
+
+# --- sprints ---------------------------------------------------------------------------------------
+
+
+def find_sprint(tx: Reads, sprint_id: str) -> dict[str, Any]:
+    """A cached live sprint by id; NotFound otherwise."""
+    sprint = tx.sprint_json(sprint_id)
+    if sprint is None or sprint.get("deleted_at"):
+        raise NotFound(f"sprint {sprint_id} is not in the local cache", code="not_found")
+    return sprint
+
+
+def sprint_create(tx: StoreTransaction, board_id: str, data: SprintCreate) -> Op:
+    """A new sprint on a board; it has its id at once, so queued card writes can name it."""
+    board = tx.board_json(board_id)
+    if board is None:
+        raise NotFound(f"board {board_id} is not in the local cache", code="not_found")
+    sprint_id = str(data.id or uuid.uuid4())
+    payload = data.model_dump(mode="json", exclude_unset=True)
+    payload["id"] = sprint_id
+    now = utcnow()
+    sprint = {
+        "id": sprint_id, "board_id": board["id"], "name": data.name, "start_date": payload["start_date"],
+        "end_date": payload["end_date"], "goal": data.goal, "capacity_points": data.capacity_points,
+        "status": "planned", "overdue": False, "closed_at": None, "card_count": 0, "committed_points": 0,
+        "completed_points": 0, "remaining_points": 0, "over_capacity": False, "version": 0,
+        "created_at": now, "updated_at": now, "deleted_at": None,
+    }
+    return Op("sprint.create", board["workspace_id"], "sprint", sprint_id, "POST",
+              f"/boards/{board['id']}/sprints", payload, None, {"sprint": sprint}, created_at=now)
+
+
+def sprint_update(sprint: dict[str, Any], patch: SprintPatch) -> Op:
+    payload = patch.model_dump(mode="json", exclude_unset=True, exclude={"base_version"})
+    base = patch.base_version if patch.base_version is not None else sprint["version"]
+    return Op("sprint.update", sprint["workspace_id"], "sprint", sprint["id"], "PATCH",
+              f"/sprints/{sprint['id']}", payload, base)
+
+
+def sprint_close(tx: Reads, sprint: dict[str, Any], data: SprintClose) -> Op:
+    """Close a sprint: one write, which also carries its unfinished cards over in the cache at once
+    (`local["cards"]`: its live cards outside a done column, as the cache has them now)."""
+    cards = [card["id"] for card in tx.cards_json(board_id=sprint["board_id"])
+             if str(card.get("sprint_id")) == sprint["id"] and card.get("column_kind") != "done"]
+    return Op("sprint.close", sprint["workspace_id"], "sprint", sprint["id"], "POST",
+              f"/sprints/{sprint['id']}/close", data.model_dump(mode="json"), local={"cards": cards})
+
+
+def sprint_delete(sprint: dict[str, Any]) -> Op:
+    return Op("sprint.delete", sprint["workspace_id"], "sprint", sprint["id"], "DELETE",
+              f"/sprints/{sprint['id']}")

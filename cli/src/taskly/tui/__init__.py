@@ -1,39 +1,5 @@
 """`taskly board`: the Textual board over the local cache (importing this package loads nothing).
 
-    from taskly.tui import open_board
+    from taskly.tui.run import open_board
     open_board(factory, "WEB")          # runs until the user quits
 """
-
-from __future__ import annotations
-
-import sys
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from ..context import Factory
-    from .model import Clock
-
-
-def open_board(f: Factory, board: str | None = None, *, clock: Clock | None = None) -> None:
-    """Run the board app in this terminal; typed errors (exit codes) before the screen is taken."""
-    from .. import resolve
-    from ..errors import TasklyError, UsageError
-    from .reads import read_board
-
-    if not (sys.stdin.isatty() and sys.stdout.isatty()):
-        raise UsageError("`taskly board` needs a terminal: `taskly ls` prints the board's cards")
-    store = f.store  # not logged in: exit 4 here, not inside the app
-    if store.workspace_ids():  # a cache to paint from: the board must be in it (or come with a sync)
-        try:
-            read_board(f, board, network=True)
-        except TasklyError:
-            if f.globals.offline:
-                raise
-            resolve.fresh(f, discover=True)
-            read_board(f, board, network=True)
-    from .app import TasklyApp  # textual costs ~184 ms to import; only the board needs it
-
-    try:
-        TasklyApp(f, board, clock=clock).run()
-    finally:
-        f.close()

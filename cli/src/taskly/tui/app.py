@@ -4,31 +4,53 @@ Nothing touches the network before the first paint. Then a worker syncs (`engine
 thread) and another follows the board's workspace over the WebSocket (`engine.listen`). Every
 write runs in a worker, one at a time and in order, through the sync engine: offline it is
 queued and the footer counts it. One handler (`on_worker_state_changed`) reports failures.
+
+The screens read through the `BoardContext` the app gives them and ask for writes, forms and
+starts with messages (`messages.WriteRequested` …) that the handlers here answer: the app imports
+the screens, never the other way round.
 """
 
 from __future__ import annotations
 
 import asyncio
 import io
-import threading
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from textual.app import App
 from textual.worker import Worker, WorkerState
 
-from .. import resolve
-from ..errors import TasklyError
-from . import reads
+from ..core import resolve
+from ..core.errors import TasklyError
+from ..core.output import printable
+from ..core.render import comment_handle
 from .bindings import APP, keymap_from_config
-from .messages import CacheChanged, SyncState, SyncStateChanged, WriteDone, WriteFailed
-from .model import BoardModel, CardFilter, Clock, card_key
+from .context import BoardContext
+from .inbox import InboxHandlers
+from .messages import (
+    BrowseRequested,
+    BurndownRequested,
+    CacheChanged,
+    CardEditRequested,
+    CardOpenRequested,
+    CommentDeleteRequested,
+    CommentEditRequested,
+    CommentRequested,
+    StartRequested,
+    SyncState,
+    SyncStateChanged,
+    WriteDone,
+    WriteFailed,
+    WriteRequested,
+)
+from .model import Clock, card_key
 from .screens.board import BoardScreen
 
 if TYPE_CHECKING:
-    from taskly_shared.models import CardOut, ChangeOut, MemberOut
+    from taskly_shared.models import ChangeOut
 
-    from ..context import Factory
+    from ..core.context import Factory
     from ..sync.engine import SyncEngine
     from ..sync.live import LiveStatus
     from ..sync.results import WriteResult
@@ -38,7 +60,7 @@ SYNC_TIMEOUT = 10.0
 """Seconds the initial and the `r` sync may take (the board stays usable meanwhile)."""
 
 
-class TasklyApp(App[None]):
+class TasklyApp(InboxHandlers, App[None]):
     """`taskly board [BOARD]`."""
 
     TITLE = "Taskly"
@@ -56,65 +78,53 @@ class TasklyApp(App[None]):
         self.store = factory.store
         # Helpers shared with the CLI (`start`, `resolve.fresh`) print notes to stderr, which would
         # land on the board: they get an Output writing nowhere (the board tells in its own way).
-        from ..output import Output
+        from ..core.output import Output
 
         factory.__dict__["output"] = Output(quiet=True, environ=factory.environ, stdout=io.StringIO(),
                                             stderr=io.StringIO())
         self.offline_mode = factory.globals.offline
         self.sync_state = SyncState(live="offline mode" if self.offline_mode else "connecting")
         self.keymap, self.keymap_problems = keymap_from_config(factory.config.user)
-        user = self.store.user
-        self.me: str | None = None if user is None or user.startswith("token-") else user
-        self.workspace_id: str | None = None
+        self.context = BoardContext(factory, board_ref, clock=self.clock, keymap=self.keymap,
+                                    sync_state=self.sync_state)
+        """What the screens read (they get it when they are built)."""
         self.own_mutations: set[str] = set()
-        self._engine_lock = threading.Lock()
         self._write_lock: asyncio.Lock | None = None
         self._board_screen: BoardScreen | None = None
+        self._live_connected = False
+        """Whether the live connection is up (the server answers), as the listener last said."""
+        self._retry_at, self._retry_delay = 0.0, 1.0
+        """When queued writes may be sent again while online, and the wait after a failed send."""
+
+    def notify(self, message: str, *, title: str = "", severity: Any = "information",
+               timeout: float | None = None, markup: bool = False) -> None:
+        """A toast. Toasts quote stored text (titles, names, the server's errors): it is escaped and
+        never read as markup, whatever a caller (a screen passes `markup=True`) asks."""
+        super().notify(printable(message, multiline=True), title=printable(title), severity=severity,
+                       timeout=timeout, markup=False)
 
     @property
     def engine(self) -> SyncEngine:
         """The sync engine, built on first use (in a worker: it may read the keyring)."""
-        with self._engine_lock:
-            return self.factory.engine
+        return self.context.engine()
 
     @property
     def board_screen(self) -> BoardScreen:
         assert self._board_screen is not None, "the board is the default screen"
         return self._board_screen
 
-    # --- cache reads (the UI thread reads SQLite directly: it is fast and local) -------------------
-
-    def read_board(self, card_filter: CardFilter | None = None) -> BoardModel:
-        """The board from the cache (JSON views: no pydantic before the first paint)."""
-        board = reads.read_board(self.factory, self.board_ref)
-        self.workspace_id = board.workspace_id
-        return BoardModel.build(board, reads.read_cards(self.factory, board.id), self.me, card_filter)
-
-    def pending_card_ids(self) -> set[str]:
-        entities = self.store.outbox.pending_entities(self.workspace_id)
-        return {entity_id for entity_type, entity_id in entities if entity_type == "card"}
-
-    def workspace_name(self, workspace_id: str) -> str | None:
-        workspace = self.store.workspace_json(workspace_id)
-        return workspace.get("name") if workspace else None
-
-    def members(self) -> list[MemberOut]:
-        return self.store.members(self.workspace_id) if self.workspace_id else []
-
-    def sprints(self) -> list[dict[str, Any]]:
-        return self.store.entities("sprint", self.workspace_id) if self.workspace_id else []
-
     # --- start ------------------------------------------------------------------------------------
 
     def get_default_screen(self) -> BoardScreen:
         """The board, read from the cache: the first screen (no network before it is painted)."""
         try:
-            model, placeholder = self.read_board(), ""
+            model, placeholder = self.context.read_board(), ""
         except TasklyError as exc:
             empty = not self.store.workspace_ids()
             model, placeholder = None, ("Loading the board from the server…" if empty and not self.offline_mode
-                                        else exc.message)
-        self._board_screen = BoardScreen(model, placeholder)
+                                        else "Choose a board…" if self.context.needs_choice()
+                                        and self.context.board_choices() else exc.message)
+        self._board_screen = BoardScreen(self.context, model, placeholder)
         return self._board_screen
 
     def on_mount(self) -> None:
@@ -122,8 +132,11 @@ class TasklyApp(App[None]):
         self._write_lock = asyncio.Lock()
         for problem in self.keymap_problems:
             self.notify(f"[keys] in your config: {problem}", severity="warning", timeout=8)
+        if self.store.recovery is not None:  # told on stderr too, before the board took the screen
+            self.notify(self.store.recovery, title="Cache rebuilt", severity="warning", timeout=10)
         self.call_after_refresh(self._go_online)
         self.set_interval(1.0, self.check_outbox)
+        self.set_interval(1.0, self.publish_unread)  # `taskly inbox read` elsewhere shows here too
 
     def _go_online(self) -> None:
         if self.offline_mode:
@@ -136,10 +149,10 @@ class TasklyApp(App[None]):
 
     async def _sync(self, *, announce: bool) -> None:
         self._set_state(syncing=True)
-        discover = self.workspace_id is None
+        workspace_ids = self._workspace_ids()
         try:
             result = await asyncio.to_thread(lambda: self.engine.sync(
-                SYNC_TIMEOUT, [self.workspace_id] if self.workspace_id else None, discover=discover))
+                SYNC_TIMEOUT, workspace_ids, discover=workspace_ids is None))
         finally:
             self._set_state(syncing=False)
         if self.engine.offline or result.push.offline is not None or (result.pull.error and result.stale):
@@ -154,17 +167,30 @@ class TasklyApp(App[None]):
                             severity="warning")
             else:
                 self.notify(f"Synced: {len(result.push.pushed)} pushed, {len(result.pull.changes)} pulled")
-        if self.me is None and not result.stale:
-            self.me = await asyncio.to_thread(resolve.me, self.factory)
+        if self.context.me is None and not result.stale:
+            self.context.me = await asyncio.to_thread(resolve.me, self.factory)
+        if not result.stale:
+            await self.refresh_inbox()
 
     async def _listen(self) -> None:
         await asyncio.to_thread(lambda: self.engine)
         await self.engine.listen(self._on_change, on_status=self._on_live_status,
-                                 workspace_ids=[self.workspace_id] if self.workspace_id else None,
-                                 max_backoff=self.max_backoff)
+                                 workspace_ids=self._workspace_ids(), max_backoff=self.max_backoff,
+                                 on_notification=self.notification_arrived)
+
+    def restart_live(self) -> None:
+        """Follow the board's workspace again (another board was opened)."""
+        self.workers.cancel_group(self, "live")
+        self.run_worker(self._listen(), name="live updates", group="live", exit_on_error=False)
+
+    def _workspace_ids(self) -> list[str] | None:
+        """The board's workspace once it has been read (None: every workspace, found by a sync)."""
+        workspace_id = self.context.workspace_id
+        return [workspace_id] if workspace_id else None
 
     async def _on_live_status(self, status: LiveStatus) -> None:
         if status.state in ("online", "offline", "connecting"):
+            self._live_connected = status.state == "online"
             self._set_state(live=status.state, detail=status.detail, retry_in=status.retry_in)
         elif status.state == "resynced":
             self.board_screen.post_message(CacheChanged(full=True))
@@ -175,7 +201,7 @@ class TasklyApp(App[None]):
         for screen in self.screen_stack:
             screen.post_message(CacheChanged([change]))
         mine = change.mutation_id in self.own_mutations or (change.actor.type == "user"
-                                                             and change.actor.name == self.me)
+                                                             and change.actor.name == self.context.me)
         if mine:
             return
         for toast in toasts(change):
@@ -188,6 +214,9 @@ class TasklyApp(App[None]):
         self.run_worker(self._sync(announce=True), name="sync", group="sync", exit_on_error=False)
 
     # --- writes -------------------------------------------------------------------------------------
+
+    def on_write_requested(self, message: WriteRequested) -> None:
+        self.write(message.description, message.call, focus=message.focus)
 
     def write(self, description: str, call: Callable[[SyncEngine], WriteResult[Any]], *,
               focus: bool = False) -> None:
@@ -225,45 +254,89 @@ class TasklyApp(App[None]):
 
     # --- screens ------------------------------------------------------------------------------------
 
-    def edit_card(self, shown: CardView | CardOut) -> None:
+    def on_bell_requested(self) -> None:
+        self.bell()
+
+    def on_card_edit_requested(self, message: CardEditRequested) -> None:
+        """`e`: the card form; the fields it changed are written."""
         from .screens.card_form import CardForm, changed_fields
 
         model = self.board_screen.model
-        card = self.store.card(str(shown.id))
+        card = self.store.card(str(message.card.id))
         if model is None or card is None:
             return
 
         def saved(values: dict[str, Any] | None) -> None:
             fields = changed_fields(card, values or {})
             if fields:
-                self.write(f"edit {card_key(card)}",
+                self.write(f"edit {card_key(card, self.context.board_key)}",
                            lambda engine: engine.update_card(str(card.id), **fields))
 
-        self.push_screen(CardForm(model, card, str(card.column_id), self.members(), self.sprints()), saved)
+        context = self.context
+        keep = str(card.sprint_id) if card.sprint_id else None
+        self.push_screen(CardForm(model, card, str(card.column_id), context.members(), context.sprints(keep),
+                                  clock=self.clock, zone=context.user_zone()), saved)
 
-    def open_card(self, card_id: str) -> None:
+    def on_card_open_requested(self, message: CardOpenRequested) -> None:
         from .screens.detail import CardDetail
 
-        self.push_screen(CardDetail(card_id))
+        self.push_screen(CardDetail(self.context, message.card_id))
 
-    def comment_on(self, card: CardView | CardOut) -> None:
+    def on_comment_requested(self, message: CommentRequested) -> None:
+        """`c`: the comment form; a comment written there is added."""
         from .screens.comment_form import CommentForm
+
+        card = message.card
 
         def written(body: str | None) -> None:
             if body:
-                self.write(f"comment on {card_key(card)}",
+                self.write(f"comment on {card_key(card, self.context.board_key)}",
                            lambda engine: engine.add_comment(str(card.id), body))
 
-        self.push_screen(CommentForm(card), written)
+        self.push_screen(CommentForm(card, self.context.board_key), written)
 
-    def start_card(self, card: CardView) -> None:
+    def on_comment_edit_requested(self, message: CommentEditRequested) -> None:
+        """`e` on a comment: the comment form with its text; the author's new text is written."""
+        from .screens.comment_form import CommentForm
+
+        comment = message.comment
+        card = self.context.card(str(comment.card_id))
+        if card is None:
+            return
+        if self.context.me is not None and (comment.author or "").lower() != self.context.me.lower():
+            self.notify(f"Only its author can edit a comment (this one is {comment.author or 'unknown'}'s).",
+                        severity="warning")
+            return
+
+        def written(body: str | None) -> None:
+            if body and body != comment.body:
+                self.write("edit a comment", lambda engine: engine.edit_comment(str(comment.id), body))
+
+        self.push_screen(CommentForm(card, self.context.board_key, body=comment.body,
+                                     title=f"Edit comment {comment_handle(comment)} on"), written)
+
+    def on_comment_delete_requested(self, message: CommentDeleteRequested) -> None:
+        """`x` on a comment: asked first, then deleted (its author or an admin; the server checks)."""
+        from .screens.confirm import Confirm
+
+        comment = message.comment
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.write("delete a comment", lambda engine: engine.delete_comment(str(comment.id)))
+
+        self.push_screen(Confirm(f"Delete the comment {comment_handle(comment)} by {comment.author or '?'}?",
+                                 comment.body[:200]), answered)
+
+    def on_start_requested(self, message: StartRequested) -> None:
         """`s`: the same flow as `taskly start` (branch on GitHub, else locally; checked out here)."""
+        card = message.card
         self.run_worker(self._start(card), name=f"start {card_key(card)}", group="start", exit_on_error=False)
 
     async def _start(self, card: CardView) -> None:
-        from ..start import StartOptions, start_card
+        from ..branches.actions import StartOptions, start_card
 
-        label = card_key(card)
+        label = card_key(card, self.context.board_key)
 
         def progress(step: Any) -> None:
             self.call_from_thread(self.board_screen.show_progress, f"start {label}: {step.message}")
@@ -288,11 +361,57 @@ class TasklyApp(App[None]):
         self.board_screen.post_message(CacheChanged(full=True))
         self.check_outbox()
 
+    def on_browse_requested(self, message: BrowseRequested) -> None:
+        """`o` in a card's details: `taskly open`'s address (the PR, else the branch, else the
+        repository) in the browser, or in a toast when no browser opens it."""
+        self.run_worker(self._browse(message.card), name=f"open {card_key(message.card)}", group="browse",
+                        exit_on_error=False)
+
+    async def _browse(self, card: Any) -> None:
+        from ..cards.actions import browse, card_url
+
+        address = await asyncio.to_thread(card_url, self.factory, card)
+        if await asyncio.to_thread(browse, self.factory, address):
+            self.notify(f"Opening {address}", timeout=4)
+        else:
+            self.notify(f"No browser to open it here: {address}", title="Open on GitHub", timeout=12)
+
+    def on_burndown_requested(self, message: BurndownRequested) -> None:
+        """`b`: the burndown screen, then the days from the server (a worker) or why there are none."""
+        from .screens.burndown import BurndownScreen
+
+        sprint = message.sprint
+        screen = BurndownScreen(str(sprint["id"]), f"{sprint['name']} · burndown", message.summary)
+        mounted = self.push_screen(screen)
+        self.run_worker(self._burndown(screen, sprint, mounted), name=f"burndown of {sprint['name']}",
+                        group="burndown", exit_on_error=False)
+
+    async def _burndown(self, screen: Any, sprint: dict[str, Any], mounted: Any) -> None:
+        from ..core.errors import Offline
+        from ..sprints.actions import burndown
+
+        await mounted
+        if self.offline_mode:
+            problem = "The burndown chart needs the server: this board is in offline mode (--offline)"
+        else:
+            try:
+                result = await asyncio.to_thread(burndown, self.factory, sprint)
+            except Offline as exc:
+                problem = f"The burndown chart needs the server, which cannot be reached ({exc.message})"
+            except TasklyError as exc:
+                problem = f"No burndown: {exc.message}"
+            else:
+                if screen.is_attached:  # not closed meanwhile
+                    screen.show_days(result.days, str(sprint["start_date"]))
+                return
+        if screen.is_attached:
+            screen.show_problem(problem)
+
     def action_help(self) -> None:
         from .screens.help import HelpScreen
 
         if not isinstance(self.screen, HelpScreen):
-            self.push_screen(HelpScreen())
+            self.push_screen(HelpScreen(self.keymap))
 
     # --- the footer's indicator, queued writes, conflicts --------------------------------------------
 
@@ -329,6 +448,40 @@ class TasklyApp(App[None]):
         if (queued, len(failed)) != (state.queued, state.failed):
             state.queued, state.failed = queued, len(failed)
             self._publish()
+        self._send_queued(queued)
+
+    def _send_queued(self, queued: int) -> None:
+        """Writes still queued while the live connection is up (their push ran out of time, or the
+        server answered 5xx) are sent again in the background, with a growing wait after a failure,
+        so the server confirms them (and their cards lose the `⇡`) without a key press. While the
+        connection is down the listener sends them when it is back."""
+        if (not queued or self.offline_mode or not self._live_connected or self._write_lock is None
+                or self._write_lock.locked() or time.monotonic() < self._retry_at
+                or any(w.group in ("write", "push", "sync") and not w.is_finished for w in self.workers)):
+            return
+        self.run_worker(self._push_queued(), name="send queued writes", group="push", exit_on_error=False)
+
+    async def _push_queued(self) -> None:
+        assert self._write_lock is not None
+        try:
+            async with self._write_lock:
+                result = await asyncio.to_thread(self.engine.push, SYNC_TIMEOUT)
+        except Exception:  # reported once by on_worker_state_changed, then not tried at once again
+            self._wait_longer()
+            raise
+        if result.offline is not None:
+            self._wait_longer()
+        else:
+            self._retry_delay, self._retry_at = 1.0, 0.0
+            if self._live_connected and self.sync_state.live == "offline":
+                self._set_state(live="online", detail=None)
+        if result.pushed or result.failed:  # the cache has the server's answers (keys, ranks)
+            self.board_screen.post_message(CacheChanged(full=True))
+        self.check_outbox()
+
+    def _wait_longer(self) -> None:
+        self._retry_delay = min(self._retry_delay * 2, max(1.0, self.max_backoff))
+        self._retry_at = time.monotonic() + self._retry_delay
 
 
 def toasts(change: ChangeOut) -> list[str]:

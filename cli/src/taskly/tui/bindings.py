@@ -34,9 +34,16 @@ BOARD = [
     Binding("c", "comment", "Comment", id="card.comment"),
     Binding("slash", "filter", "Filter", key_display="/", id="board.filter"),
     Binding("escape", "clear_filter", "Clear filter", id="board.clear_filter"),
+    Binding("space", "toggle_select", "Select (bulk)", show=False, id="card.select"),
+    Binding("t", "label_cards", "Labels", show=False, id="card.labels"),
+    Binding("a", "assign_cards", "Assign", show=False, id="card.assign"),
     Binding("s", "start_card", "Start", id="card.start"),
     Binding("d", "done", "Done", id="card.done"),
     Binding("x", "delete_card", "Delete", id="card.delete"),
+    Binding("z", "toggle_density", "Card density", show=False, id="board.toggle_density"),
+    Binding("S", "pick_sprint", "Sprint", id="board.sprint"),
+    Binding("b", "burndown", "Burndown", id="board.burndown"),
+    Binding("i", "inbox", "Inbox", id="board.inbox"),
 ]
 
 CARD_LIST = [
@@ -52,7 +59,14 @@ DETAIL = [
     Binding("escape", "close", "Back", id="detail.close"),
     Binding("e", "edit_card", "Edit", id="card.edit"),
     Binding("c", "comment", "Comment", id="card.comment"),
+    Binding("o", "open_on_github", "Open on GitHub", id="detail.open_github"),
 ]
+
+COMMENT = [
+    Binding("e", "edit_comment", "Edit comment", id="comment.edit"),
+    Binding("x", "delete_comment", "Delete comment", id="comment.delete"),
+]
+"""On a comment of the card details (tab focuses the comments)."""
 
 FORM = [
     Binding("ctrl+s", "save", "Save", priority=True, id="form.save"),
@@ -64,12 +78,24 @@ CONFIRM = [
     Binding("n,escape", "answer(False)", "No", id="confirm.no"),
 ]
 
+INBOX = [
+    Binding("enter", "jump", "Go to card", id="inbox.open"),
+    Binding("r", "mark_read", "Mark read", id="inbox.read"),
+    Binding("R", "mark_all_read", "Mark all read", id="inbox.read_all"),
+    Binding("escape,i", "close", "Back", id="inbox.close"),
+]
+
+BURNDOWN = [
+    Binding("escape,b", "close", "Back", id="burndown.close"),
+]
+
 HELP = [
     Binding("escape,question_mark,q", "close", "Close", id="help.close"),
 ]
 
 GROUPS: list[tuple[str, list[Binding]]] = [
-    ("Board", BOARD), ("In a column", CARD_LIST), ("Card details", DETAIL), ("Forms", FORM),
+    ("Board", BOARD), ("In a column", CARD_LIST), ("Card details", DETAIL), ("On a comment", COMMENT), ("Inbox", INBOX),
+    ("Burndown", BURNDOWN), ("Forms", FORM),
     ("Confirmation", CONFIRM), ("Help", HELP), ("App", APP),
 ]
 """What the help screen lists, in order."""

@@ -12,7 +12,11 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+
+from ..cards import filters
+from ..cards.filters import Where
+from ..core import render
 
 if TYPE_CHECKING:
     from taskly_shared.models import CardOut
@@ -38,31 +42,59 @@ class Clock:
 # --- filters --------------------------------------------------------------------------------------
 
 
+SORT_NAMES = {"key": "key", "priority": "priority", "due": "due date", "points": "points", "updated": "last change",
+              "created": "creation", "title": "title"}
+
+
 @dataclass(frozen=True)
 class CardFilter:
     """The `/` filter: text (every word, in key/title/description/labels), labels (all of them),
-    assignees (any of them), only mine, priorities (any of them)."""
+    assignees (any of them), only mine, priorities (any of them); and the sprint picked with `S`
+    (its id, and its name for the filter bar). `terms`: the rest of the filter grammar typed in
+    the text (`overdue`, `due-before:…`, `column:…` …, see `cards.filters`); `sort` orders each
+    column (None: by rank), `desc` reverses it."""
 
     text: str = ""
     labels: tuple[str, ...] = ()
     assignees: tuple[str, ...] = ()
     mine: bool = False
     priorities: tuple[str, ...] = ()
+    sprint_id: str | None = None
+    sprint_name: str = ""
+    terms: Where = field(default_factory=Where)
+    sort: str | None = None
+    desc: bool = False
 
     @property
     def active(self) -> bool:
-        return bool(self.text.strip() or self.labels or self.assignees or self.mine or self.priorities)
+        return bool(self.text.strip() or self.labels or self.assignees or self.mine or self.priorities
+                    or self.sprint_id or self.terms.active)
+
+    @property
+    def shown(self) -> bool:
+        """Whether the filter bar has anything to say (a filter, or a sort)."""
+        return self.active or self.sort is not None
 
     def describe(self) -> str:
-        """One line for the filter bar, e.g. `"login" · label bug · mine · priority high`."""
-        parts = [f'"{self.text.strip()}"'] if self.text.strip() else []
+        """One line for the filter bar, e.g. `"login" · label bug · mine · priority high · overdue`."""
+        parts = [f"sprint {self.sprint_name or self.sprint_id}"] if self.sprint_id else []
+        parts += [f'"{self.text.strip()}"'] if self.text.strip() else []
         parts += [f"label {label}" for label in self.labels]
         parts += [f"@{name}" for name in self.assignees]
         parts += ["mine"] if self.mine else []
         parts += [f"priority {', '.join(self.priorities)}"] if self.priorities else []
+        parts += [self.terms.describe()] if self.terms.active else []
         return " · ".join(parts)
 
-    def matches(self, card: CardView, me: str | None) -> bool:
+    def sort_text(self) -> str:
+        """`sorted by due date ↓`, or `by rank` when no sort is chosen."""
+        if self.sort is None:
+            return "by rank"
+        return f"sorted by {SORT_NAMES.get(self.sort, self.sort)} {'↓' if self.desc else '↑'}"
+
+    def matches(self, card: CardView, me: str | None, today: date | None = None) -> bool:
+        if self.sprint_id and card.sprint_id != self.sprint_id:
+            return False
         if self.text.strip():
             haystack = "\n".join([card.key, card.title, card.description, *card.labels]).lower()
             if not all(word in haystack for word in self.text.lower().split()):
@@ -72,7 +104,9 @@ class CardFilter:
         wanted = {x.lower() for x in self.assignees} | ({me.lower()} if self.mine and me else set())
         if (self.assignees or self.mine) and not wanted & {x.lower() for x in card.assignees}:
             return False
-        return not (self.priorities and card.priority not in self.priorities)
+        if self.priorities and card.priority not in self.priorities:
+            return False
+        return not self.terms.active or filters.matches(card, self.terms, me=me, today=today)
 
 
 def split_list(text: str) -> tuple[str, ...]:
@@ -106,6 +140,10 @@ class BoardModel:
     _by_column: dict[str, list[CardView]] = field(default_factory=dict)
     _where: dict[str, str] = field(default_factory=dict)
     """Card id → its column id."""
+    selected: set[str] = field(default_factory=set)
+    """The selected cards' ids (`space`); kept across reloads and live changes."""
+    today: Callable[[], date] | None = None
+    """The board's clock (overdue and due-date terms of the filter)."""
 
     @classmethod
     def build(cls, board: BoardView, cards: Iterable[CardView], me: str | None = None,
@@ -131,11 +169,31 @@ class BoardModel:
         return self._by_column.get(column_id, [])
 
     def visible(self, column_id: str) -> list[CardView]:
-        """The cards of a column that pass the filter, in order."""
+        """The cards of a column that pass the filter, by rank or in the filter's sort order."""
         cards = self.cards(column_id)
-        if not self.filter.active:
-            return list(cards)
-        return [card for card in cards if self.filter.matches(card, self.me)]
+        if self.filter.active:
+            today = self.today() if self.today is not None else None
+            cards = [card for card in cards if self.filter.matches(card, self.me, today)]
+        if self.filter.sort is not None:
+            return filters.order(cards, self.filter.sort, self.filter.desc)
+        return list(cards)
+
+    # --- selection (`space`): what the bulk keys act on ---------------------------------------------
+
+    def toggle(self, card_id: str) -> bool:
+        """Select or unselect a card; True when it is now selected."""
+        if card_id in self.selected:
+            self.selected.discard(card_id)
+            return False
+        if self.locate(card_id) is not None:
+            self.selected.add(card_id)
+            return True
+        return False
+
+    def selection(self) -> list[CardView]:
+        """The selected cards still on the board, in board order (deleted or gone ones drop out)."""
+        self.selected &= set(self._where)
+        return [card for card in self.all_cards() if card.id in self.selected]
 
     def all_cards(self) -> list[CardView]:
         return [card for column_id in self.column_ids() for card in self.cards(column_id)]
@@ -153,7 +211,10 @@ class BoardModel:
         return self._by_column[found[0]][found[1]] if found else None
 
     def labels(self) -> list[str]:
-        return sorted({label for card in self.all_cards() for label in card.labels}, key=str.lower)
+        """Every label once, sorted without regard to case, then by the exact string (`Bug` before
+        `bug`): the same order whatever the cards' order or the interpreter's hash seed."""
+        return sorted({label for card in self.all_cards() for label in card.labels},
+                      key=lambda label: (label.lower(), label))
 
     # --- changing ---------------------------------------------------------------------------------
 
@@ -197,7 +258,8 @@ class BoardModel:
     # --- planning moves ---------------------------------------------------------------------------
 
     def plan_column_step(self, card_id: str, step: int) -> MovePlan | None:
-        """To the top of the previous (-1) or next (+1) column; None at the board's edge."""
+        """To the bottom of the previous (-1) or next (+1) column, where `taskly mv CARD COLUMN` puts a
+        card; None at the board's edge."""
         found = self.locate(card_id)
         if found is None:
             return None
@@ -205,7 +267,7 @@ class BoardModel:
         target = ids.index(found[0]) + step
         if not 0 <= target < len(ids):
             return None
-        return MovePlan(card_id, ids[target], position="top")
+        return MovePlan(card_id, ids[target], position="bottom")
 
     def plan_reorder(self, card_id: str, step: int) -> MovePlan | None:
         """One place up (-1) or down (+1) among the visible cards of its column."""
@@ -243,6 +305,17 @@ class BoardModel:
 
     def with_filter(self, card_filter: CardFilter) -> BoardModel:
         return replace(self, filter=card_filter)
+
+    def plan_bulk_step(self, step: int) -> list[tuple[CardView, str]]:
+        """Each selected card to the previous (-1) or next (+1) column of its own: (card, column id);
+        cards at the board's edge stay."""
+        ids = self.column_ids()
+        planned = []
+        for card in self.selection():
+            target = ids.index(card.column_id) + step
+            if 0 <= target < len(ids):
+                planned.append((card, ids[target]))
+        return planned
 
 
 # --- text for people ------------------------------------------------------------------------------
@@ -288,6 +361,32 @@ def ago(moment: datetime, now: datetime) -> str:
     return moment.date().isoformat()
 
 
-def card_key(card: CardView | CardOut) -> str:
-    """The key, or `(new)` for a card created offline and not numbered yet."""
-    return card.key or "(new)"
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
+def sprint_text(sprint: dict[str, Any], today: date) -> str:
+    """The header's sprint line, from a sprint with its stats (`core.sprints.with_stats`):
+    `Sprint 12 · 21/34 pts of 40 · 3 days left` (points done/committed of the capacity), then
+    `last day`, `2 days overdue`, `starts in 4 days` or `closed`."""
+    from ..core import sprints
+
+    points = f"{sprint['completed_points']}/{sprint['committed_points']} pts of {sprint['capacity_points']}"
+    end, start = sprints.day(sprint["end_date"]), sprints.day(sprint["start_date"])
+    if sprint.get("closed_at"):
+        when = "closed"
+    elif today < start:
+        when = f"starts in {_plural((start - today).days, 'day')}"
+    elif today > end:
+        when = f"{_plural((today - end).days, 'day')} overdue"
+    elif today == end:
+        when = "last day"
+    else:
+        when = f"{_plural(sprints.days_left(sprint, today), 'day')} left"
+    return f"{sprint['name']} · {points} · {when}"
+
+
+def card_key(card: CardView | CardOut, board_key: str | None = None) -> str:
+    """The key; for a card created offline and not numbered yet, its handle as `taskly ls` shows it
+    (`WEB-?3f2a9c1b` with the board's key, else `3f2a9c1b`), which every command accepts."""
+    return render.key(card, board_key)  # a CardView has the `key` and `id` it reads

@@ -15,6 +15,12 @@ if TYPE_CHECKING:
     from taskly_shared.models import CardOut
 
 
+def _text(value: Any) -> str | None:
+    if value is None:
+        return None
+    return value if isinstance(value, str) else value.isoformat()
+
+
 class PullView:
     """A pull request linked to a card: what its badges show."""
 
@@ -32,9 +38,10 @@ class PullView:
 class CardView:
     """A card (the wire fields the board uses)."""
 
-    __slots__ = ("assignees", "board_id", "column", "column_id", "column_kind", "deleted", "description",
-                 "due", "id", "key", "labels", "number", "points", "priority", "pull_requests", "rank",
-                 "title", "version", "workspace_id")
+    __slots__ = ("assignees", "board_id", "column", "column_id", "column_kind", "created_at", "deleted",
+                 "description", "due", "id", "key", "labels", "number", "points", "priority", "pull_requests",
+                 "rank", "recurrence", "recurrence_interval", "remind_at", "sprint_id", "title", "updated_at",
+                 "version", "workspace_id")
 
     def __init__(self, data: dict[str, Any]) -> None:
         self.id: str = str(data["id"])
@@ -55,8 +62,17 @@ class CardView:
         self.due: date | None = date.fromisoformat(due) if isinstance(due, str) else due
         self.assignees: list[str] = list(data.get("assignees") or [])
         self.version: int = data.get("version") or 0
+        sprint = data.get("sprint_id")
+        self.sprint_id: str | None = str(sprint) if sprint else None
         self.deleted: bool = data.get("deleted_at") is not None
+        self.created_at: str | None = _text(data.get("created_at"))
+        self.updated_at: str | None = _text(data.get("updated_at"))
+        """ISO times, as the wire has them (what sorting and `updated-since:` read)."""
         self.pull_requests = [PullView(pull) for pull in data.get("pull_requests") or []]
+        self.remind_at: str | None = data.get("remind_at") or None
+        """When the reminder fires (ISO, as stored); the board only shows that there is one."""
+        self.recurrence: str = data.get("recurrence") or "none"
+        self.recurrence_interval: int = data.get("recurrence_interval") or 1
 
     @classmethod
     def from_out(cls, card: CardOut) -> CardView:

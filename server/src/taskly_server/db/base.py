@@ -17,6 +17,12 @@ NAMING = {
 }
 
 
+def include_name(name: str | None, type_: str, parent_names: dict) -> bool:
+    """Alembic's filter for what is ours to compare and migrate: SAQ's Postgres queue keeps its
+    own saq_* tables (and their indexes) in our database."""
+    return not (type_ == "table" and (name or "").startswith("saq_"))
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)
 

@@ -10,6 +10,7 @@ from sqlalchemy import (
     ARRAY,
     BigInteger,
     Boolean,
+    CheckConstraint,
     Date,
     ForeignKey,
     Identity,
@@ -39,7 +40,20 @@ class User(Synced, Base):
     email: Mapped[str | None] = mapped_column(String(255))
     avatar_url: Mapped[str | None] = mapped_column(String(1024))
     github_token_encrypted: Mapped[bytes | None] = mapped_column(LargeBinary)
+    github_token_refused_at: Mapped[datetime | None]
+    """When GitHub last answered 401 to the stored token (sign in again); cleared by a sign-in."""
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC", server_default="UTC")
+    """IANA time zone: due-date notifications come at 09:00 in it."""
+    notify: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict, server_default="{}")
+    """Notification preferences: {kind: false} turns a kind off."""
+    notification_seq: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    """The seq of the user's newest notification; taken under a row lock (commit order)."""
     __table_args__ = (Index("uq_users_username_lower", func.lower(text("username")), unique=True),)
+
+    @property
+    def github_sign_in_required(self) -> bool:
+        """GitHub refused the stored token: `UserOut.github_sign_in_required`."""
+        return self.github_token_refused_at is not None
 
 
 class Workspace(Synced, Base):
@@ -69,6 +83,9 @@ class Invitation(Synced, Base):
     expires_at: Mapped[datetime]
     accepted_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     accepted_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+    """Set when an admin revokes it, or when its creator is removed or demoted below its role."""
+    __table_args__ = (Index("ix_invitations_workspace_id_created_by", "workspace_id", "created_by"),)
 
 
 class Repository(Synced, Base):
@@ -81,6 +98,8 @@ class Repository(Synced, Base):
     webhook_id: Mapped[int | None] = mapped_column(BigInteger)
     webhook_secret_encrypted: Mapped[bytes | None] = mapped_column(LargeBinary)
     active: Mapped[bool] = mapped_column(Boolean, default=True, server_default="true")
+    reconciled_at: Mapped[datetime | None]
+    """When its pull requests were last re-read from GitHub (reconcile, backfill)."""
     __table_args__ = (
         Index("uq_repositories_workspace_full_name", "workspace_id", func.lower(text("owner")),
               func.lower(text("name")), unique=True),
@@ -119,11 +138,32 @@ class Sprint(Synced, Base):
     __tablename__ = "sprints"
     board_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("boards.id", ondelete="CASCADE"), index=True)
     name: Mapped[str] = mapped_column(String(100))
-    starts_on: Mapped[date | None] = mapped_column(Date)
-    ends_on: Mapped[date | None] = mapped_column(Date)
+    starts_on: Mapped[date] = mapped_column(Date)
+    ends_on: Mapped[date] = mapped_column(Date)
     goal: Mapped[str | None] = mapped_column(String(500))
-    capacity_points: Mapped[int | None]
+    capacity_points: Mapped[int] = mapped_column(Integer, default=40, server_default="40")
     closed_at: Mapped[datetime | None]
+    deleted_at: Mapped[datetime | None]
+    __table_args__ = (
+        Index("uq_sprints_board_name", "board_id", func.lower(text("name")), unique=True,
+              postgresql_where=text("deleted_at IS NULL")),
+        CheckConstraint("ends_on >= starts_on", name="dates"),
+        CheckConstraint("capacity_points >= 0", name="capacity"),
+    )
+
+
+class Label(Synced, Base):
+    """A label of a workspace's catalogue; cards name it by `name` (their `labels` array)."""
+
+    __tablename__ = "labels"
+    workspace_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(50))
+    color: Mapped[str] = mapped_column(String(7))
+    description: Mapped[str | None] = mapped_column(String(500))
+    __table_args__ = (
+        UniqueConstraint("workspace_id", "name"),
+        CheckConstraint("color ~ '^#[0-9a-f]{6}$'", name="color"),
+    )
 
 
 class Card(Synced, Base):
@@ -154,6 +194,11 @@ class Card(Synced, Base):
         UniqueConstraint("board_id", "number"),
         Index("ix_cards_column_rank", "column_id", "rank"),
         Index("ix_cards_workspace", "workspace_id"),
+        Index("ix_cards_sprint_id", "sprint_id", postgresql_where=text("sprint_id IS NOT NULL")),
+        Index("ix_cards_remind_at_pending", "remind_at",
+              postgresql_where=text("reminded_at IS NULL AND remind_at IS NOT NULL")),
+        Index("ix_cards_due", "due", postgresql_where=text("due IS NOT NULL")),
+        Index("ix_cards_labels", "labels", postgresql_using="gin"),
     )
 
 
@@ -188,6 +233,12 @@ class PullRequest(Synced, Base):
     commit_count: Mapped[int | None]
     merged_at: Mapped[datetime | None]
     github_updated_at: Mapped[datetime | None]
+    mergeable: Mapped[bool | None]
+    """GitHub's answer (None: not computed yet, or closed)."""
+    mergeable_state: Mapped[str | None] = mapped_column(String(32))
+    """clean | dirty | blocked | behind | unstable | has_hooks | draft | unknown"""
+    additions: Mapped[int | None]
+    deletions: Mapped[int | None]
     __table_args__ = (
         UniqueConstraint("repository_id", "number"),
         Index("ix_pull_requests_head_sha", "repository_id", "head_sha"),
@@ -203,6 +254,35 @@ class CardPullRequest(Base):
     )
     created_at: Mapped[datetime] = mapped_column(default=utcnow, server_default=func.now())
     __table_args__ = (Index("ix_card_pull_requests_pull_request_id", "pull_request_id"),)
+
+
+class PullRequestComment(Base):
+    """The one comment Taskly keeps on a pull request, linking its cards (issue 17, point 5)."""
+
+    __tablename__ = "pull_request_comments"
+    pull_request_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("pull_requests.id", ondelete="CASCADE"), primary_key=True
+    )
+    status: Mapped[str] = mapped_column(String(16), default="pending", server_default="pending")
+    """pending (not posted yet) | creating (a POST may have reached GitHub) | posted | deleted"""
+    comment_id: Mapped[int | None] = mapped_column(BigInteger)
+    body: Mapped[str | None] = mapped_column(Text)
+    """The body GitHub has, as Taskly last wrote it."""
+    lease_key: Mapped[str | None] = mapped_column(String(200))
+    """The job working on the comment now (until `lease_until`: a dead worker's lease runs out)."""
+    lease_until: Mapped[datetime | None]
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, server_default=func.now())
+
+
+class GitHubBudget(Base):
+    """A user's GitHub token's REST budget, from the last response's X-RateLimit-* headers."""
+
+    __tablename__ = "github_budgets"
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    remaining: Mapped[int]
+    limit: Mapped[int]
+    reset_at: Mapped[datetime]
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, server_default=func.now())
 
 
 class CommitCheck(Base):
@@ -263,6 +343,8 @@ class Change(Base):
     __table_args__ = (
         UniqueConstraint("workspace_id", "seq"),
         Index("ix_changes_entity", "entity_id", "seq"),
+        Index("ix_changes_card_sprint", text("(changes #>> '{sprint_id,new}')"),
+              postgresql_where=text("entity_type = 'card' AND changes ? 'sprint_id'")),
     )
 
 
@@ -280,6 +362,7 @@ class WebhookDelivery(Base):
     processed_at: Mapped[datetime | None]
     outcome: Mapped[str | None] = mapped_column(String(64))
     error: Mapped[str | None] = mapped_column(Text)
+    __table_args__ = (Index("ix_webhook_deliveries_repository_received", "repository_id", "received_at"),)
 
 
 class Notification(Synced, Base):
@@ -290,6 +373,50 @@ class Notification(Synced, Base):
     kind: Mapped[str] = mapped_column(String(32))
     message: Mapped[str] = mapped_column(Text, default="")
     read: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
+    seq: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    """Per user, in commit order (users.notification_seq): the WebSocket catch-up cursor."""
+    card_key: Mapped[str | None] = mapped_column(String(32))
+    card_title: Mapped[str | None] = mapped_column(String(255))
+    actor: Mapped[str | None] = mapped_column(String(255))
+    read_at: Mapped[datetime | None]
+    dedupe_key: Mapped[str] = mapped_column(String(200))
+    """What makes it one of a kind (a change's seq, a card's reminder time): inserted once."""
+    __table_args__ = (
+        UniqueConstraint("user_id", "dedupe_key", name="uq_notifications_user_id"),
+        Index("ix_notifications_user_seq", "user_id", "seq"),
+    )
+
+
+class FeedConsumer(Base):
+    """A change-feed consumer known to the workers (lib/consumers.py)."""
+
+    __tablename__ = "feed_consumers"
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, server_default=func.now())
+
+
+class ConsumerCursor(Base):
+    """How far a consumer has handled a workspace's feed; advanced with the consumer's effects."""
+
+    __tablename__ = "consumer_cursors"
+    consumer: Mapped[str] = mapped_column(
+        ForeignKey("feed_consumers.name", ondelete="CASCADE"), primary_key=True)
+    workspace_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="CASCADE"), primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, server_default=func.now())
+
+
+class CardOccurrence(Base):
+    """A recurring card and the next one made when it was done: one next card per card."""
+
+    __tablename__ = "card_occurrences"
+    card_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("cards.id", ondelete="CASCADE"), primary_key=True)
+    next_card_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("cards.id", ondelete="CASCADE"), unique=True)
+    anchor_day: Mapped[int | None]
+    """The series' day of month (monthly), kept across short months."""
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, server_default=func.now())
 
 
 class ApiToken(Timestamps, Base):

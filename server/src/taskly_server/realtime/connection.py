@@ -29,9 +29,8 @@ from taskly_shared.events import (
     client_message,
 )
 
-from ..domain.auth.tokens import Principal
-from ..domain.workspaces.access import member_role
 from ..errors import Unauthenticated
+from ..lib.principal import Principal
 from ..settings import Settings
 from .hub import Fanout, NotMember, Subscription, WorkspaceFeed
 
@@ -158,6 +157,13 @@ class Connection:
             self.close_code, self.close_reason = code, reason
         self._done.set()
 
+    def signed_out(self, code: str, detail: str) -> None:
+        """The socket's token no longer counts (expired, revoked, signed out): error, close 4401."""
+        if self._done.is_set():
+            return
+        self.send(Error(code=code, message=detail))
+        self.close(CLOSE_UNAUTHENTICATED, detail[:120])
+
     async def run(self) -> None:
         """Until the client leaves, stops answering, or falls too far behind."""
         tasks = [asyncio.create_task(coro) for coro in
@@ -226,8 +232,7 @@ class Connection:
         try:
             await self.reauthenticate()
         except Unauthenticated as exc:
-            self.send(Error(code=exc.code, message=exc.detail))
-            self.close(CLOSE_UNAUTHENTICATED, exc.detail[:120])
+            self.signed_out(exc.code, exc.detail)
             return False
         except Exception as exc:  # the database is away, say: keep the socket, ask again next time
             log.warning("realtime_reauthentication_failed", error=type(exc).__name__)
@@ -275,9 +280,9 @@ class Connection:
                             message=f"at most {MAX_SUBSCRIPTIONS} subscriptions per connection"))
             return
         checked_at = time.monotonic()
-        async with self.fanout.sessionmaker() as db:
-            role = await member_role(db, workspace_id, self.principal.user_id)
-        if role is None:
+        async with self.fanout.catch_ups:
+            head = await self.fanout.head(workspace_id, self.principal.user_id)
+        if head is None:
             self.send(Error(code=ErrorCode.NOT_FOUND, message="workspace not found",
                             workspace_id=workspace_id))
             return
@@ -285,7 +290,7 @@ class Connection:
         subscription = Subscription(self, workspace_id, self.principal.user_id, checked_at=checked_at)
         self.subscriptions[workspace_id] = (subscription, feed)
         try:
-            await feed.join(subscription, message.since)
+            await feed.join(subscription, message.since, head)
         except NotMember:
             await self._leave(workspace_id)
             self.send(Error(code=ErrorCode.NOT_FOUND, message="workspace not found",

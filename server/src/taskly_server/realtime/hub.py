@@ -9,6 +9,11 @@ twice and nothing is skipped, whichever notice arrives first or gets lost.
 A commit made by this process may bring its rows along (`Fanout.on_commit`): when they directly
 follow the last seq handed out, they go to the sockets without the feed read; anything else (a
 gap, a read or a join under way, a member removal) falls back to the notice and the feed.
+
+A joining socket catches up from the workspace's window of the newest frames (`window.py`), which
+the reader fills as it hands changes out; older frames are read into it once for all the joiners
+that need them (single flight). Sign-ins, joins and catch-ups take turns (`CATCH_UPS`), so a
+thousand sockets reconnecting after a restart leave room for the live traffic.
 """
 
 from __future__ import annotations
@@ -26,18 +31,30 @@ import structlog
 from litestar.channels import ChannelsPlugin
 from litestar.channels.subscriber import Subscriber
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from taskly_shared.events import ChangeEvent, Resync, Subscribed
 
 from ..db.models import Change, Member, Workspace
 from ..domain.cards.views import change_out
-from ..domain.sync.services import current_members, feed_head, read_changes
-from .channels import Notice, channel_name
+from ..domain.feed.services import current_members, feed_head, read_changes
+from ..lib.notices import Notice, channel_name
+from ..lib.rendered import fetch
+from .window import FrameWindow
 
 log = structlog.get_logger("taskly.realtime")
 
 PAGE = 1000
 """Changes read from the feed per query."""
+CATCH_UPS = 16
+"""Catch-ups prepared at once in a process (each a feed read, or a slice of the window, and its
+hand-over to the socket): a thousand sockets reconnecting together take turns, and the live
+fan-out and requests get the loop in between."""
+
+_HEAD = """
+SELECT w.seq, w.feed_floor
+  FROM workspaces w JOIN members m ON m.workspace_id = w.id AND m.user_id = $2
+ WHERE w.id = $1 AND w.deleted_at IS NULL
+"""
 
 
 class Receiver(Protocol):
@@ -85,6 +102,10 @@ class WorkspaceFeed:
         """Held while reading and handing out, and while a subscription joins."""
         self.last_removal = 0.0
         """When a batch with a member or workspace removal was last handed out (monotonic)."""
+        self.window = FrameWindow(0)
+        """The newest frames handed out, for the sockets that join (`join`)."""
+        self._older: asyncio.Future[None] | None = None
+        """The read of older frames into the window under way, awaited by every joiner it serves."""
         self._wake = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._channel: Subscriber | None = None
@@ -95,6 +116,7 @@ class WorkspaceFeed:
         async with self.fanout.sessionmaker() as db:
             head = await feed_head(db, self.workspace_id)
         self.head = self.target = head.seq if head else 0
+        self.window = FrameWindow(self.head)
         self._tasks = [asyncio.create_task(self._listen()), asyncio.create_task(self._read_loop())]
 
     async def close(self, unsubscribe: bool = True) -> None:
@@ -181,6 +203,8 @@ class WorkspaceFeed:
         """
         every_frame = [frame for _, frame in frames]
         first, last = frames[0][0], frames[-1][0]
+        if first > self.window.last:  # they follow on from the head: kept for the joiners
+            self.window.append(frames)
         for subscription in list(self.subscriptions):
             cut = cuts.get(subscription.user_id)
             if cut is None and subscription.last < first:
@@ -215,47 +239,107 @@ class WorkspaceFeed:
         first = min(cuts.values())
         return {user_id: cuts.get(user_id, cuts.get(None, first)) for user_id in gone}
 
-    async def join(self, subscription: Subscription, since: int) -> None:
-        """`subscribed`, then the changes after `since` (or `resync`), then live: no gap, no repeat."""
+    async def join(self, subscription: Subscription, since: int,
+                   head: tuple[int, int] | None = None) -> None:
+        """`subscribed`, then the changes after `since` (or `resync`), then live: no gap, no repeat.
+
+        `head`: the workspace's (seq, feed floor) when the caller has just read it (`Fanout.head`).
+        """
         receiver = subscription.receiver
-        async with self.fanout.sessionmaker() as db:
-            head = await feed_head(db, self.workspace_id)
+        if head is None:
+            async with self.fanout.catch_ups:
+                head = await self.fanout.head(self.workspace_id, subscription.user_id)
         if head is None:
             raise NotMember
-        receiver.send_frames([Subscribed(workspace_id=self.workspace_id, seq=head.seq).model_dump_json()])
-        if since < head.feed_floor or since > head.seq:
-            reason = "gone" if since < head.feed_floor else "ahead"
+        seq, feed_floor = head
+        receiver.send_frames([Subscribed(workspace_id=self.workspace_id, seq=seq).model_dump_json()])
+        if since < feed_floor or since > seq:
+            reason = "gone" if since < feed_floor else "ahead"
             receiver.send_frames([Resync(workspace_id=self.workspace_id, reason=reason).model_dump_json()])
-            last = head.seq
+            last = seq
         else:
-            last = await self._send_feed(receiver, since, head.seq)
-        async with self.lock:  # no query here in the common case: 1,000 sockets may be joining
+            self.announce(seq)  # the reader may not have heard of it yet: it hands out the rest
+            last = await self._catch_up(receiver, since, seq)
+        if (not self.lock.locked() and self.last_removal < subscription.checked_at
+                and (self.head <= last or self.window.covers(last, self.head))):
+            # The common case, without waiting for the lock (nothing else runs until the end of
+            # this block): a thousand joiners queued on it would each cost the reader a loop turn.
+            self._subscribe(subscription, last)
+            return
+        async with self.lock:
             if self.last_removal >= subscription.checked_at:
                 async with self.fanout.sessionmaker() as db:  # a removal went by: check again
                     if not await current_members(db, self.workspace_id, {subscription.user_id}):
                         receiver.subscription_removed(subscription, "removed")
                         return
-            if self.head > last:  # read by this process's reader while we caught up
+            if self.head > last and not self.window.covers(last, self.head):
                 async with self.fanout.sessionmaker() as db:
                     last = await self._send_feed(receiver, last, self.head, db)
-            subscription.last = last
-            self.subscriptions.add(subscription)
+            self._subscribe(subscription, last)
 
-    async def _send_feed(self, receiver: Receiver, since: int, until: int,
-                         db: AsyncSession | None = None) -> int:
-        """Hand the changes in (since, until] to one socket, page by page; returns the last seq."""
+    def _subscribe(self, subscription: Subscription, last: int) -> None:
+        """Live from here: the changes this process's reader handed out while the socket caught up
+        to `last` (in the window), then whatever it hands out next."""
+        if self.head > last:
+            subscription.receiver.send_frames(self.window.between(last, self.head))
+            last = self.head
+        subscription.last = last
+        self.subscriptions.add(subscription)
+
+    async def _catch_up(self, receiver: Receiver, since: int, until: int) -> int:
+        """Hand one joining socket the changes in (since, until] — up to where this process's
+        reader has got, when that is sooner — from the window, or from the feed when it is too
+        far behind; returns the last seq handed."""
         while since < until:
-            if db is None:
+            async with self.fanout.catch_ups:
+                frames = await self._from_window(since, until)
+                if frames is not None:
+                    receiver.send_frames(frames)  # written from here on by the socket's writer
+                    return max(since, min(until, self.window.last))
                 async with self.fanout.sessionmaker() as session:
                     rows = await read_changes(session, self.workspace_id, since, PAGE, until)
-            else:
-                rows = await read_changes(db, self.workspace_id, since, PAGE, until)
+                if not rows:
+                    break
+                receiver.send_frames([event_frame(row) for row in rows])
+            since = rows[-1].seq
+            await receiver.drained()  # a slow socket holds up neither the others nor a turn
+        return max(since, until)
+
+    async def _from_window(self, since: int, until: int) -> list[str] | None:
+        """The frames of (since, min(until, the window's last)] when the window has or can have
+        them: older frames are read into it once for every joiner that waits (single flight)."""
+        for _ in range(3):
+            window = self.window
+            if since >= window.since:
+                return window.between(since, until)
+            if since < window.last - window.capacity:
+                return None
+            if self._older is None:
+                self._older = asyncio.ensure_future(self._read_older(window, window.reach(since)))
+                self._older.add_done_callback(self._older_done)
+            await asyncio.shield(self._older)
+        return None
+
+    def _older_done(self, future: asyncio.Future[None]) -> None:
+        self._older = None
+        if not future.cancelled():
+            future.exception()  # retrieved: each waiter gets it raised
+
+    async def _read_older(self, window: FrameWindow, low: int) -> None:
+        high = window.since
+        async with self.fanout.sessionmaker() as db:
+            rows = await read_changes(db, self.workspace_id, low, high - low, high)
+        if self.window is window and window.since == high:  # not moved on meanwhile
+            window.prepend(low, [(row.seq, event_frame(row)) for row in rows])
+
+    async def _send_feed(self, receiver: Receiver, since: int, until: int, db: AsyncSession) -> int:
+        """Hand the changes in (since, until] to one socket, page by page; returns the last seq."""
+        while since < until:
+            rows = await read_changes(db, self.workspace_id, since, PAGE, until)
             if not rows:
                 break
             receiver.send_frames([event_frame(row) for row in rows])
             since = rows[-1].seq
-            if db is None:  # not under the lock: a slow socket must not hold up the others
-                await receiver.drained()
         return max(since, until)
 
     def remove(self, subscription: Subscription) -> bool:
@@ -290,9 +374,21 @@ class Fanout:
                  poll_interval: float) -> None:
         self.channels = channels
         self.sessionmaker = sessionmaker
+        self.catch_ups = asyncio.Semaphore(CATCH_UPS)
+        """Held while a joining socket's membership, feed head or catch-up is read."""
         self.poll_interval = poll_interval
         self.feeds: dict[uuid.UUID, WorkspaceFeed] = {}
         self._lock = asyncio.Lock()
+
+    @property
+    def engine(self) -> AsyncEngine:
+        return self.sessionmaker.kw["bind"]
+
+    async def head(self, workspace_id: uuid.UUID, user_id: uuid.UUID) -> tuple[int, int] | None:
+        """The workspace's (seq, feed floor) if the user is a member of it (one statement on the
+        driver: a thousand sockets subscribing at once make a thousand of these)."""
+        rows = await fetch(self.engine, _HEAD, workspace_id, user_id)
+        return (rows[0][0], rows[0][1]) if rows else None
 
     async def acquire(self, workspace_id: uuid.UUID) -> WorkspaceFeed:
         async with self._lock:

@@ -1,96 +1,207 @@
 """The board: one column per board column, keyboard first, changed at once and written in workers.
 
-A key press changes the `BoardModel` and repaints; the write goes to the app (`app.write`), which
-runs it in a worker through the sync engine. When the write returns (`WriteDone`) or changes
+A key press changes the `BoardModel` and repaints; the write goes to the app (`WriteRequested`),
+which runs it in a worker through the sync engine. When the write returns (`WriteDone`) or changes
 arrive (`CacheChanged`), the model is corrected from the cache. The screen keeps the keyboard
 focus and one column is `active` (Textual repaints the whole screen on a focus change).
+
+This module lays the board out and repaints it; what the keys do is `BoardKeys` (board_keys.py).
+With no current board, the screen picks one (`BoardPicker`, board_picker.py).
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
-from textual.containers import Horizontal, HorizontalScroll
+from textual.containers import Horizontal
+from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.widgets import Static
 
-from ...errors import TasklyError
+from ...core import sprints
+from ...core.errors import TasklyError
+from ...core.output import printable
 from ..bindings import APP, BOARD, CARD_LIST
-from ..messages import CacheChanged, SyncStateChanged, WriteDone, WriteFailed
-from ..model import BoardModel, CardFilter, MovePlan, card_key
-from ..reads import read_card
+from ..layout import compact_by_default, more_text
+from ..messages import (
+    CacheChanged,
+    CardOpenRequested,
+    InboxRequested,
+    NotificationsChanged,
+    SyncStateChanged,
+    WriteDone,
+    WriteFailed,
+)
+from ..model import sprint_text
 from ..widgets.card_list import CardList
 from ..widgets.column import BoardColumn
-from ..widgets.key_bar import KeyBar, key_line
+from ..widgets.columns import Columns
+from ..widgets.key_bar import KeyBar, KeyParts, key_line
 from ..widgets.sync_indicator import SyncIndicator, indicator_text
+from ..widgets.unread_indicator import UnreadIndicator
+from .board_keys import BoardKeys
 
 if TYPE_CHECKING:
-    from ..app import TasklyApp
+    from ..context import BoardContext
+    from ..model import BoardModel
     from ..views import CardView
 
 
-class BoardScreen(Screen[None]):
+class BoardScreen(BoardKeys, Screen[None]):
     """The kanban board of one Taskly board."""
 
     BINDINGS = [*BOARD, *CARD_LIST]
     AUTO_FOCUS = None
-    app: TasklyApp
 
-    def __init__(self, model: BoardModel | None, placeholder: str = "Loading the board…") -> None:
+    def __init__(self, context: BoardContext, model: BoardModel | None,
+                 placeholder: str = "Loading the board…") -> None:
         super().__init__(id="board-screen")
+        self.context = context
         self.model = model
         self.placeholder = placeholder
         self.columns: dict[str, BoardColumn] = {}
         self._filter_text = ""
+        self._sprint_text = ""
+        self._sprint_names: dict[str, str] = {}
         self._binding_state: tuple[bool, bool, bool] | None = None
         self.active: CardList | None = None
         """The column the keys act on."""
+        self.density: bool | None = None
+        """Compact cards as chosen with `z` (None: chosen by the terminal's size)."""
+        self._choosing = False
+        self._declined = False
+        """The user closed the board list without choosing: it is not offered again by itself."""
 
     # --- layout ---------------------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
         """Everything filled in before it mounts: the first frame is the board (no repaint after)."""
-        yield Static(self._title(), id="board-title", markup=False)
+        with Horizontal(id="title-bar"):
+            yield Static(self._title(), id="board-title", markup=False)
+            self._sprint_text, overdue = self._sprint_line()
+            yield Static(self._sprint_text, id="board-sprint", markup=False,
+                         classes=" ".join(["-active"] * bool(self._sprint_text) + ["-overdue"] * overdue))
+            yield Static("", id="board-more", markup=False)
         self._filter_text = self._filter_line()
         yield Static(self._filter_text, id="filter-bar", markup=False,
                      classes="-active" if self._filter_text else "")
         yield Static("", id="progress-bar", markup=False)
         self.columns, self.active = {}, None
+        self._sprint_names = {}  # new card lists: they are told the names again
         self._binding_state = None
         if self.model is None:
-            yield Static(self.placeholder, id="placeholder", markup=False)
+            yield Static(printable(self.placeholder, multiline=True), id="placeholder", markup=False)
         else:
-            with HorizontalScroll(id="columns", can_focus=False):
-                for column in self.model.columns:
-                    widget = BoardColumn(column, clock=self.app.clock)
-                    self.columns[str(column.id)] = widget
-                    yield widget
+            for column in self.model.columns:
+                widget = BoardColumn(column, clock=self.context.clock, board_key=self.model.board.key)
+                widget.card_list.compact = self.compact
+                self.columns[str(column.id)] = widget
+            columns = Columns(list(self.columns.values()), self.app.size.width, id="columns")
+            yield columns
             self._refresh(bindings=False)
             lists = self.card_lists
             first = next((card_list for card_list in lists if card_list.cards), lists[0] if lists else None)
             if first is not None:
                 self.active = first
                 self._column_of(first).set_active(True)
+                columns.show_column(lists.index(first))
         with Horizontal(id="footer-bar"):
             yield KeyBar(self._key_line(), id="key-bar")
-            yield SyncIndicator(indicator_text(self.app.sync_state), id="sync-indicator")
+            yield UnreadIndicator(self.context.unread_count(), id="unread-indicator")
+            yield SyncIndicator(indicator_text(self.context.sync_state), id="sync-indicator")
 
     def _filter_line(self) -> str:
-        if self.model is None or not self.model.filter.active:
+        """The filter and the sort (`Filter: … · sorted by due date ↓`), and the selection's size."""
+        if self.model is None:
             return ""
-        return f"Filter: {self.model.filter.describe()}    (esc clears, / changes)"
+        parts = []
+        card_filter = self.model.filter
+        if card_filter.active:
+            parts.append(f"Filter: {printable(card_filter.describe())}")
+        if card_filter.sort is not None:
+            parts.append(f"Columns {card_filter.sort_text()} (not by rank)")
+        selected = len(self.model.selection())
+        if selected:
+            parts.append(f"{selected} selected: H/L d x t a act on them")
+        if not parts:
+            return ""
+        return " · ".join(parts) + "    (esc clears, / changes)"
+
+    def shown_sprint(self) -> dict[str, Any] | None:
+        """The sprint the header shows, with its stats from the board's cards: the one the board is
+        filtered by (`S`), else the board's active sprint (None: neither)."""
+        if self.model is None:
+            return None
+        today, found = self.context.clock.today(), self.context.board_sprints
+        picked = self.model.filter.sprint_id
+        sprint = next((s for s in found if str(s["id"]) == picked), None) if picked else \
+            sprints.current(found, today)
+        if sprint is None:
+            return None
+        cards = [{"sprint_id": c.sprint_id, "points": c.points, "column_kind": c.column_kind}
+                 for c in self.model.all_cards() if c.sprint_id]
+        return sprints.with_stats(sprint, cards, today)
+
+    def _sprint_line(self) -> tuple[str, bool]:
+        """The header's sprint text (empty: no sprint to show) and whether it is overdue."""
+        sprint = self.shown_sprint()
+        if sprint is None:
+            return "", False
+        return printable(sprint_text(sprint, self.context.clock.today())), bool(sprint["overdue"])
 
     def _title(self) -> str:
         if self.model is None:
             return "Taskly"
         board = self.model.board
-        workspace = self.app.workspace_name(str(board.workspace_id))
-        return f"{board.key} · {board.name}" + (f"  —  {workspace}" if workspace else "")
+        workspace = self.context.workspace_name(str(board.workspace_id))
+        return printable(f"{board.key} · {board.name}" + (f"  —  {workspace}" if workspace else ""))
 
     def on_mount(self) -> None:
-        self.query_one(SyncIndicator).show(self.app.sync_state)
+        self.query_one(SyncIndicator).show(self.context.sync_state)
+        if self.model is None:
+            self.call_after_refresh(self.choose_board)
+
+    # --- no current board -----------------------------------------------------------------------
+
+    def choose_board(self) -> bool:
+        """With no board named nor current: open the only one there is, else ask which (a list).
+        The board opened becomes the current one, as with `taskly board use`. False when there is
+        nothing to choose from (yet: with no cached board, `reload` asks again after the sync)."""
+        if self.model is not None or not self.context.needs_choice():
+            return False
+        if self._choosing or self._declined:
+            return True
+        choices = self.context.board_choices()
+        if len(choices) == 1:
+            self._choosing = True
+            self.run_worker(self._use_board(choices[0].id), group="board", exit_on_error=False)
+        elif choices:
+            from .board_picker import BoardPicker
+
+            self._choosing = True
+            self.app.push_screen(BoardPicker(choices), self._picked)
+        return bool(choices)
+
+    def _picked(self, board_id: str | None) -> None:
+        if board_id is not None:
+            self.run_worker(self._use_board(board_id), group="board", exit_on_error=False)
+            return
+        self._choosing, self._declined = False, True
+        self.placeholder = "No board chosen: q quits; `taskly board use KEY` makes one current."
+        self.run_worker(self.recompose(), group="board", exit_on_error=False)
+
+    async def _use_board(self, board_id: str) -> None:
+        try:
+            self.context.use_board(board_id)
+        except TasklyError as exc:  # told where the board would be: not offered again
+            self._choosing, self._declined = False, True
+            self.placeholder = exc.message
+            await self.recompose()
+            return
+        self._choosing = False
+        await self.reload()
 
     def activate(self, card_list: CardList) -> None:
         """Make a column the active one (its cursor shows and the keys act on it)."""
@@ -100,8 +211,40 @@ class BoardScreen(Screen[None]):
             self._column_of(self.active).set_active(False)
         self.active = card_list
         self._column_of(card_list).set_active(True)
+        self._show_active()
         if self.is_mounted:
             self._refresh_bindings()
+
+    def _show_active(self) -> None:
+        """Scroll the columns so that the active one is on screen."""
+        if self.active is not None and self.is_mounted:
+            for columns in self.query(Columns):
+                columns.show_column(self.card_lists.index(self.active))
+
+    # --- fitting the terminal -------------------------------------------------------------------
+
+    @property
+    def compact(self) -> bool:
+        """Whether cards are compact: the user's choice (`z`), else by the terminal's size."""
+        return self.density if self.density is not None else compact_by_default(*self.app.size)
+
+    def on_resize(self, event: events.Resize) -> None:
+        for columns in self.query(Columns):
+            columns.relayout(event.size.width)
+        self._set_density()
+
+    def action_toggle_density(self) -> None:
+        self.density = not self.compact
+        self._set_density()
+
+    def _set_density(self) -> None:
+        compact = self.compact
+        for card_list in self.card_lists:
+            card_list.set_compact(compact)
+
+    @on(Columns.HiddenChanged)
+    def _hidden_changed(self, message: Columns.HiddenChanged) -> None:
+        self.query_one("#board-more", Static).update(more_text(message.left, message.right))
 
     def _column_of(self, card_list: CardList) -> BoardColumn:
         return self.columns[card_list.column_id]
@@ -110,53 +253,73 @@ class BoardScreen(Screen[None]):
         """Repaint every column from the model; `focus` puts the cursor (and focus) on that card."""
         if self.model is None:
             return
-        model, pending = self.model, self.app.pending_card_ids()
+        model, pending = self.model, self.context.pending_card_ids()
         for column in model.columns:
             widget = self.columns.get(str(column.id))
             if widget is not None:
                 widget.show(column, len(model.cards(str(column.id))), model.visible(str(column.id)),
-                            pending, model.filter.active, focus)
+                            pending, model.filter.active, focus, selected=model.selected,
+                            sort=model.filter.sort_text() if model.filter.sort else None)
         if focus is not None:
             found = model.locate(focus)
             widget = self.columns.get(found[0]) if found else None
             if widget is not None:
                 widget.card_list.select(focus)
                 self.activate(widget.card_list)
+        self._show_sprint()
         text = self._filter_line()
         if text != self._filter_text:
             self._filter_text = text
             bar = self.query_one("#filter-bar", Static)
             bar.update(text, layout=False)
-            bar.set_class(model.filter.active, "-active")
+            bar.set_class(bool(text), "-active")
         if bindings:
             self._refresh_bindings()
+
+    def _show_sprint(self) -> None:
+        """The header's sprint, and the sprint names on the cards (full density)."""
+        text, overdue = self._sprint_line()
+        if text != self._sprint_text:
+            self._sprint_text = text
+            bar = self.query_one("#board-sprint", Static)
+            bar.update(text)
+            bar.set_class(bool(text), "-active")
+            bar.set_class(overdue, "-overdue")
+        names = {str(s["id"]): str(s["name"]) for s in self.context.board_sprints}
+        if names != self._sprint_names:
+            self._sprint_names = names
+            for card_list in self.card_lists:
+                card_list.set_sprint_names(names)
+        for card_list in self.card_lists:  # the labels' colours (a no-op when they are as they were)
+            card_list.set_label_colors(self.context.label_colors)
 
     def _refresh_bindings(self) -> None:
         """Refresh the footer only when what can be done changes (it rebuilds its keys: ~10 ms)."""
         state = (self.model is not None, self.current_card is not None,
-                 self.model is not None and self.model.filter.active)
+                 self.model is not None and (self.model.filter.shown or bool(self.model.selected)))
         if state != self._binding_state:
             self._binding_state = state
             self.refresh_bindings()
             self.query_one(KeyBar).show(self._key_line())
 
-    def _key_line(self) -> str:
-        app = self.app
-        return key_line([*BOARD, *APP], app.keymap, app.get_key_display,
+    def _key_line(self) -> KeyParts:
+        return key_line([*BOARD, *APP], self.context.keymap, self.app.get_key_display,
                         lambda b: self.check_action(b.action.split("(")[0], ()))
 
     async def reload(self) -> None:
         """Read the board again from the cache (new columns are laid out anew)."""
         try:
-            model = self.app.read_board(self.model.filter if self.model else None)
+            model = self.context.read_board(self.model.filter if self.model else None)
         except TasklyError as exc:
-            if self.model is None:
+            if self.model is None and not self.choose_board():
                 self.placeholder = exc.message
                 await self.recompose()
             return
         relayout = self.model is None or [(c.id, c.name) for c in self.model.columns] != \
             [(c.id, c.name) for c in model.columns]
         keep = self.current_card
+        if self.model is not None:  # the selection stays (cards gone since drop out)
+            model.selected = {card_id for card_id in self.model.selected if model.locate(card_id)}
         self.model = model
         if relayout:
             await self.recompose()
@@ -175,11 +338,13 @@ class BoardScreen(Screen[None]):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "clear_filter":
-            return self.model is not None and self.model.filter.active
-        if action in ("focus_column", "new_card", "filter", "cursor", "cursor_to", "page"):
+            return self.model is not None and (self.model.filter.shown or bool(self.model.selected))
+        if action in ("focus_column", "new_card", "filter", "cursor", "cursor_to", "page", "toggle_density",
+                      "pick_sprint", "burndown"):
             return self.model is not None
-        if action in ("move_card", "reorder_card", "edit_card", "open_card", "comment", "done", "delete_card",
-                      "start_card"):
+        if action in ("move_card", "done", "delete_card", "label_cards", "assign_cards"):
+            return self.current_card is not None or bool(self.model and self.model.selected) or None
+        if action in ("reorder_card", "edit_card", "open_card", "comment", "start_card", "toggle_select"):
             return self.current_card is not None or None  # None: shown greyed out
         return True
 
@@ -191,162 +356,34 @@ class BoardScreen(Screen[None]):
     def _clicked(self, message: CardList.Clicked) -> None:
         self.activate(message.card_list)
 
-    # --- navigation -------------------------------------------------------------------------------
-
-    def action_focus_column(self, step: int) -> None:
-        lists = self.card_lists
-        if not lists:
-            return
-        current = self.active
-        index = lists.index(current) if current in lists else 0
-        target = lists[max(0, min(len(lists) - 1, index + step))]
-        if current is not None and target is not current:
-            target.cursor = current.cursor
-        self.activate(target)
-
-    def action_cursor(self, step: int) -> None:
-        if self.active is not None:
-            self.active.cursor += step
-
-    def action_cursor_to(self, index: int) -> None:
-        if self.active is not None:
-            self.active.cursor = index if index >= 0 else len(self.active.cards) - 1
-
-    def action_page(self, direction: int) -> None:
-        if self.active is not None:
-            self.active.page(direction)
-
-    # --- moves ------------------------------------------------------------------------------------
-
-    def action_move_card(self, step: int) -> None:
-        card = self.current_card
-        if card is not None and self.model is not None:
-            self.move(self.model.plan_column_step(str(card.id), step))
-
-    def action_reorder_card(self, step: int) -> None:
-        card = self.current_card
-        if card is not None and self.model is not None:
-            self.move(self.model.plan_reorder(str(card.id), step))
-
-    def action_done(self) -> None:
-        card = self.current_card
-        if card is None or self.model is None:
-            return
-        plan = self.model.plan_done(str(card.id))
-        if plan is None:
-            done = any(c.kind == "done" for c in self.model.columns)
-            self.notify(f"{card_key(card)} is already done" if done else "this board has no done column",
-                        severity="warning")
-            return
-        self.move(plan, f"done {card_key(card)}")
+    # --- what widgets report (their actions are in BoardKeys) ----------------------------------------
 
     @on(CardList.Dropped)
     def _dropped(self, message: CardList.Dropped) -> None:
         if self.model is not None:
             self.move(self.model.plan_drop(message.card_id, message.column_id, message.index))
 
-    def move(self, plan: MovePlan | None, description: str | None = None) -> None:
-        """Move at once on screen, then write it through the engine in a worker."""
-        if plan is None or self.model is None:
-            self.app.bell()
-            return
-        card = self.model.card(plan.card_id)
-        column = self.model.column(plan.column_id)
-        self.model.apply(plan)
-        self._refresh(plan.card_id)
-        label = description or f"move {card_key(card) if card else ''} to {column.name if column else '?'}"
-        self.app.write(label, lambda engine: engine.move_card(
-            plan.card_id, plan.column_id, before=plan.before, after=plan.after, position=plan.position))
-
-    # --- forms ------------------------------------------------------------------------------------
-
-    def action_new_card(self) -> None:
-        from .card_form import CardForm
-
-        if self.model is None:
-            return
-        column_id = self.active.column_id if self.active else self.model.column_ids()[0]
-        self.app.push_screen(CardForm(self.model, None, column_id, self.app.members(), self.app.sprints()),
-                             self._created)
-
-    def _created(self, values: dict[str, Any] | None) -> None:
-        if not values or self.model is None:
-            return
-        board, column = self.model.board, values.pop("column")
-        title = values.pop("title")
-        self.app.write(f"create {title!r}", lambda engine: engine.create_card(
-            str(board.id), title, column=column, workspace_id=str(board.workspace_id), **values),
-            focus=True)
-
-    def action_edit_card(self) -> None:
-        card = self.current_card
-        if card is not None:
-            self.app.edit_card(card)
-
-    def action_open_card(self) -> None:
-        card = self.current_card
-        if card is not None:
-            self.app.open_card(str(card.id))
-
     @on(CardList.Opened)
     def _opened(self, message: CardList.Opened) -> None:
-        self.app.open_card(str(message.card.id))
-
-    def action_comment(self) -> None:
-        card = self.current_card
-        if card is not None:
-            self.app.comment_on(card)
-
-    def action_start_card(self) -> None:
-        card = self.current_card
-        if card is not None:
-            self.app.start_card(card)
+        self.post_message(CardOpenRequested(str(message.card.id)))
 
     def show_progress(self, text: str | None) -> None:
         """The line under the title that follows a long operation (`s`); None hides it."""
         bar = self.query_one("#progress-bar", Static)
-        bar.update(text or "")
+        bar.update(printable(text or ""))
         bar.set_class(bool(text), "-active")
-
-    def action_delete_card(self) -> None:
-        from .confirm import Confirm
-
-        card = self.current_card
-        if card is None:
-            return
-
-        def answered(yes: bool | None) -> None:
-            if yes and self.model is not None:
-                self.model.remove(str(card.id))
-                self._refresh()
-                self.app.write(f"delete {card_key(card)}", lambda engine: engine.delete_card(str(card.id)))
-
-        self.app.push_screen(Confirm(f"Delete {card_key(card)} “{card.title}”?",
-                                     "It can be restored with `taskly restore`."), answered)
-
-    # --- filter -----------------------------------------------------------------------------------
-
-    def action_filter(self) -> None:
-        from .filter_form import FilterForm
-
-        if self.model is not None:
-            self.app.push_screen(FilterForm(self.model.filter, self.model.labels(),
-                                            [m.username for m in self.app.members()]), self.set_filter)
-
-    def set_filter(self, card_filter: CardFilter | None) -> None:
-        if card_filter is None or self.model is None:
-            return
-        self.model = self.model.with_filter(card_filter)
-        self._refresh()
-
-    def action_clear_filter(self) -> None:
-        self.set_filter(CardFilter())
 
     # --- what the app reports -----------------------------------------------------------------------
 
     @on(WriteDone)
     def _write_done(self, message: WriteDone) -> None:
         entity = message.result.entity
+        if isinstance(entity, list) and self.model is not None:  # a bulk write: its cards
+            for card in entity:
+                if card is not None:
+                    self._take(str(card.id))
+            self._refresh()
+            return
         if self.model is None or entity is None or not hasattr(entity, "board_id"):
             return  # not a card (a comment)
         self._take(str(entity.id))
@@ -355,7 +392,7 @@ class BoardScreen(Screen[None]):
     def _take(self, card_id: str) -> None:
         """The card as the cache has it now, in (or out of) the model."""
         assert self.model is not None
-        card = read_card(self.app.factory, card_id)
+        card = self.context.card_view(card_id)
         if card is not None and card.board_id == self.model.board.id:
             self.model.upsert(card)
         else:
@@ -374,18 +411,28 @@ class BoardScreen(Screen[None]):
         for change in message.changes:
             if change.entity_type == "card":
                 self._take(str(change.entity_id))
-            elif change.entity_type in ("board", "column", "workspace"):
+            elif change.entity_type in ("board", "column", "workspace", "sprint"):
                 relayout = True
         if relayout:
             await self.reload()
         else:
             self._refresh()
 
+    @on(NotificationsChanged)
+    def _notifications_changed(self, message: NotificationsChanged) -> None:
+        for indicator in self.query(UnreadIndicator):
+            indicator.show(message.unread)
+
+    @on(UnreadIndicator.Clicked)
+    def _unread_clicked(self) -> None:
+        self.post_message(InboxRequested())
+
     @on(SyncStateChanged)
     def _sync_state(self, message: SyncStateChanged) -> None:
-        self.query_one(SyncIndicator).show(message.state)
-        if self.model is not None:
-            pending = self.app.pending_card_ids()
-            for widget in self.card_lists:
-                if widget.pending != pending:
-                    widget.set_cards(widget.cards, pending)
+        """The footer's state; the pending marks follow the outbox (a confirmed write loses its `⇡`).
+        Through `_refresh`, so each column knows what it shows and repaints only when it changes."""
+        try:
+            self.query_one(SyncIndicator).show(message.state)
+        except NoMatches:  # being laid out anew (`recompose`): the new footer reads the state itself
+            return
+        self._refresh(bindings=False)

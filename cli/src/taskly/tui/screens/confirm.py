@@ -8,6 +8,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
+from ...core.output import printable
 from ..bindings import CONFIRM
 
 
@@ -18,8 +19,8 @@ class Confirm(ModalScreen[bool]):
 
     def __init__(self, question: str, detail: str = "") -> None:
         super().__init__(classes="form-screen")
-        self.question = question
-        self.detail = detail
+        self.question = printable(question)
+        self.detail = printable(detail, multiline=True)
 
     def compose(self) -> ComposeResult:
         with Vertical(id="confirm", classes="dialog"):

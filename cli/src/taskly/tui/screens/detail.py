@@ -1,7 +1,7 @@
 """A card's details (`enter`): its fields, markdown description, comments and activity.
 
 The card and its cached comments show at once; fresher comments and the activity (which only the
-server has) arrive from workers run by the app.
+server has) arrive from workers run by the app. Editing and commenting are asked of the app.
 """
 
 from __future__ import annotations
@@ -11,18 +11,30 @@ from typing import TYPE_CHECKING
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
+from textual.content import Content
 from textual.screen import Screen
 from textual.widgets import Footer, Markdown, Static
 
-from ...errors import Offline
+from ...core.errors import Offline
+from ...core.output import printable
+from ...core.render import pull_details
 from ..bindings import DETAIL
-from ..messages import CacheChanged, WriteDone
+from ..messages import (
+    BrowseRequested,
+    CacheChanged,
+    CardEditRequested,
+    CommentDeleteRequested,
+    CommentEditRequested,
+    CommentRequested,
+    WriteDone,
+)
 from ..model import ago, card_key, due_text, is_overdue
+from ..widgets.comment_item import CommentItem
 
 if TYPE_CHECKING:
     from taskly_shared.models import CardOut, ChangeOut, CommentOut
 
-    from ..app import TasklyApp
+    from ..context import BoardContext
 
 ACTIVITY_LIMIT = 30
 
@@ -50,26 +62,33 @@ def describe_change(change: ChangeOut) -> str:
     return text + (": " + ", ".join(shown) if shown else "")
 
 
-CHECK_MARKS = {"success": "[green]✓[/]", "failure": "[red]✗[/]", "pending": "[yellow]…[/]", "neutral": "-"}
+CHECK_MARKS = {"success": ("✓", "green"), "failure": ("✗", "red"), "pending": ("…", "yellow"),
+               "neutral": ("-", "")}
 STATE_STYLES = {"open": "green", "draft": "dim", "merged": "magenta", "closed": "red"}
 
 
-def pulls_text(card: CardOut) -> str:
-    """Each linked pull request: state, CI with its checks, reviews, branches (rich markup)."""
+def pulls_text(card: CardOut) -> Content:
+    """Each linked pull request: state, CI with its checks, reviews, branches. GitHub's text goes
+    in as plain text (escaped, never parsed as markup); only our own parts are styled."""
     if not card.pull_requests:
-        return (f"None linked: a pull request links when its branch, title or body names "
-                f"{_escape(card_key(card))}.")
-    lines = []
+        return Content(f"None linked: a pull request links when its branch, title or body names "
+                       f"{printable(card_key(card))}.")
+    lines: list[Content] = []
     for pull in card.pull_requests:
         state = pull.state.value
-        lines.append(f"[b]{_escape(pull.repository)}#{pull.number}[/]  {_escape(pull.title)}  "
-                     f"[{STATE_STYLES.get(state, 'default')}]{state}[/]")
-        checks = "  ".join(f"{CHECK_MARKS.get(c.state, '?')} {_escape(c.name)}" for c in pull.checks)
-        lines.append(f"    CI {pull.ci.value}" + (f":  {checks}" if checks else ""))
-        lines.append(f"    reviews: {pull.approvals} approved, {pull.changes_requested} changes requested")
-        branches = f"{pull.head_branch or '?'} → {pull.base_branch or '?'}"
-        lines.append(f"    {_escape(branches)}" + (f" by {_escape(pull.author)}" if pull.author else ""))
-    return "\n".join(lines)
+        lines.append(Content.assemble((f"{printable(pull.repository)}#{pull.number}", "bold"), "  ",
+                                      printable(pull.title), "  ", (state, STATE_STYLES.get(state, ""))))
+        checks: list[str | tuple[str, str]] = []
+        for check in pull.checks:
+            checks += ["  " if checks else ":  ", CHECK_MARKS.get(check.state, ("?", "")), f" {printable(check.name)}"]
+        lines.append(Content.assemble(f"    CI {pull.ci.value}", *checks))
+        lines.append(Content(f"    reviews: {pull.approvals} approved, {pull.changes_requested} changes requested"))
+        branches = printable(f"{pull.head_branch or '?'} → {pull.base_branch or '?'}")
+        lines.append(Content(f"    {branches}" + (f" by {printable(pull.author)}" if pull.author else "")))
+        details = pull_details(pull)
+        if details:
+            lines.append(Content(f"    {details}"))
+    return Content("\n").join(lines)
 
 
 def _short(value: object, width: int = 30) -> str:
@@ -81,17 +100,17 @@ class CardDetail(Screen[None]):
     """Everything about one card."""
 
     BINDINGS = DETAIL
-    app: TasklyApp
 
-    def __init__(self, card_id: str) -> None:
+    def __init__(self, context: BoardContext, card_id: str) -> None:
         super().__init__(classes="detail-screen")
+        self.context = context
         self.card_id = card_id
         self.activity: list[ChangeOut] | None = None
         self.activity_note = "Loading activity…"
 
     @property
     def card(self) -> CardOut | None:
-        return self.app.store.card(self.card_id)
+        return self.context.card(self.card_id)
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="detail"):
@@ -109,7 +128,7 @@ class CardDetail(Screen[None]):
 
     async def on_mount(self) -> None:
         await self.show_card()
-        await self.show_comments(self.app.store.comments(self.card_id))
+        await self.show_comments(self.context.comments(self.card_id))
         self.show_activity()
         self.app.run_worker(self._fetch_comments(), name="load comments", group="detail", exit_on_error=False)
         self.app.run_worker(self._fetch_activity(), name="load activity", group="detail", exit_on_error=False)
@@ -119,49 +138,70 @@ class CardDetail(Screen[None]):
         if card is None:
             self.query_one("#detail-title", Static).update("This card is gone.")
             return
-        today = self.app.clock.today()
+        today = self.context.clock.today()
         deleted = "  (deleted)" if card.deleted_at else ""
-        self.query_one("#detail-title", Static).update(f"{card_key(card)}  {card.title}{deleted}")
-        due = ""
+        self.query_one("#detail-title", Static).update(f"{card_key(card, self.context.board_key)}  {printable(card.title)}{deleted}")
+        due: Content | str = "—"
         if card.due is not None:
-            due = due_text(card.due, today) + ("  [b red]overdue[/]" if is_overdue(card, today) else "")
-        rows = [
+            due = Content.assemble(due_text(card.due, today),
+                                   ("  overdue", "bold red") if is_overdue(card, today) else "")
+        rows: list[tuple[str, Content | str]] = [
             ("Column", card.column), ("Priority", card.priority.value), ("Points", _short(card.points)),
-            ("Due", due or "—"), ("Labels", ", ".join(card.labels) or "—"),
+            ("Due", due), ("Labels", self._labels(card.labels)),
             ("Assignees", ", ".join(card.assignees) or "—"),
             ("Repeats", card.recurrence.value if card.recurrence.value == "none"
              else f"{card.recurrence.value} (every {card.recurrence_interval})"),
             ("Branch", card.branch or "—"), ("Created by", card.created_by or "—"),
         ]
-        table = "\n".join(f"[b]{name:<11}[/]{_escape(value)}" if name != "Due" else f"[b]{name:<11}[/]{value}"
-                          for name, value in rows)
+        if card.remind_at is not None:  # in the user's zone, as `taskly show` prints it
+            from ...core.when import local
+
+            rows.insert(7, ("Reminder", local(card.remind_at, self.context.user_zone())))
+        # plain text parts, never markup: a label like `[link=…]` or `[/]` shows as written
+        table = Content("\n").join(
+            Content.assemble((f"{name:<11}", "bold"), value if isinstance(value, Content) else printable(value))
+            for name, value in rows)
         self.query_one("#detail-fields", Static).update(table)
-        await self.query_one("#detail-description", Markdown).update(card.description or "*No description.*")
+        description = printable(card.description, multiline=True)
+        await self.query_one("#detail-description", Markdown).update(description or "*No description.*")
         self.query_one("#detail-pulls-title", Static).update(f"Pull requests ({len(card.pull_requests)})")
         self.query_one("#detail-pulls", Static).update(pulls_text(card))
 
+    def _labels(self, names: list[str]) -> Content | str:
+        """The card's labels in their colours (textual drops colours under NO_COLOR)."""
+        from ...core.labels import chip_style, color_of
+
+        if not names:
+            return "—"
+        parts: list[str | tuple[str, str]] = []
+        for name in names:
+            parts += [", "] if parts else []
+            parts.append((printable(name), chip_style(color_of(name, self.context.label_colors))))
+        return Content.assemble(*parts)
+
     async def show_comments(self, comments: list[CommentOut]) -> None:
-        now = self.app.clock.now()
+        now = self.context.clock.now()
         self.query_one("#detail-comments-title", Static).update(f"Comments ({len(comments)})")
         box = self.query_one("#detail-comments", VerticalScroll)
         await box.remove_children()
-        widgets = []
-        for comment in comments:
-            widgets.append(Static(f"{comment.author or '?'} · {ago(comment.created_at, now)}",
-                                  classes="comment-author", markup=False))
-            widgets.append(Markdown(comment.body, classes="comment-body"))
+        focused = self.app.focused
+        keep = str(focused.comment.id) if isinstance(focused, CommentItem) else None
+        widgets: list = [CommentItem(comment, ago(comment.created_at, now)) for comment in comments]
         if not widgets:
             widgets.append(Static("No comments yet: c writes one.", classes="muted", markup=False))
         await box.mount_all(widgets)
+        for widget in widgets:  # the focused comment keeps the focus when the list is redrawn
+            if keep is not None and isinstance(widget, CommentItem) and str(widget.comment.id) == keep:
+                widget.focus()
 
     def show_activity(self) -> None:
-        now = self.app.clock.now()
+        now = self.context.clock.now()
         if self.activity is None:
             text = self.activity_note
         elif not self.activity:
             text = "No activity."
         else:
-            text = "\n".join(f"{describe_change(c)}  · {ago(c.created_at, now)}" for c in self.activity)
+            text = "\n".join(f"{printable(describe_change(c))}  · {ago(c.created_at, now)}" for c in self.activity)
         self.query_one("#detail-activity", Static).update(text)
 
     # --- workers (run by the app, so its one handler reports their failures) ------------------------
@@ -169,7 +209,7 @@ class CardDetail(Screen[None]):
     async def _fetch_comments(self) -> None:
         import asyncio
 
-        engine = await asyncio.to_thread(lambda: self.app.engine)
+        engine = await asyncio.to_thread(self.context.engine)
         try:
             comments = await asyncio.to_thread(engine.fetch_comments, self.card_id, timeout=5)
         except Offline:
@@ -180,7 +220,7 @@ class CardDetail(Screen[None]):
     async def _fetch_activity(self) -> None:
         import asyncio
 
-        engine = await asyncio.to_thread(lambda: self.app.engine)
+        engine = await asyncio.to_thread(self.context.engine)
         card = self.card
         if engine.offline or card is None or not card.number:
             self.activity_note = ("Activity needs the server (offline mode)." if engine.offline
@@ -202,18 +242,33 @@ class CardDetail(Screen[None]):
     def action_edit_card(self) -> None:
         card = self.card
         if card is not None:
-            self.app.edit_card(card)
+            self.post_message(CardEditRequested(card))
 
     def action_comment(self) -> None:
         card = self.card
         if card is not None:
-            self.app.comment_on(card)
+            self.post_message(CommentRequested(card))
+
+    def action_open_on_github(self) -> None:
+        card = self.card
+        if card is not None:
+            self.post_message(BrowseRequested(card))
+
+    @on(CommentItem.EditRequested)
+    def _edit_comment(self, message: CommentItem.EditRequested) -> None:
+        message.stop()
+        self.post_message(CommentEditRequested(message.comment))
+
+    @on(CommentItem.DeleteRequested)
+    def _delete_comment(self, message: CommentItem.DeleteRequested) -> None:
+        message.stop()
+        self.post_message(CommentDeleteRequested(message.comment))
 
     @on(WriteDone)
     async def _write_done(self, message: WriteDone) -> None:
         entity = message.result.entity
         if getattr(entity, "card_id", None) is not None and str(entity.card_id) == self.card_id:
-            await self.show_comments(self.app.store.comments(self.card_id))
+            await self.show_comments(self.context.comments(self.card_id))
         elif entity is not None and str(entity.id) == self.card_id:
             await self.show_card()
 
@@ -224,10 +279,5 @@ class CardDetail(Screen[None]):
         if message.full or self.card_id in ids:
             await self.show_card()
         if message.full or self.card_id in touched:
-            await self.show_comments(self.app.store.comments(self.card_id))
+            await self.show_comments(self.context.comments(self.card_id))
 
-
-def _escape(value: object) -> str:
-    from rich.markup import escape
-
-    return escape(str(value))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
 
 from rich.table import Table
 from rich.text import Text
@@ -13,18 +13,16 @@ from textual.widgets import Static
 
 from ..bindings import GROUPS, HELP, keys_of
 
-if TYPE_CHECKING:
-    from ..app import TasklyApp
-
 
 class HelpScreen(ModalScreen[None]):
     """The list of bindings; esc or ? closes it."""
 
     BINDINGS = HELP
-    app: TasklyApp
 
-    def __init__(self) -> None:
+    def __init__(self, keymap: Mapping[str, str]) -> None:
         super().__init__(classes="form-screen")
+        self.keymap = keymap
+        """The user's remapped keys (`[keys]`), by binding id."""
 
     def compose(self) -> ComposeResult:
         with Vertical(id="help", classes="dialog"):
@@ -47,7 +45,7 @@ class HelpScreen(ModalScreen[None]):
                 if binding.id in seen:
                     continue
                 seen.add(binding.id or "")
-                keys = keys_of(binding, self.app.keymap)
+                keys = keys_of(binding, self.keymap)
                 shown = ", ".join(self.app.get_key_display(binding.with_key(key, key_display=None))
                                   for key in keys)
                 table.add_row(shown, binding.description, binding.id or "")

@@ -23,6 +23,7 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from ...core.output import printable
 from ..model import Clock, card_key, due_text, initials, is_overdue
 
 if TYPE_CHECKING:
@@ -31,14 +32,22 @@ if TYPE_CHECKING:
 CARD_HEIGHT = 6
 """Lines per card: a border above and below, key and priority, two lines of title, labels/due/people;
 one more for the pull request badges of a card that has pull requests."""
+COMPACT_HEIGHT = 2
+"""Lines per compact card (`compact`): key, priority and title; then the badges that fit."""
 MAX_PULLS = 2
 """Pull requests with badges on a card (the rest are counted: `+2`)."""
 CI_MARKS = {"success": ("CI✓", "ci-success"), "failure": ("CI✗", "ci-failure"),
             "pending": ("CI…", "ci-pending")}
 ROUND = ("╭", "─", "╮", "│", "╰", "╯")
 HEAVY = ("┏", "━", "┓", "┃", "┗", "┛")
+SELECTED_MARK = "✔"
+"""Before the key of a selected card (`space`); its border is drawn in the selection's colour too."""
 PENDING_MARK = "⇡"
 """Shown on a card whose last write waits in the outbox."""
+REMINDER_MARK = "⏰"
+"""Shown on a card with a reminder (`remind_at`)."""
+RECURRING_MARK = "↻"
+"""Shown on a recurring card (daily, weekly, monthly)."""
 
 Part = tuple[str, Style]
 
@@ -73,7 +82,8 @@ class CardList(ScrollView, can_focus=False):
         "card-list--priority-urgent", "card-list--priority-high", "card-list--priority-medium",
         "card-list--priority-low", "card-list--priority-none", "card-list--pr", "card-list--pr-merged",
         "card-list--pr-closed", "card-list--ci-success", "card-list--ci-failure", "card-list--ci-pending",
-        "card-list--approved", "card-list--changes-requested",
+        "card-list--approved", "card-list--changes-requested", "card-list--sprint", "card-list--selected",
+        "card-list--reminder", "card-list--recurring",
     }
 
     cursor: reactive[int] = reactive(0, always_update=True, init=False)
@@ -129,7 +139,17 @@ class CardList(ScrollView, can_focus=False):
         self.tops: list[int] = []
         """The first line of each card."""
         self.pending: set[str] = set()
-        self._cache: dict[tuple[str, int, int, bool, bool, int], list[Strip]] = {}
+        self.selected: set[str] = set()
+        """The selected cards of this column (`space`), marked with SELECTED_MARK."""
+        self.compact = False
+        """Two-line cards (`z`, and the default on small terminals)."""
+        self.board_key: str | None = None
+        """The board's key: a card made offline shows as `WEB-?3f2a9c1b` until it is numbered."""
+        self.sprint_names: dict[str, str] = {}
+        """Sprint id → name: a card's sprint is named on its bottom border (full density)."""
+        self.label_colors: dict[str, str] = {}
+        """Label name → #rrggbb (the catalogue); a label not in it shows in its palette colour."""
+        self._cache: dict[tuple[str, str, int, int, bool, bool, int, str, bool], list[Strip]] = {}
         self._styles: dict[str, Style] | None = None
         self._drag_from: int | None = None
 
@@ -149,7 +169,7 @@ class CardList(ScrollView, can_focus=False):
         self.tops, line = [], 0
         for card in cards:
             self.tops.append(line)
-            line += card_height(card)
+            line += card_height(card, self.compact)
         self._cache.clear()
         self._set_virtual_height(line)
         ids = [card.id for card in cards]
@@ -183,14 +203,41 @@ class CardList(ScrollView, can_focus=False):
 
     def _show_cursor(self) -> None:
         if self.cards and self.is_mounted:
-            top, height = self.tops[self.cursor], card_height(self.cards[self.cursor])
+            top, height = self.tops[self.cursor], card_height(self.cards[self.cursor], self.compact)
             scroll_y, visible = int(self.scroll_offset.y), self.scrollable_content_region.height
             if top < scroll_y or top + height > scroll_y + visible:
                 self.scroll_to_region(Region(0, top, 1, height), animate=False, immediate=True, force=True)
 
     def page(self, direction: int) -> None:
         """A page of cards up (-1) or down (+1)."""
-        self.cursor += direction * max(1, self.scrollable_content_region.height // CARD_HEIGHT)
+        unit = COMPACT_HEIGHT if self.compact else CARD_HEIGHT
+        self.cursor += direction * max(1, self.scrollable_content_region.height // unit)
+
+    def set_sprint_names(self, names: dict[str, str]) -> None:
+        """The board's sprints by id (renamed or new ones repaint the cards)."""
+        if names != self.sprint_names:
+            self.sprint_names = names
+            self._cache.clear()
+            self.refresh()
+
+    def set_label_colors(self, colors: dict[str, str]) -> None:
+        """The workspace's label colours (a recoloured or renamed label repaints the cards)."""
+        if colors != self.label_colors:
+            self.label_colors = dict(colors)
+            self._cache.clear()
+            self.refresh()
+
+    def _label_style(self, name: str, base: Style) -> Style:
+        """A label as a chip in its colour (textual drops colours under NO_COLOR)."""
+        from ...core.labels import chip_style, color_of
+
+        return base + self._style("label") + Style.parse(chip_style(color_of(name, self.label_colors)))
+
+    def set_compact(self, compact: bool) -> None:
+        """Switch the card density; the cursor stays on its card."""
+        if compact != self.compact:
+            self.compact = compact
+            self.set_cards(self.cards)
 
     def watch_active(self, active: bool) -> None:
         self.refresh()
@@ -283,47 +330,45 @@ class CardList(ScrollView, can_focus=False):
         card = self.cards[index]
         cursor = index == self.cursor and self.active
         pending = card.id in self.pending
-        key = (card.id, card.version, width, cursor, pending, len(card.pull_requests))
+        selected = card.id in self.selected
+        sprint = self.sprint_names.get(card.sprint_id or "", "") if not self.compact else ""
+        key = (card.id, card.key, card.version, width, cursor, pending, len(card.pull_requests), sprint, selected)
         strips = self._cache.get(key)
         if strips is None:
-            strips = [Strip(segments, width) for segments in self._draw(card, width, cursor, pending)]
+            draw = self._draw_compact if self.compact else self._draw
+            strips = [Strip(segments, width) for segments in draw(card, width, cursor, pending, selected)]
             self._cache[key] = strips
         return strips
 
-    def _draw(self, card: CardView, width: int, cursor: bool, pending: bool) -> list[list[Segment]]:
-        """A card's lines; the cursor (in the active column only) has a heavy border."""
+    def _draw(self, card: CardView, width: int, cursor: bool, pending: bool,
+              selected: bool = False) -> list[list[Segment]]:
+        """A card's lines; the cursor (in the active column only) has a heavy border, a selected
+        card a mark before its key and a border in the selection's colour."""
         s = self._style
         base = s("cursor") if cursor else s("card")
-        border = base + s(f"priority-{card.priority}")
+        border = base + s("selected" if selected else f"priority-{card.priority}")
         top_left, across, top_right, side, bottom_left, bottom_right = HEAVY if cursor else ROUND
         inner = width - 4
-        today = self.clock.today()
 
         def framed(segments: list[Segment]) -> list[Segment]:
             return [Segment(side, border), Segment(" ", base), *segments, Segment(" ", base),
                     Segment(side, border)]
 
-        head_left: list[Part] = [(card_key(card), base + s("key"))]
+        # stored text is data: escaped, so it can neither drive the terminal nor break the borders
+        head_left: list[Part] = [(printable(card_key(card, self.board_key)), base + s("key"))]
+        if selected:
+            head_left = [(SELECTED_MARK + " ", base + s("selected")), *head_left]
         if card.priority != "none":
             head_left += [("  ", base), (f"● {card.priority}", base + s(f"priority-{card.priority}"))]
         head_right: list[Part] = [(f"{card.points} pt", base + s("points"))] if card.points is not None else []
-        title = textwrap.wrap(card.title, max(1, inner)) or [""]
+        title = textwrap.wrap(printable(card.title), max(1, inner)) or [""]
         if len(title) > 2:
             title = [title[0], set_cell_size(" ".join(title[1:]), max(0, inner - 1)) + "…"]
         title += [""] * (2 - len(title))
         labels: list[Part] = []
         for label in card.labels:
-            labels += [(label, base + s("label")), (" ", base)]
-        tail: list[Part] = []
-        if pending:
-            tail += [(PENDING_MARK, base + s("pending")), (" ", base)]
-        if card.due is not None:
-            style = s("overdue") if is_overdue(card, today) else s("due")
-            tail += [(due_text(card.due, today), base + style), (" ", base)]
-        tail += [(" ".join(initials(name) for name in card.assignees), base + s("assignee"))]
-        tail = tail[:-1] if tail[-1][0] == "" else tail
-        if tail and tail[-1][0] == " ":
-            tail = tail[:-1]
+            labels += [(printable(label), self._label_style(label, base)), (" ", base)]
+        tail = self._tail(card, base, pending)
         lines = [
             [Segment(top_left + across * (width - 2) + top_right, border)],
             framed(_row(head_left, head_right, inner, base)),
@@ -338,18 +383,77 @@ class CardList(ScrollView, can_focus=False):
             more = len(card.pull_requests) - MAX_PULLS
             badges = badges[:-1] + ([("  ", base), (f"+{more}", base + s("pr"))] if more > 0 else [])
             lines.append(framed(_row(badges, [], inner, base)))
-        lines.append([Segment(bottom_left + across * (width - 2) + bottom_right, border)])
+        lines.append(self._bottom(card, width, border, base, (bottom_left, across, bottom_right)))
         return lines
 
+    def _bottom(self, card: CardView, width: int, border: Style, base: Style,
+                corners: tuple[str, str, str]) -> list[Segment]:
+        """The bottom border; a card in a sprint has the sprint's name on it: `╰─ Sprint 12 ──╯`."""
+        left, across, right = corners
+        name = self.sprint_names.get(card.sprint_id or "", "")
+        room = width - 6  # the corners, a line on each side, a space on each side
+        if not name or room < 3:
+            return [Segment(left + across * (width - 2) + right, border)]
+        text = printable(name)
+        if cell_len(text) > room:
+            text = set_cell_size(text, room - 1) + "…"
+        rest = width - 4 - cell_len(text) - 1
+        return [Segment(left + across + " ", border), Segment(text, base + self._style("sprint")),
+                Segment(" " + across * rest + right, border)]
 
-def card_height(card: CardView) -> int:
+    def _tail(self, card: CardView, base: Style, pending: bool) -> list[Part]:
+        """The right end of the badges: pending mark, reminder and recurrence marks, due date,
+        assignees' initials."""
+        s, today = self._style, self.clock.today()
+        tail: list[Part] = []
+        if pending:
+            tail += [(PENDING_MARK, base + s("pending")), (" ", base)]
+        if card.remind_at:
+            tail += [(REMINDER_MARK, base + s("reminder")), (" ", base)]
+        if card.recurrence != "none":
+            tail += [(RECURRING_MARK, base + s("recurring")), (" ", base)]
+        if card.due is not None:
+            style = s("overdue") if is_overdue(card, today) else s("due")
+            tail += [(due_text(card.due, today), base + style), (" ", base)]
+        tail += [(" ".join(printable(initials(name)) for name in card.assignees), base + s("assignee"))]
+        tail = tail[:-1] if tail[-1][0] == "" else tail
+        return tail[:-1] if tail and tail[-1][0] == " " else tail
+
+    def _draw_compact(self, card: CardView, width: int, cursor: bool, pending: bool,
+                      selected: bool = False) -> list[list[Segment]]:
+        """Two lines: a priority bar, key and title; then the first pull request, the labels and, at
+        the end, the points, the due date and the people. What does not fit is cut."""
+        s = self._style
+        base = s("cursor") if cursor else s("card")
+        bar = (HEAVY if cursor else ROUND)[3]
+        edge = [Segment(bar, base + s("selected" if selected else f"priority-{card.priority}")), Segment(" ", base)]
+        inner = width - 3
+        head: list[Part] = [(printable(card_key(card, self.board_key)), base + s("key")), (" ", base),
+                            (printable(card.title), base + s("title"))]
+        if selected:
+            head = [(SELECTED_MARK + " ", base + s("selected")), *head]
+        points: list[Part] = [(f"{card.points}pt", base + s("points"))] if card.points is not None else []
+        badges: list[Part] = []
+        for pull in card.pull_requests[:1]:
+            badges += [(part, base + s(name)) for part, name in pull_badges(pull)] + [(" ", base)]
+        for label in card.labels:
+            badges += [(printable(label), self._label_style(label, base)), (" ", base)]
+        tail = self._tail(card, base, pending)
+        right = [*points, (" ", base), *tail] if points and tail else points or tail
+        end = [Segment(" ", base)]
+        return [[*edge, *_row(head, [], inner, base), *end], [*edge, *_row(badges[:-1], right, inner, base), *end]]
+
+
+def card_height(card: CardView, compact: bool = False) -> int:
+    if compact:
+        return COMPACT_HEIGHT
     return CARD_HEIGHT + (1 if card.pull_requests else 0)
 
 
 def pull_badges(pull: PullView) -> list[tuple[str, str]]:
     """`#12 open CI✓ ✔2 ±1`: number and state, CI, approvals and requested changes (text, style)."""
     state = pull.state
-    parts = [(f"#{pull.number} {state}", {"merged": "pr-merged", "closed": "pr-closed"}.get(state, "pr"))]
+    parts = [(f"#{pull.number} {printable(state)}", {"merged": "pr-merged", "closed": "pr-closed"}.get(state, "pr"))]
     if pull.ci in CI_MARKS:
         mark, style = CI_MARKS[pull.ci]
         parts += [(" ", "pr"), (mark, style)]

@@ -8,6 +8,7 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Static
 
+from ...core.output import printable
 from .card_list import CardList
 
 if TYPE_CHECKING:
@@ -15,27 +16,31 @@ if TYPE_CHECKING:
     from ..views import CardView, ColumnView
 
 
-def header_text(column: ColumnView, total: int, shown: int | None) -> str:
-    """`In Progress  5/4 over WIP` style: the count, the limit, and how many the filter shows."""
+def header_text(column: ColumnView, total: int, shown: int | None, sort: str | None = None) -> str:
+    """`In Progress  5/4 over WIP` style: the count, the limit, how many the filter shows, and the
+    order when it is not by rank (`sorted by due date ↑`)."""
     count = f"{total}/{column.wip_limit}" if column.wip_limit else str(total)
-    text = f"{column.name}  {count}"
+    text = f"{printable(column.name)}  {count}"
     if column.wip_limit and total > column.wip_limit:
         text += "  over WIP"
     if shown is not None:
         text += f"  ({shown} shown)"
+    if sort:
+        text += f"  · {sort}"
     return text
 
 
 class BoardColumn(Vertical):
     """One column of the board."""
 
-    def __init__(self, column: ColumnView, *, clock: Clock) -> None:
+    def __init__(self, column: ColumnView, *, clock: Clock, board_key: str | None = None) -> None:
         super().__init__(id=f"column-{column.id}", classes="board-column")
         self.column = column
         self.card_list = CardList(str(column.id), clock=clock, classes="card-list")
+        self.card_list.board_key = board_key
         self.header = Static("", classes="column-header", markup=False)
         self._header_text = ""
-        self._shown: tuple[list[tuple[str, int]], list[str]] | None = None
+        self._shown: tuple[list[tuple[str, str, int]], list[str], list[str]] | None = None
 
     def compose(self) -> ComposeResult:
         yield self.header
@@ -47,19 +52,22 @@ class BoardColumn(Vertical):
         self.card_list.active = active
 
     def show(self, column: ColumnView, total: int, visible: list[CardView], pending: set[str],
-             filtered: bool, keep: str | None = None) -> None:
-        """Repaint with the column's current state."""
+             filtered: bool, keep: str | None = None, *, selected: set[str] | None = None,
+             sort: str | None = None) -> None:
+        """Repaint with the column's current state (`selected`: the board's selected cards)."""
         self.column = column
         over = bool(column.wip_limit and total > column.wip_limit)
-        text = header_text(column, total, len(visible) if filtered else None)
+        text = header_text(column, total, len(visible) if filtered else None, sort)
         if text != self._header_text:
             self._header_text = text
             self.header.update(text, layout=False)
             self.header.set_class(over, "-over-limit")
-        shown = [(card.id, card.version) for card in visible]
+        shown = [(card.id, card.key, card.version) for card in visible]
         mine = [card.id for card in visible if card.id in pending] if pending else []
-        if (shown, mine) != self._shown:  # unchanged columns are not repainted
-            self._shown = (shown, mine)
+        chosen = [card.id for card in visible if card.id in selected] if selected else []
+        if (shown, mine, chosen) != self._shown:  # unchanged columns are not repainted
+            self._shown = (shown, mine, chosen)
+            self.card_list.selected = set(chosen)
             self.card_list.set_cards(visible, pending, keep)
         elif keep is not None:
             self.card_list.select(keep)

@@ -5,19 +5,15 @@ import asyncio
 from alembic import context
 from sqlalchemy import pool
 from sqlalchemy.ext.asyncio import create_async_engine
+from taskly_server.db.base import include_name
 from taskly_server.db.models import Base
 
 target_metadata = Base.metadata
 
 
-def include_object(obj, name, type_, reflected, compare_to) -> bool:
-    """SAQ's Postgres queue keeps its own saq_* tables in our database: not ours to migrate."""
-    return not (type_ == "table" and name.startswith("saq_"))
-
-
 def do_run_migrations(connection) -> None:
     context.configure(connection=connection, target_metadata=target_metadata, compare_type=True,
-                      include_object=include_object)
+                      include_name=include_name)
     with context.begin_transaction():
         context.run_migrations()
 

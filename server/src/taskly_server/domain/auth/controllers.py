@@ -1,10 +1,10 @@
-"""Routes under /api/v1/auth, /api/v1/tokens and /api/v1/me."""
+"""Routes under /api/v1/auth, /api/v1/tokens and /api/v1/me; the caller of every request."""
 
 from __future__ import annotations
 
 import uuid
 
-from litestar import Controller, delete, get, post
+from litestar import Controller, Request, delete, get, post
 from litestar.datastructures import State
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -21,9 +21,36 @@ from taskly_shared.models import (
 )
 
 from ...db.models import User
-from ...errors import Forbidden, NotFound, Unauthenticated
-from .services import AuthService
-from .tokens import Principal
+from ...errors import Forbidden, NotFound, RateLimited, Unauthenticated
+from ...lib.principal import Principal
+from .services import AuthService, authenticate
+from .sessions import announce_revoked
+
+
+def bearer_token(request: Request) -> str | None:
+    header = request.headers.get("authorization")
+    if not header:
+        return None
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthenticated("Authorization must be 'Bearer <token>'")
+    return token.strip()
+
+
+async def provide_principal(request: Request, state: State) -> Principal:
+    """The caller, counted against the per-user rate limit (`TASKLY_RATE_LIMIT_USER`)."""
+    token = bearer_token(request)
+    if token is None:
+        raise Unauthenticated("missing bearer token")
+    principal = await authenticate(state, token)
+    limiter = state.get("rate_limiter")
+    if limiter is not None and limiter.user_limit:
+        wait = await limiter.check_user(principal.user_id)
+        if wait is not None:
+            raise RateLimited(f"rate limit of {limiter.user_limit} requests per "
+                              f"{state.settings.rate_limit_window} per user exceeded; retry in {wait} s",
+                              headers={"Retry-After": str(wait)})
+    return principal
 
 
 class AuthController(Controller):
@@ -44,16 +71,21 @@ class AuthController(Controller):
     async def refresh(self, data: RefreshRequest, state: State) -> AuthTokens:
         """Trade a refresh token for new tokens; a refresh token works once."""
         async with state.sessionmaker() as db, db.begin():
-            tokens = await AuthService(db, state.settings).refresh(data.refresh_token)
+            service = AuthService(db, state.settings)
+            tokens = await service.refresh(data.refresh_token)
         if tokens is None:
+            await announce_revoked(state, sessions=service.revoked_sessions)
             raise Unauthenticated("refresh token reused: every token of its family is revoked")
         return tokens
 
     @post("/logout", status_code=204, security=[{"BearerToken": []}])
     async def logout(self, principal: Principal, state: State, data: LogoutRequest | None = None) -> None:
-        """Revoke the given refresh token's family, or all of the caller's refresh tokens."""
+        """Revoke the given refresh token's family, or all of the caller's refresh tokens; their
+        sessions' access tokens and WebSockets stop working at once."""
         async with state.sessionmaker() as db, db.begin():
-            await AuthService(db, state.settings).logout(principal, data.refresh_token if data else None)
+            service = AuthService(db, state.settings)
+            await service.logout(principal, data.refresh_token if data else None)
+        await announce_revoked(state, sessions=service.revoked_sessions)
 
 
 class TokenController(Controller):
@@ -73,8 +105,11 @@ class TokenController(Controller):
 
     @delete("/{token_id:uuid}", status_code=200)
     async def revoke(self, token_id: uuid.UUID, principal: Principal, state: State) -> ApiTokenOut:
+        """Revoke an API token: its requests and WebSockets stop working at once."""
         async with state.sessionmaker() as db, db.begin():
-            return await AuthService(db, state.settings).revoke_api_token(principal, token_id)
+            revoked = await AuthService(db, state.settings).revoke_api_token(principal, token_id)
+        await announce_revoked(state, tokens=[token_id])
+        return revoked
 
 
 @get("/api/v1/me", tags=["auth"])

@@ -6,32 +6,16 @@ import hashlib
 import secrets
 import time
 import uuid
-from dataclasses import dataclass
 
 import jwt
 from taskly_shared.errors import ErrorCode
 
 from ...errors import Unauthenticated
+from ...lib.principal import Principal
 
 API_TOKEN_PREFIX = "tsk_"
 REFRESH_TOKEN_PREFIX = "rt_"
 INVITATION_PREFIX = "inv_"
-
-
-@dataclass(frozen=True, slots=True)
-class Principal:
-    """Who makes a request: a user, signed in directly or through one of their API tokens."""
-
-    user_id: uuid.UUID
-    username: str
-    token_id: uuid.UUID | None = None
-
-    @property
-    def actor_type(self) -> str:
-        return "token" if self.token_id else "user"
-
-    def __repr__(self) -> str:
-        return f"Principal({self.username!r}, via={self.actor_type})"
 
 
 def new_secret(prefix: str) -> str:
@@ -47,9 +31,13 @@ def signing_key(secret_key: str, purpose: str) -> bytes:
     return hashlib.sha256(f"taskly:{purpose}:{secret_key}".encode()).digest()
 
 
-def issue_access_token(secret_key: str, user_id: uuid.UUID, username: str, ttl: int) -> str:
+def issue_access_token(secret_key: str, user_id: uuid.UUID, username: str, ttl: int,
+                       session_id: uuid.UUID | None = None) -> str:
+    """A signed access token; `sid` names its sign-in (refresh-token family), so logout ends it."""
     now = int(time.time())
     claims = {"sub": str(user_id), "name": username, "typ": "access", "iat": now, "exp": now + ttl}
+    if session_id is not None:
+        claims["sid"] = str(session_id)
     return jwt.encode(claims, signing_key(secret_key, "jwt"), algorithm="HS256")
 
 
@@ -64,6 +52,8 @@ def read_access_token(secret_key: str, token: str) -> Principal:
     if claims.get("typ") != "access":
         raise Unauthenticated("invalid access token")
     try:
-        return Principal(uuid.UUID(claims["sub"]), str(claims.get("name", "")))
-    except (ValueError, TypeError):
+        session = claims.get("sid")
+        return Principal(uuid.UUID(claims["sub"]), str(claims.get("name", "")),
+                         session_id=uuid.UUID(session) if session is not None else None)
+    except (ValueError, TypeError, AttributeError):
         raise Unauthenticated("invalid access token") from None

@@ -6,17 +6,17 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from fractional_indexing import generate_key_between, generate_n_keys_between
-from sqlalchemy import func, select
+from fractional_indexing import generate_key_between
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from taskly_shared.errors import ErrorCode
 from taskly_shared.models import ColumnCreate, ColumnOut, ColumnPatch, Role
 
 from ...db.models import Board, BoardColumn, Card
 from ...errors import Conflict, Invalid, NotFound
-from ..auth.tokens import Principal
-from ..cards.views import CardRenderer
-from ..sync.mutation import Mutation
+from ...lib.mutation import Mutation
+from ...lib.principal import Principal
+from ..cards.placement import Move, make_moves
 from .services import BoardService, column_out
 
 
@@ -101,7 +101,7 @@ class ColumnService:
             raise Conflict(f"the column {column.name!r} still has cards; give a column to move "
                            "them to (move_to)", code=ErrorCode.COLUMN_NOT_EMPTY)
         if cards:
-            await self._move_cards(board, column, target or others[0], cards)
+            await self._move_cards(target or others[0], cards)
         await self.db.delete(column)
         await self.db.flush()
         self.mutation.record(board.workspace_id, "column", column.id, "delete",
@@ -148,21 +148,13 @@ class ColumnService:
                 return other
         raise NotFound(f"no column {move_to!r} on this board")
 
-    async def _move_cards(self, board: Board, column: BoardColumn, target: BoardColumn,
-                          cards: Sequence[Card]) -> None:
-        """Append `cards` in their order to the bottom of `target`, one card change each."""
-        last = await self.db.scalar(select(func.max(Card.rank)).where(Card.column_id == target.id))
-        ranks = generate_n_keys_between(last, None, len(cards))
-        moved = []
-        for card, rank in zip(cards, ranks, strict=True):
-            moved.append((card, card.rank))
-            card.column_id, card.rank = target.id, rank
-            card.version += 1
-        await self.db.flush()
-        rendered = await CardRenderer(self.db).many(cards)
-        for (card, old_rank), out in zip(moved, rendered, strict=True):
-            self.mutation.record(board.workspace_id, "card", card.id, "move",
-                                 changes={"column_id": (column.id, target.id),
-                                          "column": (column.name, target.name),
-                                          "rank": (old_rank, card.rank)},
-                                 data=out, version=card.version)
+    async def _move_cards(self, target: BoardColumn, cards: Sequence[Card]) -> None:
+        """Append `cards` in their order to the bottom of `target`, through the one move function:
+        one Change each, attributed to the principal."""
+        placed = await make_moves(self.mutation, [
+            Move.by(self.mutation, card_id=card.id, column_id=target.id, position="bottom")
+            for card in cards])
+        for card, answer in zip(cards, placed, strict=True):
+            self.db.expire(card)  # the function changed its row
+            if answer.body is None:
+                raise Conflict(f"card {card.number} could not be moved ({answer.code}); try again")

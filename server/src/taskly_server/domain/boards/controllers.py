@@ -6,6 +6,7 @@ import uuid
 
 from litestar import Controller, Request, Response, delete, get, patch, post
 from litestar.params import Parameter
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from taskly_shared.models import (
     BoardCreate,
@@ -17,10 +18,13 @@ from taskly_shared.models import (
     ColumnPatch,
 )
 
-from ..auth.tokens import Principal
-from ..sync.mutation import execute
+from ...db.models import Board, Workspace
+from ...lib.mutation import execute
+from ...lib.principal import Principal
+from ...lib.rendered import IfNoneMatch, etag_key, tagged_json
+from ..cards.reads import live_cards_json
 from .columns import ColumnService
-from .services import BoardService
+from .services import BoardService, board_out
 
 
 class WorkspaceBoardController(Controller):
@@ -46,9 +50,21 @@ class BoardController(Controller):
     tags = ["boards"]
 
     @get("/")
-    async def read(self, principal: Principal, db: AsyncSession, board_id: uuid.UUID) -> BoardDetail:
-        """The board with its columns and live cards."""
-        return await BoardService(db).get(principal, board_id)
+    async def read(self, request: Request, principal: Principal, db: AsyncSession,
+                   board_id: uuid.UUID) -> Response[BoardDetail]:
+        """The board with its columns and live cards (ETag: 304 when If-None-Match has it)."""
+        # The seq first: the tag never claims a newer seq than the document read after it.
+        seq = await db.scalar(select(Workspace.seq).join(Board, Board.workspace_id == Workspace.id)
+                              .where(Board.id == board_id)) or 0
+        service = BoardService(db)
+        board, _ = await service.board(principal, board_id)
+        key, conditions = etag_key("board", board_id), IfNoneMatch(request)
+        if conditions.matches(seq, key):
+            return tagged_json(request, None, seq, key, conditions)
+        head = board_out(board, await service.columns(board.id)).model_dump_json().encode()
+        # BoardDetail is BoardOut and its cards: the cards, rendered by Postgres, go in as bytes.
+        body = b"".join((head[:-1], b',"cards":', await live_cards_json(db, board.id), b"}"))
+        return tagged_json(request, body, seq, key, conditions)
 
     @patch("/")
     async def update(self, request: Request, principal: Principal, board_id: uuid.UUID,

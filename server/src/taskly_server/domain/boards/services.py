@@ -24,10 +24,10 @@ from taskly_shared.models import (
 from ...db.base import utcnow
 from ...db.models import Board, BoardColumn, Card, Repository
 from ...errors import Conflict, Invalid, NotFound
-from ..auth.tokens import Principal
+from ...lib.access import refuse_archived, require_role
+from ...lib.mutation import Mutation
+from ...lib.principal import Principal
 from ..cards.views import CardRenderer
-from ..sync.mutation import Mutation
-from ..workspaces.access import require_role
 
 DEFAULT_COLUMNS = (
     ("Backlog", ColumnKind.BACKLOG),
@@ -120,7 +120,11 @@ class BoardService:
         return out
 
     async def update(self, principal: Principal, board_id: uuid.UUID, data: BoardPatch) -> BoardOut:
-        board, _ = await self.board(principal, board_id, Role.ADMIN)
+        """Rename, (un)archive, set the branch template or repository; an archived board takes
+        only its unarchiving (with a rename, if any) and nothing else."""
+        board, _ = await self.board(principal, board_id, Role.ADMIN, archived_ok=True)
+        if board.archived and data.archived is not False:
+            refuse_archived(board)
         changes: dict[str, tuple[Any, Any]] = {}
         for field in ("name", "archived", "branch_template"):
             if field not in data.model_fields_set:
@@ -158,21 +162,24 @@ class BoardService:
             raise Invalid("default_repository_id must be a connected repository of this workspace")
 
     async def delete(self, principal: Principal, board_id: uuid.UUID) -> None:
-        """Soft delete: afterwards the board and its cards and columns answer 404."""
-        board, _ = await self.board(principal, board_id, Role.ADMIN)
+        """Soft delete (archived or not): afterwards the board and its cards and columns answer 404."""
+        board, _ = await self.board(principal, board_id, Role.ADMIN, archived_ok=True)
         board.deleted_at = utcnow()
         await self._bump(board, {"deleted_at": (None, board.deleted_at)}, "delete")
 
     # --- shared with the column service ----------------------------------------------------
 
-    async def board(self, principal: Principal, board_id: uuid.UUID,
-                    minimum: Role = Role.VIEWER, lock: bool = False) -> tuple[Board, Role]:
-        """A live board the caller may see (404 otherwise) with the caller's role (403 below minimum)."""
+    async def board(self, principal: Principal, board_id: uuid.UUID, minimum: Role = Role.VIEWER,
+                    lock: bool = False, archived_ok: bool = False) -> tuple[Board, Role]:
+        """A live board the caller may see (404 otherwise) with the caller's role (403 below minimum);
+        for a write (`minimum` above viewer), not an archived one (409) unless `archived_ok`."""
         query = select(Board).where(Board.id == board_id, Board.deleted_at.is_(None))
         board = await self.db.scalar(query.with_for_update() if lock else query)
         if board is None:
             raise NotFound("board not found")
         role = await require_role(self.db, board.workspace_id, principal.user_id, minimum, "board")
+        if minimum != Role.VIEWER and not archived_ok:
+            refuse_archived(board)
         return board, role
 
     async def columns(self, board_id: uuid.UUID, lock: bool = False) -> list[BoardColumn]:

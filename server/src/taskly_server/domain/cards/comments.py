@@ -13,11 +13,11 @@ from taskly_shared.models import ChangeOut, CommentCreate, CommentOut, CommentPa
 from ...db.base import utcnow
 from ...db.models import Board, Card, Change, Comment, User
 from ...errors import Conflict, Forbidden, NotFound
-from ..auth.tokens import Principal
-from ..sync.mutation import Mutation
-from ..workspaces.access import ROLE_RANK, require_role
+from ...lib.access import ROLE_RANK, refuse_archived, require_role
+from ...lib.mutation import Mutation
+from ...lib.principal import Principal
 from .edits import checked_text
-from .lookup import load_card
+from .queries import load_card
 from .views import change_out, comment_out
 
 
@@ -98,15 +98,15 @@ class CommentService:
     async def _load(self, principal: Principal, comment_id: uuid.UUID,
                     allow_deleted: bool = False) -> tuple[Comment, Role]:
         """The comment, row-locked, once the caller is a member+ of its workspace."""
-        workspace_id = await self.db.scalar(
-            select(Comment.workspace_id).join(Card, Card.id == Comment.card_id)
-            .join(Board, Board.id == Card.board_id)
+        board = await self.db.scalar(
+            select(Board).join(Card, Card.board_id == Board.id).join(Comment, Comment.card_id == Card.id)
             .where(Comment.id == comment_id, Board.deleted_at.is_(None))
         )
-        if workspace_id is None:
+        if board is None:
             raise NotFound("comment not found")
-        role = await require_role(self.db, workspace_id, principal.user_id, Role.MEMBER,
+        role = await require_role(self.db, board.workspace_id, principal.user_id, Role.MEMBER,
                                   what="comment")
+        refuse_archived(board)
         comment = await self.db.scalar(
             select(Comment).where(Comment.id == comment_id).with_for_update()
             .execution_options(populate_existing=True)

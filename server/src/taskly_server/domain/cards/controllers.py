@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 
 from litestar import Controller, Request, Response, delete, get, patch, post
+from litestar.datastructures import State
 from litestar.params import HeaderParameter, Parameter
 from sqlalchemy.ext.asyncio import AsyncSession
 from taskly_shared.models import (
@@ -19,10 +20,12 @@ from taskly_shared.models import (
     CommentPatch,
 )
 
-from ..auth.tokens import Principal
-from ..sync.mutation import execute
+from ...lib.mutation import execute
+from ...lib.principal import Principal
+from ...lib.rendered import IfNoneMatch, etag_key, tagged_json
 from .comments import CommentService, card_activity
 from .moves import move_card
+from .reads import board_cards_json, card_json
 from .services import CardService
 
 IF_MATCH = HeaderParameter(name="If-Match", default=None, required=False,
@@ -34,10 +37,15 @@ class BoardCardController(Controller):
     tags = ["cards"]
 
     @get("/")
-    async def list_cards(self, principal: Principal, db: AsyncSession, board_id: uuid.UUID,
-                         include_deleted: bool = False) -> list[CardOut]:
-        """The board's cards ordered by column, then by rank inside the column."""
-        return await CardService(db).list(principal, board_id, include_deleted)
+    async def list_cards(self, request: Request, principal: Principal, state: State,
+                         board_id: uuid.UUID, include_deleted: bool = False) -> Response[list[CardOut]]:
+        """The board's cards ordered by column, then by rank inside the column (ETag: 304 when
+        If-None-Match has it)."""
+        conditions = IfNoneMatch(request)
+        key = etag_key("board cards", board_id, include_deleted)
+        seq, body = await board_cards_json(state, principal.user_id, board_id, include_deleted,
+                                           conditions.known_seq(key))
+        return tagged_json(request, body, seq, key, conditions)
 
     @post("/", status_code=201)
     async def create(self, request: Request, principal: Principal, board_id: uuid.UUID,
@@ -59,9 +67,16 @@ class CardController(Controller):
                              lambda m: CardService(m).bulk_update(principal, data))
 
     @get("/{card_ref:str}")
-    async def read(self, principal: Principal, db: AsyncSession, card_ref: str) -> CardOut:
-        """A card by id or by key (`WEB-12`, case-insensitive)."""
-        return await CardService(db).get(principal, card_ref)
+    async def read(self, request: Request, principal: Principal, state: State,
+                   card_ref: str) -> Response[CardOut]:
+        """A card by id or by key (`WEB-12`, case-insensitive); ETag: 304 when If-None-Match has it.
+        The ETag is not a card version: If-Match on writes takes the version."""
+        conditions = IfNoneMatch(request)
+        card_id, seq, body = await card_json(state, principal.user_id, card_ref, conditions.known_seq())
+        key = etag_key("card", card_id)
+        if body is None and not conditions.matches(seq, key):  # the client's tag was another card's
+            card_id, seq, body = await card_json(state, principal.user_id, str(card_id))
+        return tagged_json(request, body, seq, key, conditions)
 
     @patch("/{card_ref:str}")
     async def update(self, request: Request, principal: Principal, card_ref: str, data: CardPatch,

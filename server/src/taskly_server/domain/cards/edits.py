@@ -89,7 +89,7 @@ class FieldEditor:
             case "assignees":
                 return await self.assignee_ids(card.workspace_id, value or [])
             case "sprint_id":
-                return await self.sprint_id(card.board_id, value)
+                return await self.sprint_id(card, value)
             case "branch":
                 return checked_text(value, "branch") if value else None
         return value
@@ -110,12 +110,16 @@ class FieldEditor:
             raise Invalid(f"not members of this workspace: {', '.join(missing)}", usernames=missing)
         return [ids[name] for name in wanted]
 
-    async def sprint_id(self, board_id: uuid.UUID, sprint_id: uuid.UUID | None) -> uuid.UUID | None:
-        if sprint_id is None:
-            return None
+    async def sprint_id(self, card: Card, sprint_id: uuid.UUID | None) -> uuid.UUID | None:
+        """An open sprint of the card's board (or the card's sprint as it is). The sprint row is
+        locked FOR SHARE: closing or deleting it waits for this write, and this one sees it."""
+        if sprint_id is None or sprint_id == card.sprint_id:
+            return sprint_id
         found = await self.db.scalar(
-            select(Sprint.id).where(Sprint.id == sprint_id, Sprint.board_id == board_id)
+            select(Sprint.id).where(Sprint.id == sprint_id, Sprint.board_id == card.board_id,
+                                    Sprint.deleted_at.is_(None), Sprint.closed_at.is_(None))
+            .with_for_update(read=True)
         )
         if found is None:
-            raise Invalid(f"no sprint {sprint_id} on this card's board")
+            raise Invalid(f"no open sprint {sprint_id} on this card's board")
         return sprint_id

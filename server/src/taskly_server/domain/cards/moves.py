@@ -1,16 +1,16 @@
-"""Moving cards in batches: one statement, one transaction and one commit for many moves.
+"""The move endpoint in batches: one statement, one transaction and one commit for many moves.
 
-`taskly_move_cards` (migration 0003) makes a batch of moves in order: it locks each card and its
-target column, places the card, and numbers the Changes at the end, so the workspace row that
-orders the feed is held once per batch instead of once per move, through its commit. Each server
-process runs one batch at a time (`batching.Batches`); the moves that arrive meanwhile make the
-next batch, so an idle server still answers a lone move at once, and a busy one commits many
-moves together.
+A batch is one call of `taskly_move_cards`, the one mechanism that changes a card's column
+(placement.py): it makes the moves in order, locking each card and its target column, and numbers
+the Changes at the end, so the workspace row that orders the feed is held once per batch instead
+of once per move, through its commit. Each server process runs one batch at a time
+(`batching.Batches`); the moves that arrive meanwhile make the next batch, so an idle server still
+answers a lone move at once, and a busy one commits many moves together.
 
-The statement skips whatever is not a permitted, well-formed move — a replayed key, a missing or
-ambiguous card, a low role, an unknown column or anchor — and so does this module for references
-it cannot pass on; `CardService.move` then makes that move the general way, with the precise
-error when there is one.
+A move the function refuses comes back with a code, which `CardService.refusal` turns into the
+error; a replayed Idempotency-Key, a request the batches do not take (a card reference that names
+no card, two placements, a non-ASCII column name) and a failed batch go to `CardService.move` in a
+transaction of their own (`execute`), which answers the replay or calls the function itself.
 """
 
 from __future__ import annotations
@@ -22,11 +22,10 @@ import structlog
 from litestar import Request, Response
 from litestar.enums import MediaType
 from sqlalchemy.ext.asyncio import AsyncEngine
-from taskly_shared.models import CardMove, Role
+from taskly_shared.models import CardMove
 
-from ...batching import Batches
-from ..auth.tokens import Principal
-from ..sync.mutation import (
+from ...lib.batching import Batches
+from ...lib.mutation import (
     MAX_ATTEMPTS,
     RETRYABLE_SQLSTATES,
     announce,
@@ -35,39 +34,39 @@ from ..sync.mutation import (
     idempotency_key,
     newest_seqs,
 )
-from ..workspaces.access import roles_at_least
-from .edits import TRACKED_FIELDS
-from .lookup import as_uuid, parse_card_reference
+from ...lib.principal import Principal
+from .placement import Move, Placed, requested_move, run_moves
+from .queries import parse_card_reference
 from .services import CardService, base_version_of
 
 log = structlog.get_logger("taskly.cards")
 
-MOVE_CARDS = ("SELECT out_body, out_workspace, out_seq FROM taskly_move_cards("
-              + ", ".join(f"${n}" for n in range(1, 19)) + ")")
-MEMBER_ROLES = roles_at_least(Role.MEMBER)
 MAX_BATCH = 100
 """Moves per statement at most: every card and column it locks stays locked to its commit."""
-
-Move = tuple[Any, ...]
-"""One move's arguments, in the order of `taskly_move_cards`' arrays."""
+UNANSWERED = Placed(None, None, None, None)
+"""A move of a failed batch: the general path makes it."""
 
 
 async def move_card(request: Request, principal: Principal, ref: str, data: CardMove,
                     if_match: str | None) -> Response[Any]:
     """`POST /cards/{ref}/move`: in the next batch, else by `CardService.move`."""
     base_version = base_version_of(data.base_version, if_match)
-    move = _arguments(principal, ref, data, base_version)
+    move = _batchable(principal, ref, data, base_version)
     if move is not None:
         key = idempotency_key(request)
-        move += (key, await fingerprint_of(request) if key else None)
-        body = await batcher(request.app.state).submit(move)
-        if body is not None:
-            return Response(body, media_type=MediaType.JSON)
+        if key is not None:
+            move = move._replace(key=key, fingerprint=await fingerprint_of(request))
+        placed = await batcher(request.app.state).submit(move)
+        if placed.body is not None:
+            return Response(placed.body.encode(), media_type=MediaType.JSON)
+        if placed.code is not None and placed.code != "replayed":
+            async with request.app.state.sessionmaker() as db:
+                raise await CardService(db).refusal(principal, ref, data, placed.code)
     return await execute(request, principal,
                          lambda m: CardService(m).move(principal, ref, data, if_match))
 
 
-def batcher(state: Any) -> Batches[Move, bytes | None]:
+def batcher(state: Any) -> Batches[Move, Placed]:
     """The app's batches of moves, made on first use."""
     found = getattr(state, "move_batches", None)
     if found is None:
@@ -75,24 +74,22 @@ def batcher(state: Any) -> Batches[Move, bytes | None]:
     return found
 
 
-async def _move_cards(state: Any, moves: list[Move]) -> list[bytes | None]:
-    """One statement for the batch; each move's answer, or None for the general path."""
-    rows = await _execute(state.engine, moves)
-    newest = newest_seqs((workspace_id, seq) for _, workspace_id, seq in rows)
+async def _move_cards(state: Any, moves: list[Move]) -> list[Placed]:
+    """One statement for the batch, then the realtime notices of its Changes."""
+    answers = await _execute(state.engine, moves)
+    newest = newest_seqs((answer.workspace_id, answer.seq) for answer in answers)
     if newest:
         await announce(state, newest)
-    return [body.encode() if body is not None else None for body, _, _ in rows]
+    return answers
 
 
-async def _execute(engine: AsyncEngine, moves: list[Move]) -> list[tuple[str | None, Any, int | None]]:
-    """The statement's rows; on an unexpected error, no answers (the general path decides)."""
-    columns = [list(column) for column in zip(*moves, strict=True)]
+async def _execute(engine: AsyncEngine, moves: list[Move]) -> list[Placed]:
+    """The function's answers; on an unexpected error, none (the general path decides)."""
     for attempt in range(1, MAX_ATTEMPTS + 1):
         try:
             async with engine.connect() as connection:
                 raw = await connection.get_raw_connection()
-                return await raw.driver_connection.fetch(MOVE_CARDS, MEMBER_ROLES, TRACKED_FIELDS,
-                                                         *columns)
+                return await run_moves(raw.driver_connection, moves)
         except asyncpg.PostgresError as exc:
             if exc.sqlstate in RETRYABLE_SQLSTATES and attempt < MAX_ATTEMPTS:
                 continue
@@ -100,28 +97,15 @@ async def _execute(engine: AsyncEngine, moves: list[Move]) -> list[tuple[str | N
         except Exception as exc:  # the database is unreachable, say: each move finds out alone
             log.warning("card_moves_failed", error=repr(exc), moves=len(moves))
         break
-    return [(None, None, None)] * len(moves)
+    return [UNANSWERED] * len(moves)
 
 
-def _arguments(principal: Principal, ref: str, data: CardMove,
-               base_version: int | None) -> Move | None:
-    """The move's arguments but its idempotency key and fingerprint; None when the request
-    needs the general path (which also gives the errors)."""
+def _batchable(principal: Principal, ref: str, data: CardMove, base_version: int | None) -> Move | None:
+    """The move, but its idempotency key and fingerprint; None when the request needs the general
+    path: a card reference that names no card, two placements, a non-ASCII column name."""
     card = parse_card_reference(ref)
-    anchor_ref = data.before or data.after
-    anchor = parse_card_reference(anchor_ref, numbers=True) if anchor_ref is not None else (None, None, None)
     placements = [p for p in (data.before, data.after, data.position) if p is not None]
-    # By id, or by name when ASCII (where Python's and Postgres' lower() agree).
-    column_id, column_name = as_uuid(data.column), data.column.strip().lower()
-    if card is None or anchor is None or len(placements) > 1 \
-            or (column_id is None and not column_name.isascii()):
+    if card is None or len(placements) > 1:
         return None
-    if anchor_ref is not None:
-        position = "before" if data.before is not None else "after"
-    else:
-        position = data.position or "bottom"
-    return (
-        principal.user_id, *card, column_id, column_name if column_id is None else None,
-        position, *anchor, base_version,
-        principal.actor_type, principal.token_id or principal.user_id, principal.username,
-    )
+    move = requested_move(principal, card, data, base_version)
+    return move if move.column_id is not None or move.column_name is not None else None

@@ -4,33 +4,30 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from taskly_shared.errors import ErrorCode
-from taskly_shared.models import (
-    BulkUpdate,
-    CardCreate,
-    CardMove,
-    CardOut,
-    CardPatch,
-    FieldConflict,
-    Role,
-)
+from taskly_shared.models import BulkUpdate, CardCreate, CardMove, CardOut, CardPatch, Role
 
 from ...db.base import utcnow
-from ...db.models import Board, BoardColumn, Card, Change
-from ...errors import Conflict, DomainError, Invalid
-from ..auth.tokens import Principal
-from ..sync.mutation import Mutation
-from ..workspaces.access import require_role
-from .edits import EDITABLE, PLACEMENT, TRACKED, FieldEditor
-from .lookup import (
-    Ranks,
+from ...db.models import Board, BoardColumn, Card
+from ...errors import Conflict, DomainError, Invalid, NotFound
+from ...lib.access import refuse_archived_boards, require_role
+from ...lib.mutation import Mutation
+from ...lib.principal import Principal
+from ..labels.services import add_card_labels
+from .edits import EDITABLE, TRACKED, FieldEditor
+from .placement import CARD_REFUSALS, Move, make_moves, requested_move
+from .queries import (
     board_columns,
     find_card,
+    find_cards_by_id,
+    first_rank,
+    last_rank,
     load_board,
     load_card_context,
     lock_column,
@@ -67,6 +64,8 @@ class CardService:
         self.editor = FieldEditor(self.db)
         self.columns: dict[uuid.UUID, list[BoardColumn]] = {}
         self.locked_columns: set[uuid.UUID] = set()
+        self.named_labels: dict[uuid.UUID, set[str]] = {}
+        """Per workspace, the labels this write set on cards: the catalogue gets those it lacks."""
 
     # --- reads -----------------------------------------------------------------------------
 
@@ -90,14 +89,22 @@ class CardService:
     async def create(self, principal: Principal, board_id: uuid.UUID, data: CardCreate) -> CardOut:
         """A card at the bottom of its column, numbered next in its board without gaps."""
         board = await load_board(self.db, principal.user_id, board_id, Role.MEMBER)
+        return await self.create_on(board, data, principal.user_id)
+
+    async def create_on(self, board: Board, data: CardCreate, created_by: uuid.UUID | None,
+                        top: bool = False) -> CardOut:
+        """`create` once the caller may write to `board` (also for the server's own rules, e.g.
+        the next card of a recurring one): at the bottom of its column, or at the top."""
         if data.id is not None and await self.db.get(Card, data.id) is not None:
             raise Conflict(f"a card with id {data.id} exists", code=ErrorCode.DUPLICATE)
         column = pick_column(await board_columns(self.db, board.id), data.column)
         card = Card(id=data.id or uuid.uuid4(), workspace_id=board.workspace_id, board_id=board.id,
                     column_id=column.id, title="", description="", labels=[], priority="none",
                     recurrence="none", recurrence_interval=1, assignee_ids=[],
-                    created_by=principal.user_id, version=1)
+                    created_by=created_by, version=1)
         await self.editor.apply(card, data, set(EDITABLE))
+        if card.labels:
+            await add_card_labels(self.mutation, board.workspace_id, card.labels)
         # The board row stays locked to commit: numbers are consecutive and never skipped.
         number = await self.db.scalar(
             update(Board).where(Board.id == board.id)
@@ -106,7 +113,8 @@ class CardService:
         )
         await self._lock_column(column.id)
         card.number = number
-        card.rank = rank_between(await Ranks(self.db, column.id).last(), None)
+        card.rank = (rank_between(None, await first_rank(self.db, column.id)) if top
+                     else rank_between(await last_rank(self.db, column.id), None))
         card.created_at = card.updated_at = utcnow()
         self.db.add(card)
         try:
@@ -125,24 +133,57 @@ class CardService:
         """Change only the fields the body names; `column` moves the card to its column's bottom."""
         base_version = base_version_of(data.base_version, if_match)
         card = await self._load(principal, ref, Role.MEMBER, lock=True)
-        return await self._patch(card, data, base_version)
+        [out] = await self._save([await self._edit(card, data, base_version)])
+        return out
 
     async def move(self, principal: Principal, ref: str, data: CardMove,
                    if_match: str | None = None) -> CardOut:
-        """Place a card in a column of its board: before or after a card, at the top or bottom."""
+        """Place a card in a column of its board: before or after a card, at the top or bottom.
+
+        The move function decides (as for the endpoint's batched moves, which come here only when
+        the request needs more than they do); this turns its refusals into errors.
+        """
         base_version = base_version_of(data.base_version, if_match)
         placements = [p for p in (data.before, data.after, data.position) if p is not None]
         if len(placements) > 1:
             raise Invalid("give at most one of before, after and position")
-        card = await self._load(principal, ref, Role.MEMBER, lock=True)
-        before = await self.views.one(card)
-        column = pick_column(await self._columns(card.board_id), data.column)
-        await self._lock_column(column.id)
-        anchor_ref = data.before or data.after
-        anchor = await self._anchor(card, column, anchor_ref) if anchor_ref else None
-        position = ("before" if data.before else "after") if anchor else data.position or "bottom"
-        await self._place(card, column, position, anchor)
-        return await self._commit(card, before, base_version)
+        card = parse_card_reference(ref)
+        if card is None:
+            raise await self.refusal(principal, ref, data, "card_not_found")
+        move = requested_move(principal, card, data, base_version)
+        move = move._replace(key=self.mutation.mutation_id)
+        [placed] = await make_moves(self.mutation, [move])
+        if placed.code == "column_not_found" and move.column_id is None and move.column_name is None:
+            # A non-ASCII name: found as Python lowers it, or refused in today's words.
+            column = await self._requested_column(principal, ref, data.column)
+            [placed] = await make_moves(self.mutation, [move._replace(column_id=column.id)])
+        if placed.code is not None:
+            raise await self.refusal(principal, ref, data, placed.code)
+        return CardOut.model_validate_json(placed.body)
+
+    async def refusal(self, principal: Principal, ref: str, data: CardMove, code: str) -> DomainError:
+        """The error for a move that `taskly_move_cards` refused with `code`, in the words of the
+        checks it stands in for; the names they show are read here."""
+        if code == "board_archived":
+            handle = await find_card(self.db, principal.user_id, ref)
+            board = await self.db.get_one(Board, handle.board_id)
+            return Conflict(f"board {board.key} is archived (read-only); an admin can unarchive it "
+                            f"with `taskly board unarchive {board.key}`", code=ErrorCode.BOARD_ARCHIVED,
+                            board=board.key)
+        if code in CARD_REFUSALS:
+            handle = await find_card(self.db, principal.user_id, ref)
+            await require_role(self.db, handle.workspace_id, principal.user_id, Role.MEMBER,
+                               what="card")
+            return NotFound("card not found")  # it changed since the move was refused
+        anchor = data.before or data.after or ""
+        if code == "anchor_is_card":
+            return Invalid("a card cannot be placed next to itself")
+        if code == "anchor_not_found" and parse_card_reference(anchor, numbers=True) is None:
+            return Invalid(f"no card {shown(anchor)} to place next to")
+        column = await self._requested_column(principal, ref, data.column)
+        if code in ("anchor_not_found", "anchor_not_in_column"):
+            return Invalid(f"card {shown(anchor)} is not in column {column.name!r}")
+        return Invalid(f"the card cannot be moved ({code})")
 
     async def delete(self, principal: Principal, ref: str) -> CardOut:
         """Soft delete: the card leaves its board but stays readable by id and key."""
@@ -150,13 +191,13 @@ class CardService:
         before = await self.views.one(card)
         if card.deleted_at is None:
             card.deleted_at = utcnow()
-        return await self._commit(card, before, None, op="delete")
+        return await self._commit(card, before, "delete")
 
     async def restore(self, principal: Principal, ref: str) -> CardOut:
         card = await self._load(principal, ref, Role.MEMBER, lock=True)
         before = await self.views.one(card)
         card.deleted_at = None
-        return await self._commit(card, before, None, op="restore")
+        return await self._commit(card, before, "restore")
 
     async def bulk_update(self, principal: Principal, data: BulkUpdate) -> list[CardOut]:
         """Every patch in one transaction: one failure and nothing is applied.
@@ -166,11 +207,15 @@ class CardService:
         """
         items: list[tuple[uuid.UUID, Any]] = []
         seen: dict[uuid.UUID, str] = {}
+        by_id = await find_cards_by_id(self.db, [item.card for item in data.cards])
+        allowed: set[uuid.UUID] = set()
         for item in data.cards:
             with _naming(item.card):
-                handle = await find_card(self.db, principal.user_id, item.card)
-                await require_role(self.db, handle.workspace_id, principal.user_id, Role.MEMBER,
-                                   what="card")
+                handle = by_id.get(item.card) or await find_card(self.db, principal.user_id, item.card)
+                if handle.workspace_id not in allowed:  # once per workspace
+                    await require_role(self.db, handle.workspace_id, principal.user_id, Role.MEMBER,
+                                       what="card")
+                    allowed.add(handle.workspace_id)
                 if handle.id in seen:
                     raise Invalid(f"the same card is also listed as {shown(seen[handle.id])}")
                 seen[handle.id] = item.card
@@ -179,19 +224,46 @@ class CardService:
             select(Card).where(Card.id.in_(seen)).order_by(Card.id)
             .with_for_update().execution_options(populate_existing=True)
         )).all()}
+        await refuse_archived_boards(self.db, {card.board_id for card in cards.values()})
         targets: set[uuid.UUID] = set()
         for card_id, item in items:
             if "column" in item.model_fields_set and item.column is not None:
                 with _naming(item.card):
-                    columns = await board_columns(self.db, cards[card_id].board_id)
+                    columns = await self._columns(cards[card_id].board_id)  # once per board
                     targets.add(pick_column(columns, item.column).id)
         for column_id in sorted(targets):
             await self._lock_column(column_id)
-        results = []
+        await self.views.load(cards.values())  # what the wire form needs, in a few queries for all
+        edits = []
         for card_id, item in items:
             with _naming(item.card):
-                results.append(await self._patch(cards[card_id], item, item.base_version))
-        return results
+                card, move = await self._edit(cards[card_id], item, item.base_version)
+                if item.deleted is not None:
+                    move = self._delete_or_restore(card, move, item.deleted)
+                edits.append((card, move))
+        return await self._save(edits)
+
+    @staticmethod
+    def _delete_or_restore(card: Card, move: Move, deleted: bool) -> Move:
+        """A bulk item's `deleted`: the soft delete (or restore) recorded as that op's Change."""
+        if deleted and card.deleted_at is None:
+            card.deleted_at = utcnow()
+            return move._replace(op="delete")
+        if not deleted and card.deleted_at is not None:
+            card.deleted_at = None
+            return move._replace(op="restore")
+        return move
+
+    async def set_sprint(self, card_ids: Sequence[uuid.UUID], sprint_id: uuid.UUID | None) -> list[CardOut]:
+        """The cards join sprint `sprint_id` (None: no sprint) as a PATCH of `sprint_id` would
+        make them (a Change per card that changes); closing and deleting sprints call it, after
+        checking the caller's role on the board. Cards are locked in id order."""
+        cards = (await self.db.scalars(
+            select(Card).where(Card.id.in_(card_ids)).order_by(Card.id)
+            .with_for_update().execution_options(populate_existing=True)
+        )).all()
+        patch = CardPatch(sprint_id=sprint_id)
+        return await self._save([await self._edit(card, patch, None) for card in cards])
 
     # --- the steps of a write --------------------------------------------------------------
 
@@ -222,82 +294,59 @@ class CardService:
             self.columns[board_id] = await board_columns(self.db, board_id)
         return self.columns[board_id]
 
-    async def _patch(self, card: Card, data: CardPatch, base_version: int | None) -> CardOut:
+    async def _requested_column(self, principal: Principal, ref: str, name: str) -> BoardColumn:
+        """The column `name` on the board of card `ref` (`pick_column`'s error when none)."""
+        handle = await find_card(self.db, principal.user_id, ref)
+        return pick_column(await self._columns(handle.board_id), name)
+
+    async def _edit(self, card: Card, data: CardPatch, base_version: int | None) -> tuple[Card, Move]:
+        """Set the fields the body names on `card`; the move that finishes the edit (to the bottom
+        of the named column when it is another one, else staying), with the form before."""
         before = await self.views.one(card)
         names = data.model_fields_set
         await self.editor.apply(card, data, names)
+        if "labels" in names and card.labels:
+            self.named_labels.setdefault(card.workspace_id, set()).update(card.labels)
+        column_id, position = None, "stay"
         if "column" in names:
             if data.column is None:
                 raise Invalid("column cannot be null")
             column = pick_column(await self._columns(card.board_id), data.column)
             if column.id != card.column_id:
-                await self._lock_column(column.id)
-                await self._place(card, column, "bottom")
-        return await self._commit(card, before, base_version)
+                column_id, position = column.id, "bottom"
+        return card, Move.by(self.mutation, card_id=card.id, column_id=column_id, position=position,
+                             base_version=base_version, before=before.model_dump_json())
 
-    async def _anchor(self, card: Card, column: BoardColumn, ref: str) -> Card:
-        """The card to place next to: by id, key or number, in the target column."""
-        found = parse_card_reference(ref, numbers=True)
-        if found is None:
-            raise Invalid(f"no card {shown(ref)} to place next to")
-        card_id, board_key, number = found
-        query = select(Card).where(Card.board_id == card.board_id)
-        if card_id is not None:
-            query = query.where(Card.id == card_id)
-        elif board_key is not None:
-            query = query.join(Board, Board.id == Card.board_id).where(
-                Board.key == board_key, Card.number == number)
-        else:
-            query = query.where(Card.number == number)
-        anchor = await self.db.scalar(query)
-        if anchor is None or anchor.deleted_at is not None or anchor.column_id != column.id:
-            raise Invalid(f"card {shown(ref)} is not in column {column.name!r}")
-        if anchor.id == card.id:
-            raise Invalid("a card cannot be placed next to itself")
-        return anchor
+    async def _save(self, edits: list[tuple[Card, Move]]) -> list[CardOut]:
+        """Flush the edits, then the move function places each card and, where anything changed,
+        bumps its version and writes its Change; the cards as the wire shows them now."""
+        await self.db.flush()
+        for workspace_id, names in self.named_labels.items():
+            await add_card_labels(self.mutation, workspace_id, names)
+        self.named_labels.clear()
+        placed = await make_moves(self.mutation, [move for _, move in edits])
+        outs = []
+        for (card, _), answer in zip(edits, placed, strict=True):
+            self.db.expire(card)  # the function changed its row: reloaded when read again
+            if answer.body is None:
+                raise Conflict(f"the card cannot be saved ({answer.code}); try again")
+            outs.append(CardOut.model_validate_json(answer.body))
+        return outs
 
-    async def _place(self, card: Card, column: BoardColumn, position: str,
-                     anchor: Card | None = None) -> None:
-        """Give `card` a rank at `position` in `column` (whose row the caller has locked)."""
-        lower, upper = await Ranks(self.db, column.id, moving=card.id).bounds(position, anchor)
-        current = card.rank if card.column_id == column.id else None
-        rank = rank_between(lower, upper, current)
-        if card.column_id != column.id:
-            card.column_id = column.id
-        if card.rank != rank:
-            card.rank = rank
-
-    async def _commit(self, card: Card, before: CardOut, base_version: int | None,
-                      op: str | None = None) -> CardOut:
-        """Bump the version and record the Change when anything changed; report conflicts."""
+    async def _commit(self, card: Card, before: CardOut, op: str) -> CardOut:
+        """Bump the version and record the Change when anything changed (delete and restore)."""
         after = await self.views.one(card)
         old, new = before.model_dump(mode="json"), after.model_dump(mode="json")
         changes = {f: (old[f], new[f]) for f in TRACKED if old[f] != new[f]}
         if not changes:
             return before
-        conflicts = await self._conflicts(card.id, before.version, base_version, changes)
         card.version += 1
         card.updated_at = utcnow()
         await self.db.flush()
         out = await self.views.one(card)
-        if op is None:
-            op = "move" if set(changes) <= set(PLACEMENT) else "update"
         self.mutation.record(card.workspace_id, "card", card.id, op, changes=changes, data=out,
-                             version=card.version, conflicts=[c.field for c in conflicts])
-        return out.model_copy(update={"conflicts": conflicts})
-
-    async def _conflicts(self, card_id: uuid.UUID, version: int, base_version: int | None,
-                         changes: dict[str, tuple[Any, Any]]) -> list[FieldConflict]:
-        """Fields this write changes that a change after the client's view had changed too."""
-        if base_version is None or base_version >= version:
-            return []
-        rows = await self.db.scalars(
-            select(Change.changes).where(Change.entity_type == "card", Change.entity_id == card_id,
-                                         Change.version > base_version)
-        )
-        touched = {field for fields in rows.all() for field in fields or {}}
-        return [FieldConflict(field=f, overwritten=old, value=new)
-                for f, (old, new) in changes.items() if f in touched and f != "column_id"]
+                             version=card.version)
+        return out
 
 
 class _naming:

@@ -9,13 +9,12 @@ from taskly_shared.models import CreateBranch, CreateBranchOut, Role
 
 from ...db.models import Board, Repository
 from ...errors import Conflict
-from ...worker import JobQueue
-from ..auth.tokens import Principal
-from ..cards.lookup import load_card
-from ..jobs.runtime import HEARTBEAT
+from ...lib.jobs import HEARTBEAT, JobQueue
+from ...lib.mutation import Mutation
+from ...lib.principal import Principal
+from ..cards.queries import load_card
 from ..jobs.services import STATUSES, enqueue
-from ..repositories.store import require_github_token
-from ..sync.mutation import Mutation
+from ..repositories.queries import require_github_token
 
 BRANCH_JOB = {"heartbeat": HEARTBEAT, "timeout": 120}
 """A lost worker's branch job is retried after HEARTBEAT seconds, not after its timeout."""

@@ -1,4 +1,5 @@
-"""Routes: sign in with GitHub (device flow and browser flow), and create a card's branch."""
+"""Routes: sign in with GitHub (device flow and browser flow), create a card's branch, and list
+the repositories you can connect."""
 
 from __future__ import annotations
 
@@ -6,19 +7,22 @@ from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import Cookie, State
 from litestar.params import Parameter, QueryParameter
 from litestar.response import Redirect
+from sqlalchemy.ext.asyncio import AsyncSession
 from taskly_shared.models import (
     AuthTokens,
     CreateBranch,
     CreateBranchOut,
     DeviceCodeOut,
     DevicePoll,
+    GitHubRepositoryOut,
 )
 
-from ..auth.tokens import Principal
-from ..sync.mutation import execute
-from .accounts import STATE_COOKIE, STATE_TTL, GitHubAccounts, check_state, new_state
+from ...integrations.github.oauth import DEVICE_ERRORS, GitHubOAuth, problem
+from ...lib.mutation import execute
+from ...lib.principal import Principal
+from .available import AvailableRepositories
 from .branches import BranchService
-from .oauth import DEVICE_ERRORS, GitHubOAuth, problem
+from .services import STATE_COOKIE, STATE_TTL, GitHubAccounts, check_state, new_state
 
 COOKIE_PATH = "/api/v1/auth/github"
 QUERY_VALUE = Parameter(default=None, required=False, max_length=2000)
@@ -94,4 +98,13 @@ async def create_branch(request: Request, principal: Principal, state: State, ca
                          202)
 
 
-ROUTES = [GitHubAuthController, create_branch]
+@get("/api/v1/github/repositories", tags=["repositories"])
+async def available_repositories(principal: Principal, db: AsyncSession, state: State,
+                                 admin: bool = False) -> list[GitHubRepositoryOut]:
+    """Your repositories on GitHub (`GET /user/repos`, every page, with your own token), by name;
+    `admin=true`: only those you can administer, which `taskly repo connect` offers. 409
+    `github_not_linked`: sign in with GitHub first (or again); 502 `github_unavailable`."""
+    return await AvailableRepositories(db, state.settings).list(principal.user_id, admin_only=admin)
+
+
+ROUTES = [GitHubAuthController, create_branch, available_repositories]

@@ -17,14 +17,22 @@ from typing import Any
 from sqlalchemy import func, select, text
 from taskly_shared.models import Role
 
-from ...batching import Batches
 from ...db.models import Member, Repository, User, Workspace
-from ..jobs.runtime import Announcer, fail, heartbeat, succeeded
-from ..repositories.store import RepositoryStore, repository_out, webhook_url
-from ..sync.mutation import Mutation
-from ..workspaces.access import ROLE_RANK
-from .client import WEBHOOK_EVENTS, GitHubClient, GitHubError, RepoInfo
-from .crypto import decrypt_user_token, decrypt_webhook_secret, secret_box, webhook_secret_context
+from ...integrations.github.client import WEBHOOK_EVENTS, GitHubClient, GitHubError, RepoInfo
+from ...integrations.github.crypto import (
+    decrypt_user_token,
+    decrypt_webhook_secret,
+    secret_box,
+    webhook_secret_context,
+)
+from ...lib.access import ROLE_RANK
+from ...lib.batching import Batches
+from ...lib.jobs import Announcer, fail, heartbeat, succeeded
+from ...lib.mutation import Mutation
+from ..pulls.access import record_budget
+from ..pulls.queries import RepositoryRow
+from ..pulls.reconcile import SIGN_IN_AGAIN, backfill, mark_refused
+from ..repositories.queries import RepositoryStore, repository_out, webhook_url
 from .results import seal
 from .starts import start_card
 
@@ -39,7 +47,16 @@ async def _token(ctx: dict[str, Any], user: User | None) -> str:
     token = _user_token(ctx, user)
     if token is None:
         raise _no_token(ctx)
+    if user is not None and user.github_token_refused_at is not None:
+        raise fail(ctx, SIGN_IN_AGAIN, retry=False)
     return token
+
+
+async def _refused(ctx: dict[str, Any], user_id: uuid.UUID | None, exc: GitHubError) -> None:
+    """GitHub refused the user's token (401): mark it, and fail at once with the sign-in message."""
+    if exc.status == 401 and user_id is not None:
+        await mark_refused(ctx, user_id)
+        raise fail(ctx, SIGN_IN_AGAIN, retry=False) from None
 
 
 def _no_token(ctx: dict[str, Any]) -> Exception:
@@ -69,7 +86,7 @@ READ_ONLY = {"isolation_level": "AUTOCOMMIT"}
 """A lone SELECT needs no transaction: no BEGIN and ROLLBACK round trips around it."""
 _BRANCH_JOB_ROWS = text(
     "SELECT c.id AS card_id, c.deleted_at, r.owner, r.name, r.default_branch, r.active,"
-    " u.id AS starter_id, u.github_token_encrypted"
+    " u.id AS starter_id, u.github_token_encrypted, u.github_token_refused_at"
     " FROM unnest(CAST(:card_ids AS uuid[]), CAST(:repository_ids AS uuid[]),"
     " CAST(:user_ids AS uuid[])) WITH ORDINALITY AS job(card_id, repository_id, user_id, n)"
     " LEFT JOIN cards c ON c.id = job.card_id"
@@ -120,6 +137,8 @@ async def create_branch(ctx: dict[str, Any], *, card_id: str, user_id: str, repo
                                    found.github_token_encrypted)
     if token is None:
         raise _no_token(ctx)
+    if found.github_token_refused_at is not None:
+        raise fail(ctx, SIGN_IN_AGAIN, retry=False)
     client = _client(ctx, token)
     full_name = f"{found.owner}/{found.name}"
     base_branch = base or found.default_branch
@@ -128,10 +147,12 @@ async def create_branch(ctx: dict[str, Any], *, card_id: str, user_id: str, repo
             sha, created = await asyncio.to_thread(_create_on_github, client, full_name, base_branch,
                                                    branch)
         except _BaseUnreadable as exc:
+            await _refused(ctx, found.starter_id, exc.error)
             if exc.error.status == 404:
                 raise fail(ctx, await _missing(client, full_name, base_branch), retry=False) from None
             raise fail(ctx, exc.error.message, retry=exc.error.retryable) from None
         except GitHubError as exc:
+            await _refused(ctx, found.starter_id, exc)
             if exc.status == 404:
                 raise fail(ctx, f"cannot create branches in {full_name}: your GitHub account needs "
                                 "write access", retry=False) from None
@@ -191,7 +212,7 @@ async def connect_repository(ctx: dict[str, Any], *, workspace_id: str, full_nam
         raise fail(ctx, "only admins of the workspace connect repositories", retry=False)
     client = _client(ctx, await _token(ctx, user))
     async with heartbeat(ctx):
-        found = await _repository(ctx, client, full_name)
+        found = await _repository(ctx, client, full_name, user.id)
         existing = await _existing(ctx, workspace_uuid, found)
         stored = (decrypt_webhook_secret(settings.secret(), existing.id,
                                          existing.webhook_secret_encrypted) if existing else None)
@@ -212,6 +233,8 @@ async def connect_repository(ctx: dict[str, Any], *, workspace_id: str, full_nam
                 "board_default": made_default}
 
     result, _ = await _commit(ctx, user, store)
+    result["pulls_queued"], result["backfill_error"] = await _backfill(ctx, client, result)
+    await record_budget(ctx, user.id, client.budget(), force=True)
     succeeded(ctx)
     result.update(webhook=hook["mode"], url=webhook_url(settings), events=list(WEBHOOK_EVENTS),
                   hook_id=hook["hook_id"])
@@ -222,10 +245,24 @@ async def connect_repository(ctx: dict[str, Any], *, workspace_id: str, full_nam
     return result
 
 
-async def _repository(ctx: dict[str, Any], client: GitHubClient, full_name: str) -> RepoInfo:
+async def _backfill(ctx: dict[str, Any], client: GitHubClient,
+                    result: dict[str, Any]) -> tuple[int, str | None]:
+    """Queue the sync of the repository's open and recent pull requests that link a card; the
+    connection stands when GitHub fails here (the reconcile cron catches up)."""
+    out = result["repository"]
+    repository = RepositoryRow(uuid.UUID(out["id"]), uuid.UUID(out["workspace_id"]), out["owner"], out["name"])
+    try:
+        return await backfill(ctx, client, repository), None
+    except GitHubError as exc:
+        return 0, exc.message
+
+
+async def _repository(ctx: dict[str, Any], client: GitHubClient, full_name: str,
+                      user_id: uuid.UUID) -> RepoInfo:
     try:
         return await asyncio.to_thread(client.repository, full_name)
     except GitHubError as exc:
+        await _refused(ctx, user_id, exc)
         if exc.status == 404:
             raise fail(ctx, f"repository {full_name} not found, or your GitHub account cannot see it",
                        retry=False) from None

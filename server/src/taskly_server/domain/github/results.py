@@ -7,9 +7,9 @@ from typing import Any
 
 from saq import Job
 
+from ...integrations.github.crypto import UndecryptableSecret, secret_box
+from ...lib.principal import Principal
 from ...settings import Settings
-from ..auth.tokens import Principal
-from .crypto import UndecryptableSecret, secret_box
 
 SECRET_FIELD = "secret_encrypted"
 

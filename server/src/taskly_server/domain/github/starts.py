@@ -1,13 +1,14 @@
 """The card side of create_branch: record the branch, assign the starter, move the card.
 
-`taskly_start_cards` (migration 0004) starts cards in one statement: each card records its
-branch, its starter is assigned (when a member) and it moves to the bottom of the board's first
-in-progress column unless it is in one already, with one Change per card attributed to its
-starter; a card that records the branch already is left alone, a deleted or missing one answers
-nothing. When other branch jobs of the same worker reach this point while a statement runs, their
-starts make the next one (`batching.Batches`): one transaction, one numbering of the Changes, one
-notice and one commit for all of them. When a shared statement fails, each start is made again on
-its own, so only the one at fault fails.
+`taskly_start_cards` starts cards in one statement: each card records its branch and its starter
+is assigned (when a member), then the one move function (`taskly_move_cards`, see
+cards/placement.py) moves it to the bottom of the board's first in-progress column, or leaves it
+where it is when it is in one already, and writes its one Change, attributed to its starter; a
+card that records the branch already is left alone, a deleted or missing one answers nothing.
+When other branch jobs of the same worker reach this point while a statement runs, their starts
+make the next one (`batching.Batches`): one transaction, one numbering of the Changes, one notice
+and one commit for all of them. When a shared statement fails, each start is made again on its
+own, so only the one at fault fails.
 """
 
 from __future__ import annotations
@@ -20,10 +21,10 @@ from typing import Any
 import structlog
 from sqlalchemy import text
 
-from ...batching import Batches
+from ...lib.batching import Batches
+from ...lib.jobs import Announcer
+from ...lib.mutation import newest_seqs
 from ..cards.edits import TRACKED_FIELDS
-from ..jobs.runtime import Announcer
-from ..sync.mutation import newest_seqs
 
 log = structlog.get_logger("taskly.jobs")
 

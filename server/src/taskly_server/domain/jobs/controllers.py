@@ -7,7 +7,7 @@ from litestar.datastructures import State
 from sqlalchemy.ext.asyncio import AsyncSession
 from taskly_shared.models import JobOut
 
-from ..auth.tokens import Principal
+from ...lib.principal import Principal
 from ..github.results import visible_result
 from .services import JobService, job_out
 

@@ -18,9 +18,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from taskly_shared.models import JobOut, JobStatus, Role
 
 from ...errors import NotFound
-from ...worker import JOB_DEFAULTS, JobQueue
-from ..auth.tokens import Principal
-from ..workspaces.access import ROLE_RANK, member_role
+from ...lib.access import ROLE_RANK, member_role
+from ...lib.jobs import JOB_DEFAULTS, JobQueue
+from ...lib.principal import Principal
 
 STATUSES = {Status.NEW: JobStatus.QUEUED,
             Status.QUEUED: JobStatus.QUEUED, Status.ACTIVE: JobStatus.ACTIVE,

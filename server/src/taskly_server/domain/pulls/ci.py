@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from taskly_shared.models import CiState
 
-from .store import PullRow, PullStore
+from .queries import PullRow, PullStore
 
 
 def aggregate(states: list[str]) -> CiState:

@@ -8,8 +8,8 @@ from litestar import Controller, Request, Response, get, put
 from sqlalchemy.ext.asyncio import AsyncSession
 from taskly_shared.models import AutomationUpdate, BoardAutomation
 
-from ..auth.tokens import Principal
-from ..sync.mutation import execute
+from ...lib.mutation import execute
+from ...lib.principal import Principal
 from .services import AutomationService
 
 

@@ -6,19 +6,25 @@ PR linked to it, so one delivery adds one feed row per card it touches, and noth
 shows the PR (the feed's seq is taken under the workspace's row lock, so fewer rows per delivery
 is more deliveries per second).
 
+The rules decide here (which event, which column, a card moved by hand after the event); the move
+itself is the one move function's (cards/placement.py): placement, rank, version and the card's
+one Change, with its `pull_requests` summary merged in and the rule as the actor. A card whose
+pull requests changed but that does not move is saved and recorded here.
+
 Locks are always taken in one order (the commit's advisory lock → the check's or branch's row →
 pull requests by id → cards by id → target column → workspace seq at flush), and a card is read
 only once its row is locked, so two deliveries about two PRs of one card see each other's
 committed state: the later one decides.
 
 Cards are rendered once, before any change (by `CardRenderer.render`, from rows this module
-loads); their new wire state is that rendering with the changed pull requests and placement put
-in, so a delivery costs no second round of reads.
+loads); the new wire state of a card that does not move is that rendering with the changed pull
+requests put in, so a delivery costs no second round of reads.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import json
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -28,17 +34,16 @@ from typing import Any
 from taskly_shared.models import (
     AutomationEvent,
     CardOut,
-    ColumnKind,
     PullRequestOut,
     PullRequestState,
 )
 
 from ...db.base import utcnow
-from ..cards.lookup import rank_between
+from ...lib.mutation import Mutation, jsonable
+from ..cards.placement import Move, make_moves
 from ..cards.views import CardRenderer
-from ..sync.mutation import Mutation
-from .rules import Target, target
-from .store import CardRow, ColumnRow, PullRow, PullStore, RepositoryRow
+from .queries import CardRow, ColumnRow, PullRow, PullStore, RepositoryRow, jsonb
+from .rules import target
 from .views import pull_request_out, summary
 
 CLOSED = (PullRequestState.CLOSED, PullRequestState.MERGED)
@@ -68,17 +73,29 @@ class _Move:
     column: ColumnRow
 
 
+@dataclass(frozen=True, slots=True)
+class _Moving:
+    """A card a rule moves, with its pull requests after the delivery and what they changed."""
+
+    card: CardRow
+    move: _Move
+    pulls: list[PullRequestOut]
+    changes: dict[str, tuple[Any, Any]]
+
+
 class Effects:
     """The pull requests and cards one delivery touches, their state before, and what changed."""
 
     def __init__(self, mutation: Mutation, store: PullStore, repository: RepositoryRow,
-                 source: str) -> None:
+                 source: str, via: str | None = None) -> None:
         self.mutation = mutation
         self.store = store
         self.repository = repository
         self.full_name = f"{repository.owner}/{repository.name}"
         self.source = source
         """The actor name of changes no rule made: `github pull_request.edited`."""
+        self.via = via
+        """Not a webhook: the rule's moves are attributed `reconcile: pr_merged → done`."""
         self.renderer = CardRenderer(mutation.db)
         self.pulls: dict[uuid.UUID, PullRow] = {}
         self.pulls_loaded: dict[uuid.UUID, PullRow | None] = {}
@@ -156,11 +173,16 @@ class Effects:
                 pull.version += 1
             await self.store.save_pull(pull)
         manual = await self.store.manual_moves(self.repository.workspace_id, self.cards) if self.triggers else {}
+        moves: list[_Moving] = []
         for card_id, card in self.cards.items():
-            await self._finish_card(card, pulls_after, manual.get(card_id))
+            moving = await self._finish_card(card, pulls_after, manual.get(card_id))
+            if moving is not None:
+                moves.append(moving)
+        await self._move(moves)
 
     async def _finish_card(self, card: CardRow, pulls_after: dict[uuid.UUID, PullRequestOut],
-                           manual_at: datetime | None) -> None:
+                           manual_at: datetime | None) -> _Moving | None:
+        """Save and record a card whose pull requests changed; a card to move is returned instead."""
         before = self.cards_before[card.id]
         pulls = {p.id: p for p in before.pull_requests}
         for pull_id, after in pulls_after.items():
@@ -173,22 +195,45 @@ class Effects:
         changes: dict[str, tuple[Any, Any]] = {}
         if ordered != before.pull_requests:
             changes["pull_requests"] = (summary(before.pull_requests), summary(ordered))
-        update: dict[str, Any] = {"pull_requests": ordered}
         if move is not None:
-            changes.update(column=(before.column, move.column.name),
-                           column_id=(before.column_id, move.column.id), rank=(before.rank, card.rank))
-            update.update(column=move.column.name, column_id=move.column.id,
-                          column_kind=ColumnKind(move.column.kind), rank=card.rank)
+            return _Moving(card, move, ordered, changes)
+        await self._save(card, ordered, changes)
+        return None
+
+    async def _save(self, card: CardRow, ordered: list[PullRequestOut],
+                    changes: dict[str, tuple[Any, Any]]) -> None:
         if not changes:
             return
+        before = self.cards_before[card.id]
         card.version += 1
         card.updated_at = utcnow()
         await self.store.save_card(card)
-        after = before.model_copy(update={**update, "version": card.version, "updated_at": card.updated_at})
-        self._record("card", card.id, "move" if move is not None else "update", changes, after,
-                     card.version, move.rule if move is not None else self.source)
-        if move is not None:
-            self.moved.append(Moved(after.key, after.column, move.rule))
+        after = before.model_copy(update={"pull_requests": ordered, "version": card.version,
+                                          "updated_at": card.updated_at})
+        self._record("card", card.id, "update", changes, after, card.version, self.source)
+
+    async def _move(self, moves: list[_Moving]) -> None:
+        """To the bottom of each rule's column, in one call of the move function, after every
+        card's lock (the column locks come next, then the workspace's): one Change per card, with
+        its pull requests' summary merged in, attributed to the rule."""
+        if not moves:
+            return
+        placed = await make_moves(self.mutation, [Move.by(
+            self.mutation, card_id=m.card.id, column_id=m.move.column.id, position="bottom",
+            before=self.cards_before[m.card.id].model_dump_json(), op="move",
+            extra_changes=jsonb({f: {"old": jsonable(old), "new": jsonable(new)}
+                                 for f, (old, new) in m.changes.items()}) if m.changes else None,
+            actor_name=self._mover(m.move.rule)) for m in moves])
+        for moving, answer in zip(moves, placed, strict=True):
+            if answer.body is None:  # the cards are locked: only a column deleted meanwhile refuses
+                self.skipped.append(f"{self.cards_before[moving.card.id].key}: not moved ({answer.code})")
+                await self._save(moving.card, moving.pulls, moving.changes)
+                continue
+            after = json.loads(answer.body)
+            self.moved.append(Moved(after["key"], after["column"], moving.move.rule))
+
+    def _mover(self, rule: str) -> str:
+        return (f"{self.via}: {rule}" if self.via else rule)[:255]
 
     def _record(self, entity_type: str, entity_id: uuid.UUID, op: str,
                 changes: dict[str, tuple[Any, Any]], data: Any, version: int, actor: str) -> None:
@@ -221,13 +266,7 @@ class Effects:
         if manual_at is not None and trigger.at is not None and manual_at.replace(microsecond=0) > trigger.at:
             self.skipped.append(f"{self.cards_before[card.id].key}: moved by hand after the event")
             return None
-        await self._place(card, found)
         return _Move(found.actor(event), found.column)
-
-    async def _place(self, card: CardRow, found: Target) -> None:
-        """Bottom of the target column."""
-        card.rank = rank_between(await self.store.bottom_rank(found.column.id, card.id), None)
-        card.column_id = found.column.id
 
 
 def _event(trigger: Trigger, pulls: list[PullRequestOut]) -> AutomationEvent | None:

@@ -13,10 +13,10 @@ from typing import Any
 import msgspec
 import structlog
 
-from ..jobs.runtime import Announcer
-from ..sync.mutation import Mutation
+from ...lib.jobs import Announcer
+from ...lib.mutation import Mutation
 from .processing import DeliveryProcessor, PayloadError
-from .store import PullStore
+from .queries import PullStore
 
 log = structlog.get_logger("taskly.webhooks")
 

@@ -93,6 +93,15 @@ class PullSnapshot:
     commit_count: int | None
     merged_at: datetime | None
     updated_at: datetime | None
+    mergeable: bool | None = None
+    """None: GitHub has not computed it (or the payload does not say)."""
+    mergeable_state: str | None = None
+    additions: int | None = None
+    deletions: int | None = None
+
+
+def _count(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
 
 
 def pull_snapshot(payload: dict[str, Any]) -> PullSnapshot:
@@ -120,6 +129,9 @@ def pull_snapshot(payload: dict[str, Any]) -> PullSnapshot:
         author=_login(pull.get("user")),
         commit_count=commits if isinstance(commits, int) and not isinstance(commits, bool) else None,
         merged_at=merged_at, updated_at=parse_time(pull.get("updated_at")),
+        mergeable=pull.get("mergeable") if isinstance(pull.get("mergeable"), bool) else None,
+        mergeable_state=_text(pull.get("mergeable_state"), 32) if isinstance(pull.get("mergeable_state"), str) else None,
+        additions=_count(pull.get("additions")), deletions=_count(pull.get("deletions")),
     )
 
 

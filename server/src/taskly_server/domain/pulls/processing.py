@@ -14,7 +14,7 @@ from typing import Any
 
 from taskly_shared.models import AutomationEvent, PullRequestState
 
-from ..sync.mutation import Mutation
+from ...lib.mutation import Mutation
 from .ci import refresh_ci
 from .effects import Effects
 from .linking import linked_keys
@@ -29,8 +29,8 @@ from .payloads import (
     ref_fact,
     review_fact,
 )
+from .queries import PullRow, PullStore, RepositoryRow
 from .reviews import apply_review
-from .store import PullRow, PullStore, RepositoryRow
 
 HANDLED = frozenset({"pull_request", "pull_request_review", "check_suite", "check_run", "status",
                      "push", "create", "delete"})
@@ -52,16 +52,20 @@ def _newer_or_same(at: datetime | None, stored: datetime | None) -> bool:
 class DeliveryProcessor:
     """Applies one delivery to one connected repository, inside the caller's transaction."""
 
-    def __init__(self, mutation: Mutation, store: PullStore, repository: RepositoryRow) -> None:
+    def __init__(self, mutation: Mutation, store: PullStore, repository: RepositoryRow,
+                 via: str = "github") -> None:
         self.mutation = mutation
+        self.via = via
+        """Who reports the event: `github` (a webhook) or `reconcile` (read back from the API)."""
         self.store = store
         self.repository = repository
         self.notes: list[str] = []
 
     async def run(self, event: str, action: str | None, payload: dict[str, Any]) -> Effects | None:
         """Payloads are decoded before anything is written, so a PayloadError leaves no trace."""
-        source = f"github {event}.{action}" if action else f"github {event}"
-        effects = Effects(self.mutation, self.store, self.repository, source)
+        source = f"{self.via} {event}.{action}" if action else f"{self.via} {event}"
+        effects = Effects(self.mutation, self.store, self.repository, source,
+                          via=None if self.via == "github" else self.via)
         match event:
             case "pull_request":
                 await self.pull_request(effects, action or "", pull_snapshot(payload))
@@ -105,6 +109,12 @@ class DeliveryProcessor:
         pull.github_updated_at = snapshot.updated_at or pull.github_updated_at
         if snapshot.commit_count is not None:
             pull.commit_count = snapshot.commit_count
+        for name in ("additions", "deletions", "mergeable_state"):
+            if getattr(snapshot, name) is not None:
+                setattr(pull, name, getattr(snapshot, name))
+        # GitHub answers null while it computes mergeability: a new head makes the old answer stale
+        if snapshot.mergeable is not None or head_changed:
+            pull.mergeable = snapshot.mergeable
         added = await effects.relink(pull, wanted)
         if head_changed or not pull.checks:
             await refresh_ci(self.store, pull)
@@ -122,7 +132,9 @@ class DeliveryProcessor:
         added = await self._apply(effects, pull, snapshot, wanted)
         event = self._pull_event(action, was, pull.state)
         if event is not None:
-            effects.trigger(event, pull, snapshot.updated_at)
+            # a merge happened at merged_at, whatever touched the PR since (a comment, a label)
+            at = snapshot.merged_at if event == AutomationEvent.PR_MERGED and snapshot.merged_at else None
+            effects.trigger(event, pull, at or snapshot.updated_at)
         elif added and pull.state == PullRequestState.OPEN.value:  # linked by an edit: it is open
             effects.trigger(AutomationEvent.PR_OPENED, pull, snapshot.updated_at, cards=added)
         await effects.finish()

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from .payloads import ReviewFact, parse_time
-from .store import PullRow
+from .queries import PullRow
 
 DECISIONS = ("approved", "changes_requested")
 

@@ -29,6 +29,15 @@ DEFAULTS: dict[AutomationEvent, ColumnKind | None] = {
 merged → done (once every linked PR is closed); approved, back to draft, closed unmerged → stay."""
 
 
+PR_COMMENT = "pr_comment"
+"""`Board.automation["pr_comment"] = {"off": true}`: no comment on this board's pull requests."""
+
+
+def pr_comment_on(automation: dict[str, Any] | None) -> bool:
+    rule = (automation or {}).get(PR_COMMENT)
+    return not (isinstance(rule, dict) and rule.get("off"))
+
+
 @dataclass(frozen=True, slots=True)
 class Target:
     """Where a rule moves a card: the column, and the rule's name in the activity."""

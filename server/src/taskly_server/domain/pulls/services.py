@@ -15,11 +15,11 @@ from taskly_shared.models import (
 )
 
 from ...errors import Invalid
-from ..auth.tokens import Principal
+from ...lib.mutation import Mutation
+from ...lib.principal import Principal
 from ..boards.services import BoardService, board_out
-from ..cards.lookup import pick_column
-from ..sync.mutation import Mutation
-from .rules import rules_out, stored_form
+from ..cards.queries import pick_column
+from .rules import PR_COMMENT, pr_comment_on, rules_out, stored_form
 
 
 class AutomationService:
@@ -33,8 +33,7 @@ class AutomationService:
     async def get(self, principal: Principal, board_id: uuid.UUID) -> BoardAutomation:
         board, _ = await self.boards.board(principal, board_id)
         columns = await self.boards.columns(board.id)
-        return BoardAutomation(board_id=board.id, rules=rules_out(board.automation, columns),
-                               version=board.version)
+        return _automation(board, columns)
 
     async def update(self, principal: Principal, board_id: uuid.UUID,
                      data: AutomationUpdate) -> BoardAutomation:
@@ -48,6 +47,11 @@ class AutomationService:
                 after.pop(event.value, None)
             else:
                 after[event.value] = self._stored(event, rule, columns)
+        if data.pr_comment is not None:
+            if data.pr_comment:
+                after.pop(PR_COMMENT, None)
+            else:
+                after[PR_COMMENT] = {"off": True}
         if after != before:
             board.automation = after
             board.version += 1
@@ -58,8 +62,7 @@ class AutomationService:
             self.mutation.record(board.workspace_id, "board", board.id, "update",
                                  changes={"automation": (_only(before, changed), _only(after, changed))},
                                  data=board_out(board, columns), version=board.version)
-        return BoardAutomation(board_id=board.id, rules=rules_out(board.automation, columns),
-                               version=board.version)
+        return _automation(board, columns)
 
     @staticmethod
     def _stored(event: AutomationEvent, rule: AutomationRuleSet, columns: list) -> dict[str, Any]:
@@ -74,6 +77,11 @@ class AutomationService:
                 raise Invalid(f"{event.value}: this board has no {rule.kind.value} column")
             return stored_form(None, rule.kind, True)
         return stored_form(pick_column(columns, rule.column), None, True)
+
+
+def _automation(board: Any, columns: list) -> BoardAutomation:
+    return BoardAutomation(board_id=board.id, rules=rules_out(board.automation, columns),
+                           pr_comment=pr_comment_on(board.automation), version=board.version)
 
 
 def _only(rules: dict[str, Any], changed: dict[str, Any]) -> dict[str, Any]:

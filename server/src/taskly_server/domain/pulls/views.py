@@ -25,7 +25,9 @@ def pull_request_out(pull: PullRequest, full_name: str) -> PullRequestOut:
         id=pull.id, repository=full_name, number=pull.number, title=pull.title,
         state=PullRequestState(pull.state), url=pull.url, author=pull.author,
         head_branch=pull.head_branch, base_branch=pull.base_branch, head_sha=pull.head_sha,
-        commit_count=pull.commit_count, ci=CiState(pull.ci_status), checks=checks_of(pull),
+        commit_count=pull.commit_count, draft=pull.state == PullRequestState.DRAFT.value,
+        mergeable=pull.mergeable, mergeable_state=pull.mergeable_state, additions=pull.additions,
+        deletions=pull.deletions, ci=CiState(pull.ci_status), checks=checks_of(pull),
         approvals=pull.approvals, changes_requested=pull.changes_requested,
         merged_at=pull.merged_at, updated_at=pull.github_updated_at,
     )

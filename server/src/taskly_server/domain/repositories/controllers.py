@@ -7,11 +7,18 @@ import uuid
 from litestar import Controller, Request, Response, delete, get, post
 from litestar.datastructures import State
 from sqlalchemy.ext.asyncio import AsyncSession
-from taskly_shared.models import RepositoryConnect, RepositoryConnectOut, RepositoryOut
+from taskly_shared.models import (
+    RepositoryConnect,
+    RepositoryConnectOut,
+    RepositoryOut,
+    RepositoryStatus,
+    RepositorySync,
+    RepositorySyncOut,
+)
 
-from ..auth.tokens import Principal
+from ...lib.mutation import execute
+from ...lib.principal import Principal
 from ..jobs.services import enqueue
-from ..sync.mutation import execute
 from .services import RepositoryService
 
 
@@ -40,6 +47,20 @@ class WorkspaceRepositoryController(Controller):
 class RepositoryController(Controller):
     path = "/api/v1/repositories/{repository_id:uuid}"
     tags = ["repositories"]
+
+    @get("/status")
+    async def status(self, principal: Principal, db: AsyncSession, state: State,
+                     repository_id: uuid.UUID) -> RepositoryStatus:
+        """Its webhook deliveries (the last one, the last 24 h, failures) and last reconcile."""
+        return await RepositoryService(db, state.settings).status(principal, repository_id)
+
+    @post("/sync", status_code=202)
+    async def sync(self, principal: Principal, db: AsyncSession, state: State, repository_id: uuid.UUID,
+                   data: RepositorySync | None = None) -> RepositorySyncOut:
+        """Re-read pull requests from GitHub now (members): a job applies what changed as the
+        webhooks would have, attributed to `reconcile`; its result lists the cards that changed."""
+        return await RepositoryService(db, state.settings).sync(
+            principal, repository_id, data or RepositorySync(), state.queue)
 
     @delete("/", status_code=200)
     async def disconnect(self, request: Request, principal: Principal, state: State,

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from taskly_shared.errors import ErrorCode
 
 from ...errors import DomainError
-from ...worker import JOB_DEFAULTS, JobQueue
+from ...lib.jobs import JOB_DEFAULTS, JobQueue
 
 JOB = "process_webhook"
 JOB_OPTIONS: dict[str, Any] = {**JOB_DEFAULTS, "timeout": 30, "ttl": 600}

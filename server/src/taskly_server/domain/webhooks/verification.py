@@ -7,6 +7,7 @@ database (the secret may just have been rotated) before the delivery is refused.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import time
@@ -17,7 +18,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ...db.models import Repository
-from ..github.crypto import decrypt_webhook_secret
+from ...integrations.github.crypto import decrypt_webhook_secret
 from ..pulls.payloads import RepositoryRef
 
 TTL = 5.0
@@ -26,6 +27,7 @@ accepted this long (its job then finds it disconnected and changes nothing)."""
 RELOAD_AFTER = 1.0
 """A signature no cached secret matches reloads the secrets, at most this often per repository."""
 MAX_ENTRIES = 10_000
+HASH_IN_THREAD = 256 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +46,17 @@ def signature_matches(secret: bytes, body: bytes, header: str) -> bool:
     return hmac.compare_digest(expected, provided.strip().lower().encode("ascii", "replace"))
 
 
+async def _matching(candidates: list[Candidate], body: bytes, signature: str) -> list[Candidate]:
+    """The candidates whose secret signed `body`; hashed in a thread when large (hashlib lets go
+    of the GIL), so a big delivery does not hold up the event loop."""
+    if not candidates:
+        return []
+    if len(body) <= HASH_IN_THREAD:
+        return [c for c in candidates if signature_matches(c.secret, body, signature)]
+    return await asyncio.to_thread(
+        lambda: [c for c in candidates if signature_matches(c.secret, body, signature)])
+
+
 class SecretCache:
     """Connected repositories with their webhook secrets, by the repository a payload names."""
 
@@ -59,7 +72,7 @@ class SecretCache:
         cached = self.entries.get(key)
         now = time.monotonic()
         if cached is not None and now - cached[0] < TTL:
-            matched = [c for c in cached[1] if signature_matches(c.secret, body, signature)]
+            matched = await _matching(cached[1], body, signature)
             if matched or now - cached[0] < RELOAD_AFTER:
                 return matched
         candidates = await self._load(ref)
@@ -69,7 +82,7 @@ class SecretCache:
             self.entries[key] = (time.monotonic(), candidates)
         else:
             self.entries.pop(key, None)
-        return [c for c in candidates if signature_matches(c.secret, body, signature)]
+        return await _matching(candidates, body, signature)
 
     async def _load(self, ref: RepositoryRef) -> list[Candidate]:
         by_name = ((func.lower(Repository.owner) == ref.owner.lower())

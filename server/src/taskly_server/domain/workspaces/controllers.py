@@ -11,13 +11,14 @@ from taskly_shared.models import (
     InvitationOut,
     MemberOut,
     MemberPatch,
+    PendingInvitationOut,
     WorkspaceCreate,
     WorkspaceOut,
     WorkspacePatch,
 )
 
-from ..auth.tokens import Principal
-from ..sync.mutation import execute
+from ...lib.mutation import execute
+from ...lib.principal import Principal
 from .invitations import InvitationService
 from .services import WorkspaceService
 
@@ -81,6 +82,12 @@ class WorkspaceController(Controller):
         return await execute(request, principal, lambda m: InvitationService(m).create(
             principal, workspace_id, data), 201)
 
+    @get("/{workspace_id:uuid}/invitations")
+    async def invitations(self, principal: Principal, db: AsyncSession,
+                          workspace_id: uuid.UUID) -> list[PendingInvitationOut]:
+        """The open invitations (admin or owner): who made each, its role and expiry; never a token."""
+        return await InvitationService(db).list_open(principal, workspace_id)
+
 
 @post("/api/v1/invitations/{token:str}/accept", status_code=200, tags=["workspaces"])
 async def accept_invitation(request: Request, principal: Principal, token: str) -> Response[WorkspaceOut]:
@@ -88,4 +95,10 @@ async def accept_invitation(request: Request, principal: Principal, token: str) 
     return await execute(request, principal, lambda m: InvitationService(m).accept(principal, token))
 
 
-ROUTES = [WorkspaceController, accept_invitation]
+@delete("/api/v1/invitations/{invitation_id:uuid}", status_code=204, tags=["workspaces"])
+async def revoke_invitation(request: Request, principal: Principal, invitation_id: uuid.UUID) -> Response[None]:
+    """Revoke an open invitation (admins of its workspace): accepting it answers 410 afterwards."""
+    return await execute(request, principal, lambda m: InvitationService(m).revoke(principal, invitation_id), 204)
+
+
+ROUTES = [WorkspaceController, accept_invitation, revoke_invitation]

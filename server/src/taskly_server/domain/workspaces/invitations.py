@@ -1,4 +1,8 @@
-"""Invitations: a secret link that lets one person join a workspace with a given role."""
+"""Invitations: a secret link that lets one person join a workspace with a given role.
+
+One stays usable while it is unused, unexpired, unrevoked and its creator may still grant its role
+(`can_invite`): removing or demoting a member revokes theirs, and acceptance checks again.
+"""
 
 from __future__ import annotations
 
@@ -6,27 +10,37 @@ import uuid
 from datetime import timedelta
 
 from sqlalchemy import select
-from taskly_shared.models import InvitationCreate, InvitationOut, Role, WorkspaceOut
+from sqlalchemy.ext.asyncio import AsyncSession
+from taskly_shared.models import (
+    InvitationCreate,
+    InvitationOut,
+    PendingInvitationOut,
+    Role,
+    WorkspaceOut,
+)
 
 from ...db.base import utcnow
 from ...db.models import Invitation, Member, User, Workspace
-from ...errors import Forbidden, Gone, NotFound
-from ..auth.tokens import INVITATION_PREFIX, Principal, hash_secret, new_secret
-from ..sync.mutation import Mutation
-from .access import ROLE_RANK, require_role
-from .services import member_out, workspace_out
+from ...errors import Conflict, Forbidden, Gone, NotFound
+from ...lib.access import ROLE_RANK, member_role, require_role
+from ...lib.mutation import Mutation
+from ...lib.principal import Principal
+from ..auth.tokens import INVITATION_PREFIX, hash_secret, new_secret
+from .services import can_invite, member_out, workspace_out
 
 
 class InvitationService:
-    def __init__(self, mutation: Mutation) -> None:
-        self.mutation = mutation
-        self.db = mutation.db
+    """Reads take a session; writes take the Mutation of `execute`."""
+
+    def __init__(self, target: AsyncSession | Mutation) -> None:
+        self.mutation = target if isinstance(target, Mutation) else None
+        self.db = target.db if isinstance(target, Mutation) else target
 
     async def create(self, principal: Principal, workspace_id: uuid.UUID,
                      data: InvitationCreate) -> InvitationOut:
         """Admins invite; only owners invite owners. The token is stored as a hash only."""
         caller = await require_role(self.db, workspace_id, principal.user_id, Role.ADMIN)
-        if data.role == Role.OWNER and caller != Role.OWNER:
+        if not can_invite(caller, data.role):
             raise Forbidden("only an owner can invite an owner")
         token = new_secret(INVITATION_PREFIX)
         invitation = Invitation(
@@ -36,8 +50,40 @@ class InvitationService:
         )
         self.db.add(invitation)
         await self.db.flush()
-        return InvitationOut(token=token, workspace_id=workspace_id, role=data.role,
+        return InvitationOut(id=invitation.id, token=token, workspace_id=workspace_id, role=data.role,
                              expires_at=invitation.expires_at)
+
+    async def list_open(self, principal: Principal, workspace_id: uuid.UUID) -> list[PendingInvitationOut]:
+        """The invitations that can still be accepted, oldest first (admins); never their tokens."""
+        await require_role(self.db, workspace_id, principal.user_id, Role.ADMIN)
+        rows = await self.db.execute(
+            select(Invitation, User.username).outerjoin(User, User.id == Invitation.created_by)
+            .where(Invitation.workspace_id == workspace_id, Invitation.accepted_at.is_(None),
+                   Invitation.revoked_at.is_(None), Invitation.expires_at > utcnow())
+            .order_by(Invitation.created_at, Invitation.id)
+        )
+        return [PendingInvitationOut(
+            id=invitation.id, workspace_id=invitation.workspace_id, role=Role(invitation.role),
+            created_by=invitation.created_by, created_by_username=username,
+            created_at=invitation.created_at, expires_at=invitation.expires_at,
+        ) for invitation, username in rows.all()]
+
+    async def revoke(self, principal: Principal, invitation_id: uuid.UUID) -> None:
+        """Admins of its workspace revoke an invitation (again: no-op); 404 for anyone else, 409 once used."""
+        workspace_id = await self.db.scalar(select(Invitation.workspace_id).where(Invitation.id == invitation_id))
+        if workspace_id is None:
+            raise NotFound("invitation not found")
+        await require_role(self.db, workspace_id, principal.user_id, Role.ADMIN, what="invitation")
+        invitation = await self.db.scalar(
+            select(Invitation).where(Invitation.id == invitation_id).with_for_update()
+            .execution_options(populate_existing=True)
+        )
+        if invitation.accepted_at is not None:
+            raise Conflict("this invitation was already used: remove the member instead")
+        if invitation.revoked_at is None:
+            invitation.revoked_at = utcnow()
+            invitation.version += 1
+            await self.db.flush()
 
     async def accept(self, principal: Principal, token: str) -> WorkspaceOut:
         """Join with the invitation's role; single use, 410 once used or expired.
@@ -61,10 +107,10 @@ class InvitationService:
             select(Member).where(Member.workspace_id == workspace.id, Member.user_id == user.id)
             .with_for_update()
         )
-        usable = invitation.accepted_at is None and invitation.expires_at > utcnow()
-        if member is None and not usable:
-            raise Gone("this invitation was already used" if invitation.accepted_at is not None
-                       else "this invitation has expired")
+        refusal = await self._refusal(invitation)
+        usable = refusal is None
+        if member is None and refusal is not None:
+            raise Gone(refusal)
         if usable:
             invitation.accepted_at = utcnow()
             invitation.accepted_by = user.id
@@ -88,3 +134,18 @@ class InvitationService:
         await self.db.flush()
         seq = workspace.seq + len(self.mutation.pending.get(workspace.id, ()))
         return workspace_out(workspace, Role(member.role), seq=seq)
+
+    async def _refusal(self, invitation: Invitation) -> str | None:
+        """Why the invitation cannot be accepted now; None when it can."""
+        if invitation.accepted_at is not None:
+            return "this invitation was already used"
+        if invitation.revoked_at is not None:
+            return "this invitation was revoked"
+        if invitation.expires_at <= utcnow():
+            return "this invitation has expired"
+        creator = invitation.created_by and await member_role(
+            self.db, invitation.workspace_id, invitation.created_by)
+        if creator is None or not can_invite(creator, Role(invitation.role)):
+            return (f"this invitation was revoked: whoever created it can no longer grant the "
+                    f"{invitation.role} role")
+        return None

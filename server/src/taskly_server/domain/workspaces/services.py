@@ -1,10 +1,11 @@
-"""Workspaces and their members: create, read, rename, delete; roles and removal."""
+"""Workspaces and their members: create, read, rename, delete; roles and removal (which revokes
+the invitations a member can no longer grant)."""
 
 from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from taskly_shared.errors import ErrorCode
@@ -19,11 +20,11 @@ from taskly_shared.models import (
 )
 
 from ...db.base import utcnow
-from ...db.models import Member, User, Workspace
+from ...db.models import Invitation, Member, User, Workspace
 from ...errors import Conflict, Forbidden, NotFound
-from ..auth.tokens import Principal
-from ..sync.mutation import Mutation
-from .access import ROLE_RANK, require_role
+from ...lib.access import ROLE_RANK, require_role
+from ...lib.mutation import Mutation
+from ...lib.principal import Principal
 
 
 def workspace_out(workspace: Workspace, role: Role, seq: int | None = None) -> WorkspaceOut:
@@ -34,6 +35,28 @@ def workspace_out(workspace: Workspace, role: Role, seq: int | None = None) -> W
 
 def workspace_data(workspace: Workspace) -> WorkspaceData:
     return WorkspaceData.model_validate(workspace)
+
+
+def can_invite(creator: Role, role: Role) -> bool:
+    """Admins invite up to admin, owners anyone: an invitation never grants more than its creator has."""
+    return ROLE_RANK[creator] >= ROLE_RANK[Role.ADMIN] and ROLE_RANK[role] <= ROLE_RANK[creator]
+
+
+async def revoke_invitations_of(db: AsyncSession, workspace_id: uuid.UUID, user_id: uuid.UUID,
+                                role: Role | None) -> None:
+    """Revoke the open invitations `user_id` created that their role now (None: removed) cannot grant.
+
+    Invitations are not synced entities (no Change rows); this runs in the transaction of the
+    removal or demotion, so no moment exists where the old invitations still work.
+    """
+    granted = [r.value for r in Role if role is not None and can_invite(role, r)]
+    query = update(Invitation).where(
+        Invitation.workspace_id == workspace_id, Invitation.created_by == user_id,
+        Invitation.accepted_at.is_(None), Invitation.revoked_at.is_(None))
+    if granted:
+        query = query.where(Invitation.role.not_in(granted))
+    await db.execute(query.values(revoked_at=utcnow(), version=Invitation.version + 1)
+                     .execution_options(synchronize_session=False))
 
 
 def member_out(member: Member, user: User) -> MemberOut:
@@ -139,6 +162,7 @@ class WorkspaceService:
         member.role = data.role.value
         member.version += 1
         await self.db.flush()
+        await revoke_invitations_of(self.db, workspace_id, user.id, data.role)
         out = member_out(member, user)
         self.mutation.record(workspace_id, "member", user.id, "update",
                              changes={"role": (old.value, member.role)}, data=out,
@@ -159,6 +183,7 @@ class WorkspaceService:
         old_role = member.role
         await self.db.delete(member)
         await self.db.flush()
+        await revoke_invitations_of(self.db, workspace_id, user.id, None)
         self.mutation.record(workspace_id, "member", user.id, "delete",
                              changes={"role": (old_role, None)}, version=member.version + 1)
 
@@ -199,11 +224,15 @@ class WorkspaceService:
         return row[0], row[1]
 
     async def _keep_an_owner(self, workspace_id: uuid.UUID, action: str) -> None:
-        """409 when the workspace would lose its last owner; owner rows stay locked to commit."""
+        """409 `last_owner` when the workspace would lose its last owner. The workspace row is
+        locked first, so demotions and removals of owners are checked one at a time (two owners
+        demoting each other at once: the second sees one owner left); owner rows stay locked to
+        commit."""
+        await self._locked(workspace_id)
         owners = (await self.db.scalars(
             select(Member.id).where(Member.workspace_id == workspace_id,
                                     Member.role == Role.OWNER.value).with_for_update()
         )).all()
         if len(owners) <= 1:
             raise Conflict(f"cannot {action} the last owner of the workspace; make someone else "
-                           "owner first")
+                           "owner first", code=ErrorCode.LAST_OWNER)

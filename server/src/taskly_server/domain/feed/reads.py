@@ -1,0 +1,160 @@
+"""The change feed's pages and the snapshot rendered by Postgres, sent as they come.
+
+A page of changes is one statement on the driver (lib/rendered.py's `fetch`; a statement sees one
+committed state, so the page and the head seq agree without a REPEATABLE READ transaction): the
+caller's membership, the workspace's head and floor, and the page as `ChangesPage` JSON. The
+snapshot is one statement too (workspace, members, boards and columns, labels, and the cards through
+`taskly_cards_json`, db/sql/); only its sprints, when there are some, are rendered by the sprints
+domain (their status follows the server's clock) and joined to it as bytes. The
+documents equal `ChangeOut`'s and `Snapshot`'s (tests/server/test_reads.py holds them to it).
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from litestar.datastructures import State
+from pydantic import TypeAdapter
+from sqlalchemy import select, text
+from sqlalchemy.ext.asyncio import AsyncSession
+from taskly_shared.models import Role, SprintOut
+
+from ...db.models import Board
+from ...errors import Gone, NotFound
+from ...lib.access import require_role
+from ...lib.clock import Clock
+from ...lib.rendered import NO_SEQ, fetch
+from ..sprints.queries import board_sprints
+from ..sprints.services import SprintService
+
+# `changes` as ChangeOut writes it: each field's {"old", "new"}, both present (FieldChange).
+_PAGE = """
+WITH head AS (
+    SELECT w.seq, w.feed_floor
+      FROM workspaces w
+      JOIN members m ON m.workspace_id = w.id AND m.user_id = $1
+     WHERE w.id = $2 AND w.deleted_at IS NULL
+), page AS (
+    SELECT ch.*, row_number() OVER (ORDER BY ch.seq) AS n
+      FROM changes ch, head
+     WHERE ch.workspace_id = $2 AND ch.seq > $3::bigint
+       AND ch.seq <= head.seq AND $3::bigint >= head.feed_floor
+     ORDER BY ch.seq
+     LIMIT $4::int + 1
+)
+SELECT head.seq, head.feed_floor, (
+    SELECT json_build_object(
+        'changes', coalesce(json_agg(json_build_object(
+            'seq', p.seq, 'workspace_id', p.workspace_id, 'entity_type', p.entity_type,
+            'entity_id', p.entity_id, 'op', p.op, 'version', p.version,
+            'changes', (SELECT coalesce(json_object_agg(e.k, json_build_object('old', e.v -> 'old',
+                                                                               'new', e.v -> 'new')),
+                                        '{}')
+                          FROM jsonb_each(p.changes) AS e(k, v)),
+            'data', p.data,
+            'actor', json_build_object('type', p.actor_type, 'id', p.actor_id,
+                                       'name', p.actor_name, 'delivery_id', p.delivery_id),
+            'mutation_id', p.mutation_id, 'conflicts', coalesce(p.conflicts, '[]'),
+            'created_at', taskly_json_time(p.created_at)) ORDER BY p.seq)
+            FILTER (WHERE p.n <= $4::int), '[]'),
+        'next_since', coalesce(max(p.seq) FILTER (WHERE p.n <= $4::int), $3::bigint),
+        'has_more', count(*) > $4::int,
+        'seq', head.seq)
+      FROM page p)::text
+  FROM head
+"""
+
+
+async def changes_json(state: State, user_id: uuid.UUID, workspace_id: uuid.UUID, since: int,
+                       limit: int) -> bytes:
+    """A `ChangesPage` of the changes after `since`; 410 below the pruned floor, 404 for no
+    workspace (or no membership), as `FeedService.changes`."""
+    rows = await fetch(state.engine, _PAGE, user_id, workspace_id, since, limit)
+    if not rows:
+        async with state.sessionmaker() as db:
+            await require_role(db, workspace_id, user_id, Role.VIEWER)
+        raise NotFound("workspace not found")
+    [row] = rows
+    seq, feed_floor, body = row
+    if since < feed_floor:
+        raise Gone(f"the feed before seq {feed_floor} was pruned: reload the snapshot",
+                   feed_floor=feed_floor, seq=seq)
+    return body.encode()
+
+
+# Everything but the sprints (not rendered when the seq is :known, the client's ETag's), whether
+# there are any, the caller's role and the seq.
+_SNAPSHOT = text("""
+WITH ws AS (
+    SELECT w.*, m.role
+      FROM workspaces w
+      JOIN members m ON m.workspace_id = w.id AND m.user_id = :user_id
+     WHERE w.id = :workspace_id AND w.deleted_at IS NULL
+), live AS (
+    SELECT b.* FROM boards b JOIN ws ON b.workspace_id = ws.id WHERE b.deleted_at IS NULL
+)
+SELECT ws.role, ws.seq, EXISTS (SELECT 1 FROM sprints s JOIN live b ON b.id = s.board_id
+                                 WHERE s.deleted_at IS NULL), CASE WHEN ws.seq = :known THEN NULL
+  ELSE json_build_object(
+    'seq', ws.seq,
+    'workspace', json_build_object(
+        'id', ws.id, 'name', ws.name, 'role', ws.role, 'seq', ws.seq, 'version', ws.version,
+        'created_at', taskly_json_time(ws.created_at), 'updated_at', taskly_json_time(ws.updated_at)),
+    'members', (SELECT coalesce(json_agg(json_build_object(
+                    'user_id', u.id, 'username', u.username, 'name', u.name, 'role', m.role,
+                    'joined_at', taskly_json_time(m.created_at))
+                    ORDER BY m.created_at, lower(u.username)), '[]')
+                  FROM members m JOIN users u ON u.id = m.user_id
+                 WHERE m.workspace_id = ws.id),
+    'boards', (SELECT coalesce(json_agg(json_build_object(
+                   'id', b.id, 'workspace_id', b.workspace_id, 'name', b.name, 'key', b.key,
+                   'archived', b.archived, 'next_card_number', b.next_card_number,
+                   'branch_template', b.branch_template,
+                   'default_repository_id', b.default_repository_id, 'version', b.version,
+                   'created_at', taskly_json_time(b.created_at),
+                   'updated_at', taskly_json_time(b.updated_at),
+                   'columns', (SELECT coalesce(json_agg(json_build_object(
+                                   'id', col.id, 'board_id', col.board_id, 'name', col.name,
+                                   'kind', col.kind, 'rank', col.rank, 'wip_limit', col.wip_limit,
+                                   'version', col.version) ORDER BY col.rank), '[]')
+                                 FROM board_columns col WHERE col.board_id = b.id))
+                   ORDER BY b.created_at, b.key), '[]')
+                 FROM live b),
+    'labels', (SELECT coalesce(json_agg(json_build_object(
+                   'id', l.id, 'workspace_id', l.workspace_id, 'name', l.name, 'color', l.color,
+                   'description', l.description, 'version', l.version,
+                   'created_at', taskly_json_time(l.created_at),
+                   'updated_at', taskly_json_time(l.updated_at))
+                   ORDER BY lower(l.name), l.name), '[]')
+                 FROM labels l WHERE l.workspace_id = ws.id),
+    'cards', taskly_cards_json(ARRAY(SELECT c.id FROM cards c JOIN live b ON b.id = c.board_id
+                                      ORDER BY c.board_id, c.number)))::text END
+  FROM ws
+""")
+
+_SPRINTS = TypeAdapter(list[SprintOut])
+
+
+async def snapshot_json(db: AsyncSession, user_id: uuid.UUID, workspace_id: uuid.UUID,
+                        clock: Clock | None = None, known_seq: int = NO_SEQ) -> tuple[int, bytes | None]:
+    """The workspace's seq and its `Snapshot` (soft-deleted cards included; None when the seq is
+    `known_seq`); the caller runs this in a REPEATABLE READ transaction, so the sprints, when there
+    are some, are as of the same `seq`. Sprint statuses are as of `clock`'s day (the database's when
+    none)."""
+    row = (await db.execute(_SNAPSHOT, {"user_id": user_id, "workspace_id": workspace_id,
+                                        "known": known_seq})).first()
+    if row is None:
+        await require_role(db, workspace_id, user_id, Role.VIEWER)  # raises 404
+        raise NotFound("workspace not found")
+    _, seq, has_sprints, body = row
+    if body is None:
+        return seq, None
+    sprints = b"[]"
+    if has_sprints:
+        board_ids = list((await db.scalars(
+            select(Board.id).where(Board.workspace_id == workspace_id, Board.deleted_at.is_(None))
+        )).all())
+        sprints = _SPRINTS.dump_json(await SprintService(db, clock).render_all(
+            workspace_id, await board_sprints(db, board_ids)))
+    # The object ends with its cards: the sprints go in after them.
+    return seq, b"".join((body[:-1].encode(), b',"sprints":', sprints, b"}"))

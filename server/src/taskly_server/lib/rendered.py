@@ -1,0 +1,89 @@
+"""Responses whose JSON Postgres rendered: the bytes go out as they came, with an ETag; and the
+one-statement reads that fetch them.
+
+The ETag is weak and cheap: `W/"<seq>.<key>"`, the workspace's feed seq when the document was
+read and a short hash of what the document is (a card's id, a board's, the snapshot's caller and
+hour). Every change to a document goes through the change feed, so the same seq means the same
+document; a read whose If-None-Match names the tag at the current seq gets 304 without the
+document being rendered at all (the statements render only when the seq differs: `known_seq`).
+The seq is read in the same statement as the document (or before it), so a tag never claims a
+newer seq than its document. `RENDERING` changes the key when a new server renders differently.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from importlib.metadata import version
+
+import asyncpg
+from litestar import Request, Response
+from litestar.enums import MediaType
+from litestar.status_codes import HTTP_200_OK, HTTP_304_NOT_MODIFIED
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+RENDERING = f"taskly-server {version('taskly-server')}, wire form 1"
+"""Part of every ETag key: a server that renders the documents differently changes it."""
+NO_SEQ = -1
+"""`known_seq` when the client has no usable tag: the statements then always render."""
+
+
+def etag_key(*identity: object) -> str:
+    """The key part of a tag: a short hash of what the document is."""
+    text = "|".join(map(str, (RENDERING, *identity)))
+    return hashlib.blake2b(text.encode(), digest_size=8).hexdigest()
+
+
+def seq_etag(seq: int, key: str) -> str:
+    return f'W/"{seq}.{key}"'
+
+
+class IfNoneMatch:
+    """The tags of a request's If-None-Match header (weak comparison, RFC 9110 13.1.2)."""
+
+    def __init__(self, request: Request) -> None:
+        header = request.headers.get("if-none-match") or ""
+        self.any = header.strip() == "*"
+        self.seqs: dict[str, int] = {}
+        """Our tags' keys → seq, as the client sent them."""
+        for tag in header.split(","):
+            seq, _, key = tag.strip().removeprefix("W/").strip('"').partition(".")
+            if seq.isdigit() and key and key not in self.seqs:
+                self.seqs[key] = int(seq)
+
+    def known_seq(self, key: str | None = None) -> int:
+        """The seq the client has the document `key` at (any of our tags' when `key` is not known
+        before the read): the statement skips rendering a document at that seq."""
+        if key is not None:
+            return self.seqs.get(key, NO_SEQ)
+        return next(iter(self.seqs.values()), NO_SEQ)
+
+    def matches(self, seq: int, key: str) -> bool:
+        return self.any or self.seqs.get(key) == seq
+
+
+def tagged_json(request: Request, body: bytes | None, seq: int, key: str,
+                conditions: IfNoneMatch | None = None) -> Response:
+    """`body` (JSON bytes) tagged `seq`.`key`; 304 with no body when the client has it (`body` may
+    then be None: the statement did not render it)."""
+    conditions = conditions or IfNoneMatch(request)
+    headers = {"ETag": seq_etag(seq, key)}
+    if conditions.matches(seq, key):
+        return Response(content=b"", status_code=HTTP_304_NOT_MODIFIED, headers=headers)
+    if body is None:
+        raise ValueError("a document not rendered for a tag that does not match")
+    return Response(content=body, media_type=MediaType.JSON, status_code=HTTP_200_OK, headers=headers)
+
+
+def rendered_json(body: bytes, status_code: int = HTTP_200_OK) -> Response:
+    """`body` (JSON bytes) as the answer, untagged (a changes page: its `since` is its version)."""
+    return Response(content=body, media_type=MediaType.JSON, status_code=status_code)
+
+
+async def fetch(engine: AsyncEngine, query: str, *args: object) -> list[asyncpg.Record]:
+    """The rows of one statement (asyncpg's `$1` parameters) on a pooled connection, straight on
+    the driver: no session or transaction object per request, and asyncpg keeps the prepared
+    statement per connection. Its errors are the driver's (errors.py answers 503 for a database
+    that fails)."""
+    async with engine.connect() as connection:
+        raw = await connection.get_raw_connection()
+        return await raw.driver_connection.fetch(query, *args)

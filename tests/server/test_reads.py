@@ -1,0 +1,225 @@
+"""The reads Postgres renders (GET card, board cards, board, snapshot, changes) against the pydantic path
+they replaced, plus their ETags (304) and gzip, on a real server process and Postgres.
+
+The reference documents are built in the test from the ORM rows through the cards domain's
+`CardRenderer` and the feed's `FeedService` (the per-row pydantic path the endpoints used before),
+on the same database, and compared with the HTTP answers as JSON (key order aside).
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+from psycopg.types.json import Jsonb
+from pydantic import TypeAdapter
+from sqlalchemy import select
+from taskly_server.db.models import BoardColumn, Card
+from taskly_server.db.session import create_engine, create_sessionmaker
+from taskly_server.domain.boards.services import BoardService
+from taskly_server.domain.cards.views import CardRenderer
+from taskly_server.domain.feed.services import FeedService
+from taskly_server.lib.principal import Principal
+from taskly_shared.models import BoardDetail, CardOut, ChangesPage, Snapshot
+
+from tests.server.test_cards import add, setup_board
+from tests.support.checks import join, problem, sql
+
+
+async def _pydantic(database_url: str, call) -> Any:
+    """`call(session)`'s answer dumped as the pydantic path dumped it (mode="json")."""
+    engine = create_engine(database_url, pool_size=1)
+    try:
+        async with create_sessionmaker(engine)() as db:
+            out = await call(db)
+            if isinstance(out, list):
+                return [o.model_dump(mode="json") for o in out]
+            return out.model_dump(mode="json")
+    finally:
+        await engine.dispose()
+
+
+def _link_pull_request(database_url: str, workspace_id: str, card_id: str) -> None:
+    """A linked pull request with checks of its head commit, stored as the webhook path stores them."""
+    repository_id, pull_id = uuid.uuid4(), uuid.uuid4()
+    sql(database_url, "insert into repositories (id, workspace_id, owner, name, default_branch, active, "
+        "version, created_at, updated_at) values (%s, %s, 'acme', %s, 'main', true, 1, now(), now())",
+        repository_id, workspace_id, f"web-{repository_id.hex[:6]}")
+    checks = {"sha": "abc123", "checks": [
+        {"name": "build", "kind": "check_run", "state": "success", "url": "https://ci/1",
+         "at": datetime(2026, 11, 1, 8, 0, 0, 250000, tzinfo=UTC).isoformat()},
+        {"name": "ci/lint", "kind": "status", "state": "pending", "url": None, "at": None}]}
+    sql(database_url, "insert into pull_requests (id, repository_id, number, title, state, head_branch, "
+        "base_branch, url, author, ci_status, checks, approvals, changes_requested, reviews, head_sha, "
+        "commit_count, github_updated_at, merged_at, version, created_at, updated_at) values (%s, %s, 7, "
+        "'Fix \"it\" ✓', 'merged', 'web-1-fix', 'main', 'https://github.com/acme/web/pull/7', 'octocat', "
+        "'pending', %s, 2, 1, '{}', 'abc123', 3, '2026-11-01T08:00:00.5Z', '2026-11-02T09:00:00Z', 1, "
+        "now(), now())", pull_id, repository_id, Jsonb(checks))
+    sql(database_url, "insert into card_pull_requests (card_id, pull_request_id) values (%s, %s)",
+        card_id, pull_id)
+
+
+def _full_board(make_api, database_url: str):
+    """(alice, workspace, board, {name: card}) with a card that has every field set."""
+    alice, bob = make_api(), make_api()
+    workspace, board = setup_board(alice, "RD")
+    join(alice, bob, workspace["id"])
+    sprint = alice.ok("POST", f"/boards/{board['id']}/sprints",
+                      json={"name": "Sprint 1", "start_date": "2026-12-01", "end_date": "2026-12-14"})
+    full = add(alice, board, "Every field \"quoted\" — ünïcode \\ backslash", column="In Progress",
+               description="**md**\nline two", labels=["ui", "bug"], priority="high", points=5,
+               due="2030-01-31", remind_at="2030-01-30T09:00:00.123456Z", recurrence="weekly",
+               recurrence_interval=2, assignees=[bob.username, alice.username], sprint_id=sprint["id"])
+    alice.ok("PATCH", f"/cards/{full['id']}", json={"branch": "rd-1-every-field"})
+    _link_pull_request(database_url, workspace["id"], full["id"])
+    plain = add(alice, board, "Plain")
+    gone = add(alice, board, "Deleted", column="Done")
+    alice.ok("DELETE", f"/cards/{gone['id']}")
+    return alice, workspace, board, {"full": full, "plain": plain, "gone": gone}
+
+
+async def test_reads_are_the_pydantic_documents(make_api, database_url):
+    alice, workspace, board, cards = _full_board(make_api, database_url)
+    user_id = uuid.UUID(alice.user["id"])
+
+    async def rendered(db):
+        rows = (await db.scalars(select(Card).where(Card.board_id == uuid.UUID(board["id"]))
+                                 .join(BoardColumn, BoardColumn.id == Card.column_id)
+                                 .order_by(BoardColumn.rank, Card.rank, Card.id))).all()
+        return await CardRenderer(db).many(rows)
+
+    expected = await _pydantic(database_url, rendered)
+    by_id = {card["id"]: card for card in expected}
+    full = by_id[cards["full"]["id"]]
+    # The reference really has every field set, the pull request and its checks too.
+    assert full["branch"] == "rd-1-every-field" and full["sprint_id"] and full["due"] == "2030-01-31"
+    assert full["remind_at"] == "2030-01-30T09:00:00.123456Z" and full["recurrence"] == "weekly"
+    assert len(full["assignees"]) == 2 and full["labels"] == ["ui", "bug"] and full["points"] == 5
+    [pull] = full["pull_requests"]
+    assert pull["merged_at"] == "2026-11-02T09:00:00Z" and [c["name"] for c in pull["checks"]] == [
+        "build", "ci/lint"]
+    assert by_id[cards["gone"]["id"]]["deleted_at"] is not None
+
+    for card in expected:
+        assert alice.ok("GET", f"/cards/{card['id']}") == card
+        assert alice.ok("GET", f"/cards/{card['key'].lower()}") == card
+    assert alice.ok("GET", f"/boards/{board['id']}/cards", params={"include_deleted": "true"}) == expected
+    assert alice.ok("GET", f"/boards/{board['id']}/cards") == [
+        c for c in expected if c["deleted_at"] is None]
+
+    detail = await _pydantic(database_url, lambda db: BoardService(db).get(
+        Principal(user_id, alice.username), uuid.UUID(board["id"])))
+    assert len(detail["cards"]) == 2 and detail["columns"]
+    assert alice.ok("GET", f"/boards/{board['id']}") == detail
+
+    snapshot = await _pydantic(
+        database_url, lambda db: FeedService(db).snapshot(user_id, uuid.UUID(workspace["id"])))
+    assert snapshot["sprints"] and len(snapshot["cards"]) == 3 and len(snapshot["members"]) == 2
+    assert alice.ok("GET", f"/workspaces/{workspace['id']}/snapshot") == snapshot
+
+    seq = snapshot["seq"]
+    for since, limit in ((0, 100), (0, 3), (2, 4), (seq - 1, 10), (seq, 10), (seq + 5, 10)):
+        page = await _pydantic(database_url, lambda db, s=since, n=limit: FeedService(db).changes(
+            user_id, uuid.UUID(workspace["id"]), s, n))
+        got = alice.ok("GET", f"/workspaces/{workspace['id']}/changes",
+                       params={"since": since, "limit": limit})
+        assert got == page, (since, limit)
+    assert page["changes"] == [] and page["next_since"] == seq + 5 and not page["has_more"]
+
+    # The bytes as sent are what the wire models validate and dump again, key for key: the card with
+    # every field set, the board, its cards, the snapshot and a page of the feed.
+    for path, model in ((f"/cards/{cards['full']['id']}", CardOut),
+                        (f"/boards/{board['id']}/cards?include_deleted=true", TypeAdapter(list[CardOut])),
+                        (f"/boards/{board['id']}", BoardDetail),
+                        (f"/workspaces/{workspace['id']}/snapshot", Snapshot),
+                        (f"/workspaces/{workspace['id']}/changes?since=0&limit=100", ChangesPage)):
+        raw = alice.get(path).content
+        validated = (model.validate_json(raw) if isinstance(model, TypeAdapter)
+                     else model.model_validate_json(raw))
+        dumped = (model.dump_python(validated, mode="json") if isinstance(model, TypeAdapter)
+                  else validated.model_dump(mode="json"))
+        assert dumped == json.loads(raw), path
+
+
+def test_read_errors_stay_problems(make_api):
+    alice, stranger = make_api(), make_api()
+    workspace, board = setup_board(alice, "ER")
+    card = add(alice, board, "Mine")
+    for path in (f"/cards/{card['id']}", "/cards/ER-1", f"/boards/{board['id']}/cards",
+                 f"/workspaces/{workspace['id']}/snapshot", f"/workspaces/{workspace['id']}/changes"):
+        problem(stranger.get(path), 404, "not_found")
+    problem(alice.get("/cards/ER-99"), 404, "not_found")
+    problem(alice.get(f"/cards/ER-{2**40}"), 404, "not_found")
+    problem(alice.get(f"/boards/{uuid.uuid4()}/cards"), 404, "not_found")
+    problem(alice.get(f"/workspaces/{uuid.uuid4()}/changes"), 404, "not_found")
+    problem(alice.get(f"/workspaces/{workspace['id']}/changes", params={"limit": 0}), 400)
+
+
+def test_etags_answer_304_until_the_document_changes(make_api):
+    alice, bob = make_api(), make_api()
+    workspace, board = setup_board(alice, "ET")
+    join(alice, bob, workspace["id"], role="viewer")
+    card = add(alice, board, "Tagged")
+    second = add(alice, board, "Other")
+    paths = [f"/cards/{card['id']}", f"/cards/{card['key']}", f"/boards/{board['id']}/cards",
+             f"/boards/{board['id']}", f"/workspaces/{workspace['id']}/snapshot"]
+    tags = {}
+    for path in paths:
+        first = alice.get(path)
+        tag = first.headers["etag"]
+        assert first.status_code == 200 and tag.startswith('W/"')
+        tags[path] = tag
+        again = alice.get(path, headers={"If-None-Match": tag})
+        assert again.status_code == 304 and again.content == b"" and again.headers["etag"] == tag
+        # Weak comparison, lists and "*"; another tag gets the document.
+        strong = tag.removeprefix("W/")
+        assert alice.get(path, headers={"If-None-Match": f'"x", {strong}'}).status_code == 304
+        assert alice.get(path, headers={"If-None-Match": "*"}).status_code == 304
+        other = alice.get(path, headers={"If-None-Match": 'W/"not-it"'})
+        assert other.status_code == 200 and other.json() == first.json()
+        # Another member sees the same cards, so the same tag; the snapshot tells each their role.
+        seen = bob.get(path, headers={"If-None-Match": tag}).status_code
+        assert seen == (200 if path.endswith("/snapshot") else 304)
+    assert tags[paths[0]] == tags[paths[1]]
+    # A tag is a document's: at the same seq, another card's or the board with deleted cards is sent.
+    another = alice.get(f"/cards/{second['key']}", headers={"If-None-Match": tags[paths[0]]})
+    assert another.status_code == 200 and another.json()["title"] == "Other"
+    with_deleted = alice.get(paths[2], params={"include_deleted": "true"},
+                             headers={"If-None-Match": tags[paths[2]]})
+    assert with_deleted.status_code == 200 and len(with_deleted.json()) == 2
+
+    alice.ok("PATCH", f"/cards/{card['id']}", json={"title": "Tagged again"})
+    for path in paths:
+        changed = alice.get(path, headers={"If-None-Match": tags[path]})
+        assert changed.status_code == 200 and changed.headers["etag"] != tags[path]
+        assert "Tagged again" in changed.text
+    # A write's If-Match still takes the card version, not a read's ETag.
+    problem(alice.patch(f"/cards/{card['id']}", json={"title": "x"},
+                        headers={"If-Match": tags[paths[0]]}), 422, "validation_error")
+
+
+def test_gzip_when_accepted_and_over_1_kb(api, server):
+    _, board = setup_board(api, "GZ")
+    card = add(api, board, "Small")
+    for i in range(20):
+        add(api, board, f"Card {i}", description="words " * 20)
+    path = f"{server.url}/api/v1/boards/{board['id']}/cards"
+    auth = {"Authorization": f"Bearer {api.token}"}
+    with httpx.Client(timeout=30) as http:
+        plain = http.get(path, headers={**auth, "Accept-Encoding": "identity"})
+        assert plain.status_code == 200 and "content-encoding" not in plain.headers
+        assert len(plain.content) > 1024
+        with http.stream("GET", path, headers={**auth, "Accept-Encoding": "gzip"}) as zipped:
+            raw = b"".join(zipped.iter_raw())
+        assert zipped.headers["content-encoding"] == "gzip"
+        assert len(raw) < len(plain.content) / 3
+        assert gzip.decompress(raw) == plain.content
+        assert zipped.headers["etag"] == plain.headers["etag"]
+        # Under 1 KB: sent as it is, even to a client that accepts gzip.
+        small = http.get(f"{server.url}/api/v1/cards/{card['id']}",
+                         headers={**auth, "Accept-Encoding": "gzip"})
+        assert len(small.content) < 1024 and "content-encoding" not in small.headers
