@@ -140,3 +140,54 @@ async def test_a_held_cursor_is_skipped_and_a_failure_changes_nothing(
     failing.fail = False
     await runner(sessionmaker, stack, failing).catch_up(workspace_id)
     assert effects(stack, failing.name) == list(range(1, head(stack, world["workspace_id"]) + 1))
+
+
+class Gate:
+    """A consumer whose batches wait at a gate the test opens, recording which workspace entered."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.entered: list[uuid.UUID] = []
+        self.open = asyncio.Event()
+
+    async def handle(self, ctx: ConsumerContext, changes: Sequence[Any]) -> None:
+        self.entered.append(ctx.workspace_id)
+        await self.open.wait()
+
+
+async def eventually(condition: Any, what: str, within: float = 20.0) -> None:
+    deadline = asyncio.get_running_loop().time() + within
+    while not condition():
+        assert asyncio.get_running_loop().time() < deadline, f"timed out waiting for {what}"
+        await asyncio.sleep(0.01)
+
+
+async def test_a_notice_is_not_queued_behind_the_sweeps_backlog(stack: ConsumerStack, sessionmaker: Any,
+                                                                 world: dict[str, Any]) -> None:
+    """A worker's first sweep can find thousands of workspaces behind (the CI run's TUI server
+    found every workspace the earlier suites made): it works them off one at a time, so the
+    workspace a notice wakes gets its own slot at once instead of waiting for all of them."""
+    owner = world["owner"]
+    for n in range(4):  # a backlog, besides the workspaces the module's other tests made
+        workspace = owner.workspace(f"Backlog {n} {uuid.uuid4().hex[:4]}")
+        owner.ok("POST", f"/boards/{owner.board(workspace['id'], 'BL' + 'ABCD'[n])['id']}/cards", json={"title": "x"})
+    gate = Gate(f"gate-{uuid.uuid4().hex[:6]}")
+    consumers = runner(sessionmaker, stack, gate, backfill=True)
+    await consumers.register()
+    sweeping = asyncio.create_task(consumers.sweep())
+    await eventually(lambda: len(gate.entered) == 1, "the sweep's first workspace")
+    assert await consumers.sweep() == 0  # one sweep at a time
+
+    fresh = owner.workspace(f"Noticed {uuid.uuid4().hex[:4]}")  # after the sweep listed its backlog
+    noticed = uuid.UUID(fresh["id"])
+    consumers.wake(noticed)
+    await eventually(lambda: noticed in gate.entered, "the noticed workspace")
+    assert gate.entered[1] == noticed and len(gate.entered) == 2  # the sweep still at its first one
+
+    gate.open.set()
+    behind = await asyncio.wait_for(sweeping, 60)
+    await consumers.idle()
+    assert behind >= 5 and len(set(gate.entered)) == behind + 1
+    lag = stack.sql("SELECT count(*) FROM workspaces w JOIN consumer_cursors c ON c.workspace_id = w.id "
+                    "AND c.consumer = %(c)s WHERE c.seq < w.seq AND w.deleted_at IS NULL", {"c": gate.name})
+    assert lag == [(0,)]

@@ -42,6 +42,9 @@ SCAN = 2000
 """Changes looked at per transaction by a consumer with a `where` filter (few are read)."""
 CONCURRENT_WORKSPACES = 3
 """Workspaces one worker catches up at once (each holds a database connection)."""
+SWEEP_LANE = 1
+"""Of those, how many the sweep may hold or wait for at once: a backlog of thousands of workspaces
+(a worker's first start, a long outage) is worked off behind the notices, never in front of them."""
 LOCKED_RETRY = 0.2
 """Seconds before looking again at a workspace whose cursor another worker holds: it may have
 committed its last batch just before the change that woke us."""
@@ -138,6 +141,8 @@ class FeedConsumers:
         self._running: dict[uuid.UUID, asyncio.Task[None]] = {}
         self._again: set[uuid.UUID] = set()
         self._slots = asyncio.Semaphore(CONCURRENT_WORKSPACES)
+        self._sweeping = asyncio.Lock()
+        self._background: asyncio.Task[int] | None = None
 
     async def register(self) -> list[str]:
         """Record consumers seen for the first time, with cursors from now (or 0 to backfill)."""
@@ -187,17 +192,36 @@ class FeedConsumers:
                 del self._running[workspace_id]
 
     async def sweep(self) -> int:
-        """Catch up every workspace some consumer is behind in; how many there were."""
-        async with self.sessionmaker() as db:
-            behind = (await db.scalars(_BEHIND, {"names": [c.name for c in self.consumers]})).all()
-        for workspace_id in behind:
-            self.wake(workspace_id)
-        tasks = [task for workspace_id in behind if (task := self._running.get(workspace_id))]
-        await asyncio.gather(*tasks, return_exceptions=True)
-        return len(behind)
+        """Catch up every workspace some consumer is behind in, one at a time (so a notice waits
+        for at most one of them); how many there were. A sweep still under way makes this one a
+        no-op (0)."""
+        if self._sweeping.locked():
+            return 0
+        async with self._sweeping:
+            async with self.sessionmaker() as db:
+                behind = (await db.scalars(_BEHIND, {"names": [c.name for c in self.consumers]})).all()
+            lane = asyncio.Semaphore(SWEEP_LANE)
+
+            async def one(workspace_id: uuid.UUID) -> None:
+                async with lane:
+                    self.wake(workspace_id)
+                    task = self._running.get(workspace_id)
+                    if task is not None:
+                        await asyncio.wait({task})  # (a cancelled sweep leaves the run be)
+
+            await asyncio.gather(*(one(workspace_id) for workspace_id in behind))
+            return len(behind)
+
+    def sweep_soon(self) -> None:
+        """The sweep in the background: a listener hears notices while a backlog is worked off."""
+        if self._background is None or self._background.done():
+            self._background = asyncio.create_task(self.sweep())
 
     async def idle(self) -> None:
-        """Wait for the runs under way (shutdown)."""
+        """Stop a background sweep and wait for the runs under way (shutdown)."""
+        if self._background is not None:
+            self._background.cancel()
+            await asyncio.gather(self._background, return_exceptions=True)
         await asyncio.gather(*self._running.values(), return_exceptions=True)
 
     # --- handling ---------------------------------------------------------------------------
@@ -306,7 +330,7 @@ class NoticeListener:
             try:
                 pubsub = client.pubsub()
                 await pubsub.psubscribe("taskly_ws_*")
-                await self.consumers.sweep()  # anything announced while we were not listening
+                self.consumers.sweep_soon()  # anything announced while we were not listening
                 while True:
                     message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=5)
                     if message is not None and message.get("type") == "pmessage":
@@ -331,7 +355,7 @@ class NoticeListener:
                 self._pg = await asyncpg.connect(dsn, timeout=5)
                 self._listening = set()
                 await self.refresh()
-                await self.consumers.sweep()
+                self.consumers.sweep_soon()
                 while not self._pg.is_closed():
                     await asyncio.sleep(self.settings.consumer_sweep_interval)
                     await self.refresh()
