@@ -16,7 +16,7 @@ from taskly_server.domain.feed.services import read_changes
 from taskly_server.lib.mutation import CHANGE_FIELDS
 from taskly_server.realtime import connection as connection_module
 from taskly_server.realtime.connection import Connection, start_eagerly
-from taskly_server.realtime.hub import Fanout, Subscription, WorkspaceFeed, event_frame
+from taskly_server.realtime.hub import Fanout, Subscription, WorkspaceFeed, event_frame, stored_frame
 from taskly_server.realtime.window import FrameWindow
 from taskly_shared.events import CLOSE_TOO_SLOW
 
@@ -245,7 +245,8 @@ async def test_rows_offered_twice_or_late_are_not_sent_twice():
 
 
 async def test_a_frame_from_committed_rows_equals_the_one_read_back_from_the_feed(api, database_url):
-    """JSONB reorders keys and re-types nothing a client can see: both frames parse the same."""
+    """JSONB reorders keys and re-types nothing a client can see: both frames parse the same, and
+    so does the frame around the wire form Postgres stored with the row (`changes.wire`)."""
     workspace, _ = setup_board(api)
     workspace_id = uuid.UUID(workspace["id"])
     row = committed_row(
@@ -260,10 +261,11 @@ async def test_a_frame_from_committed_rows_equals_the_one_read_back_from_the_fee
     engine = create_engine(database_url, 2)
     try:
         async with create_sessionmaker(engine)() as db, db.begin():
-            await db.execute(insert(Change).values(row))
+            await db.execute(insert(Change).values(row))  # its wire form: the trigger's
         async with create_sessionmaker(engine)() as db:
             (stored,) = await read_changes(db, workspace_id, 999_999, 10)
             assert json.loads(event_frame(Change(**row))) == json.loads(event_frame(stored))
+            assert json.loads(stored_frame(stored)) == json.loads(event_frame(stored))
     finally:
         await engine.dispose()
 

@@ -340,6 +340,8 @@ class Change(Base):
     mutation_id: Mapped[str | None] = mapped_column(String(255))
     conflicts: Mapped[list[str]] = mapped_column(JSONB, default=list)
     created_at: Mapped[datetime] = mapped_column(default=utcnow, server_default=func.now())
+    wire: Mapped[str] = mapped_column(Text)
+    """The row as `ChangeOut` JSON, rendered once when written (db/sql/taskly_change_json.sql)."""
     __table_args__ = (
         UniqueConstraint("workspace_id", "seq"),
         Index("ix_changes_entity", "entity_id", "seq"),

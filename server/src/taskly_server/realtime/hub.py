@@ -79,7 +79,14 @@ class Subscription:
 
 
 def event_frame(row: Change) -> str:
+    """A change this process has just committed (no stored wire form at hand), as its event."""
     return ChangeEvent(workspace_id=row.workspace_id, seq=row.seq, change=change_out(row)).model_dump_json()
+
+
+def stored_frame(row: Any) -> str:
+    """A change read from the feed as its event, around the wire form stored with it: the same
+    document as `event_frame`'s, without rendering anything."""
+    return f'{{"type":"change","workspace_id":"{row.workspace_id}","seq":{row.seq},"change":{row.wire}}}'
 
 
 class NotMember(Exception):
@@ -193,7 +200,7 @@ class WorkspaceFeed:
                         break
                     cuts = await self._removed_members(db, rows)
                     # before the session's closing round trip
-                    self._hand_out([(row.seq, event_frame(row)) for row in rows], cuts)
+                    self._hand_out([(row.seq, stored_frame(row)) for row in rows], cuts)
                     self.head = rows[-1].seq
 
     def _hand_out(self, frames: Sequence[tuple[int, str]], cuts: dict[uuid.UUID, int]) -> None:
@@ -300,7 +307,7 @@ class WorkspaceFeed:
                     rows = await read_changes(session, self.workspace_id, since, PAGE, until)
                 if not rows:
                     break
-                receiver.send_frames([event_frame(row) for row in rows])
+                receiver.send_frames([stored_frame(row) for row in rows])
             since = rows[-1].seq
             await receiver.drained()  # a slow socket holds up neither the others nor a turn
         return max(since, until)
@@ -330,7 +337,7 @@ class WorkspaceFeed:
         async with self.fanout.sessionmaker() as db:
             rows = await read_changes(db, self.workspace_id, low, high - low, high)
         if self.window is window and window.since == high:  # not moved on meanwhile
-            window.prepend(low, [(row.seq, event_frame(row)) for row in rows])
+            window.prepend(low, [(row.seq, stored_frame(row)) for row in rows])
 
     async def _send_feed(self, receiver: Receiver, since: int, until: int, db: AsyncSession) -> int:
         """Hand the changes in (since, until] to one socket, page by page; returns the last seq."""
@@ -338,7 +345,7 @@ class WorkspaceFeed:
             rows = await read_changes(db, self.workspace_id, since, PAGE, until)
             if not rows:
                 break
-            receiver.send_frames([event_frame(row) for row in rows])
+            receiver.send_frames([stored_frame(row) for row in rows])
             since = rows[-1].seq
         return max(since, until)
 

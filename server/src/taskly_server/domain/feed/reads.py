@@ -2,7 +2,8 @@
 
 A page of changes is one statement on the driver (lib/rendered.py's `fetch`; a statement sees one
 committed state, so the page and the head seq agree without a REPEATABLE READ transaction): the
-caller's membership, the workspace's head and floor, and the page as `ChangesPage` JSON. The
+caller's membership, the workspace's head and floor, and the page as `ChangesPage` JSON, the
+changes' stored wire forms (`changes.wire`, rendered once when written) joined by commas. The
 snapshot is one statement too (workspace, members, boards and columns, labels, and the cards through
 `taskly_cards_json`, db/sql/); only its sprints, when there are some, are rendered by the sprints
 domain (their status follows the server's clock) and joined to it as bytes. The
@@ -27,7 +28,7 @@ from ...lib.rendered import NO_SEQ, fetch
 from ..sprints.queries import board_sprints
 from ..sprints.services import SprintService
 
-# `changes` as ChangeOut writes it: each field's {"old", "new"}, both present (FieldChange).
+# Each change's `wire` is its ChangeOut JSON, stored when it was written: a page concatenates them.
 _PAGE = """
 WITH head AS (
     SELECT w.seq, w.feed_floor
@@ -35,7 +36,7 @@ WITH head AS (
       JOIN members m ON m.workspace_id = w.id AND m.user_id = $1
      WHERE w.id = $2 AND w.deleted_at IS NULL
 ), page AS (
-    SELECT ch.*, row_number() OVER (ORDER BY ch.seq) AS n
+    SELECT ch.seq, ch.wire, row_number() OVER (ORDER BY ch.seq) AS n
       FROM changes ch, head
      WHERE ch.workspace_id = $2 AND ch.seq > $3::bigint
        AND ch.seq <= head.seq AND $3::bigint >= head.feed_floor
@@ -43,24 +44,10 @@ WITH head AS (
      LIMIT $4::int + 1
 )
 SELECT head.seq, head.feed_floor, (
-    SELECT json_build_object(
-        'changes', coalesce(json_agg(json_build_object(
-            'seq', p.seq, 'workspace_id', p.workspace_id, 'entity_type', p.entity_type,
-            'entity_id', p.entity_id, 'op', p.op, 'version', p.version,
-            'changes', (SELECT coalesce(json_object_agg(e.k, json_build_object('old', e.v -> 'old',
-                                                                               'new', e.v -> 'new')),
-                                        '{}')
-                          FROM jsonb_each(p.changes) AS e(k, v)),
-            'data', p.data,
-            'actor', json_build_object('type', p.actor_type, 'id', p.actor_id,
-                                       'name', p.actor_name, 'delivery_id', p.delivery_id),
-            'mutation_id', p.mutation_id, 'conflicts', coalesce(p.conflicts, '[]'),
-            'created_at', taskly_json_time(p.created_at)) ORDER BY p.seq)
-            FILTER (WHERE p.n <= $4::int), '[]'),
-        'next_since', coalesce(max(p.seq) FILTER (WHERE p.n <= $4::int), $3::bigint),
-        'has_more', count(*) > $4::int,
-        'seq', head.seq)
-      FROM page p)::text
+    SELECT '{"changes":[' || coalesce(string_agg(p.wire, ',' ORDER BY p.seq) FILTER (WHERE p.n <= $4::int), '')
+           || '],"next_since":' || coalesce(max(p.seq) FILTER (WHERE p.n <= $4::int), $3::bigint)
+           || ',"has_more":' || (count(*) > $4::int) || ',"seq":' || head.seq || '}'
+      FROM page p)
   FROM head
 """
 
