@@ -223,3 +223,27 @@ def test_gzip_when_accepted_and_over_1_kb(api, server):
         small = http.get(f"{server.url}/api/v1/cards/{card['id']}",
                          headers={**auth, "Accept-Encoding": "gzip"})
         assert len(small.content) < 1024 and "content-encoding" not in small.headers
+
+
+def test_documents_the_server_holds_go_only_to_members_and_only_at_their_seq(make_api):
+    """Each process keeps the documents it rendered (lib/rendered.py `Rendered`): two workspaces at
+    the same seq with a card of the same key each still get their own card, a non-member still
+    gets 404 for a document held for another, and a write is seen at once."""
+    alice, carol = make_api(), make_api()
+    mine, theirs = {}, {}
+    for api, found in ((alice, mine), (carol, theirs)):
+        workspace, board = setup_board(api, "HX")
+        found.update(workspace=workspace, board=board, card=add(api, board, f"Card of {api.username}"))
+    card_tag = {}
+    for api, found in ((alice, mine), (carol, theirs), (alice, mine)):
+        response = api.get("/cards/HX-1")
+        assert response.status_code == 200 and response.json()["id"] == found["card"]["id"]
+        card_tag[api.username] = response.headers["etag"]
+    assert card_tag[alice.username].split(".")[0] == card_tag[carol.username].split(".")[0]  # same seq
+    for path in (f"/cards/{mine['card']['id']}", f"/boards/{mine['board']['id']}/cards",
+                 f"/boards/{mine['board']['id']}", f"/workspaces/{mine['workspace']['id']}/snapshot"):
+        assert alice.get(path).status_code == 200  # held now
+        problem(carol.get(path), 404)
+    alice.ok("PATCH", f"/cards/{mine['card']['id']}", json={"title": "Renamed"})
+    assert alice.ok("GET", "/cards/HX-1")["title"] == "Renamed"
+    assert carol.ok("GET", "/cards/HX-1")["title"] == f"Card of {carol.username}"

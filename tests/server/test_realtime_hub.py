@@ -16,7 +16,13 @@ from taskly_server.domain.feed.services import read_changes
 from taskly_server.lib.mutation import CHANGE_FIELDS
 from taskly_server.realtime import connection as connection_module
 from taskly_server.realtime.connection import Connection, start_eagerly
-from taskly_server.realtime.hub import Fanout, Subscription, WorkspaceFeed, event_frame, stored_frame
+from taskly_server.realtime.hub import (
+    Fanout,
+    Subscription,
+    WorkspaceFeed,
+    event_frame,
+    stored_frame,
+)
 from taskly_server.realtime.window import FrameWindow
 from taskly_shared.events import CLOSE_TOO_SLOW
 

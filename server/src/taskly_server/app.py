@@ -37,6 +37,7 @@ from .lib.json_bodies import json_request_class
 from .lib.openapi import document_problems, render_plugins
 from .lib.protection import Protection, largest_body_limit
 from .lib.rate_limits import RateLimiter
+from .lib.rendered import Rendered
 from .observability import instrument
 from .realtime import ROUTES as REALTIME_ROUTES
 from .realtime import create_channels
@@ -67,6 +68,7 @@ def create_app(settings: Settings) -> Litestar:
                                statement_timeout=settings.db_statement_timeout)
         app.state.engine = engine
         app.state.sessionmaker = create_sessionmaker(engine)
+        app.state.rendered = Rendered(settings.rendered_cache_mb * 2**20)
         try:
             yield
         finally:

@@ -8,11 +8,17 @@ document; a read whose If-None-Match names the tag at the current seq gets 304 w
 document being rendered at all (the statements render only when the seq differs: `known_seq`).
 The seq is read in the same statement as the document (or before it), so a tag never claims a
 newer seq than its document. `RENDERING` changes the key when a new server renders differently.
+
+The same reasoning lets each process keep what it rendered last (`Rendered`): per document key,
+the seq and the bytes. A read hands the statement the seq it holds, the statement skips rendering
+when the workspace is still there, and the held bytes go out: a board or a snapshot read by many
+clients between two writes is rendered once.
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections import OrderedDict
 from importlib.metadata import version
 
 import asyncpg
@@ -59,6 +65,60 @@ class IfNoneMatch:
 
     def matches(self, seq: int, key: str) -> bool:
         return self.any or self.seqs.get(key) == seq
+
+
+class Rendered:
+    """The documents this process rendered most recently: key → (seq, bytes), the least recently
+    used dropped first past `max_bytes`. A document at a seq never changes, so a held one is good
+    for as long as its workspace's seq stays the same; nothing needs invalidating."""
+
+    ALIASES = 10_000
+    """Card references remembered (`alias`), then forgotten all at once."""
+
+    def __init__(self, max_bytes: int) -> None:
+        self.max_bytes = max_bytes
+        self._docs: OrderedDict[str, tuple[int, bytes]] = OrderedDict()
+        self._size = 0
+        self._aliases: dict[str, str] = {}
+
+    def known_seq(self, key: str | None, client_seq: int = NO_SEQ) -> int:
+        """The seq to hand the statement: the held document's, else the client's tag's."""
+        held = self._docs.get(key) if key is not None else None
+        return held[0] if held is not None else client_seq
+
+    def body(self, key: str, seq: int, rendered: bytes | None) -> bytes | None:
+        """The document at `seq`: `rendered` (then held), or the held bytes when the statement did
+        not render because they are of that seq; None when neither (the client's tag matched)."""
+        if rendered is not None:
+            self._hold(key, seq, rendered)
+            return rendered
+        held = self._docs.get(key)
+        if held is None or held[0] != seq:
+            return None
+        self._docs.move_to_end(key)
+        return held[1]
+
+    def _hold(self, key: str, seq: int, body: bytes) -> None:
+        if len(body) > self.max_bytes // 4:
+            return
+        previous = self._docs.pop(key, None)
+        if previous is not None:
+            self._size -= len(previous[1])
+        self._docs[key] = (seq, body)
+        self._size += len(body)
+        while self._size > self.max_bytes:
+            _, (_, dropped) = self._docs.popitem(last=False)
+            self._size -= len(dropped)
+
+    def alias(self, reference: str, key: str | None = None) -> str | None:
+        """The document key a reference (a card's key, as the client wrote it) was last found at;
+        with `key`, remember it."""
+        if key is None:
+            return self._aliases.get(reference)
+        if len(self._aliases) >= self.ALIASES:
+            self._aliases.clear()
+        self._aliases[reference] = key
+        return key
 
 
 def tagged_json(request: Request, body: bytes | None, seq: int, key: str,

@@ -41,11 +41,11 @@ class BoardCardController(Controller):
                          board_id: uuid.UUID, include_deleted: bool = False) -> Response[list[CardOut]]:
         """The board's cards ordered by column, then by rank inside the column (ETag: 304 when
         If-None-Match has it)."""
-        conditions = IfNoneMatch(request)
+        conditions, rendered = IfNoneMatch(request), state.rendered
         key = etag_key("board cards", board_id, include_deleted)
         seq, body = await board_cards_json(state, principal.user_id, board_id, include_deleted,
-                                           conditions.known_seq(key))
-        return tagged_json(request, body, seq, key, conditions)
+                                           rendered.known_seq(key, conditions.known_seq(key)))
+        return tagged_json(request, rendered.body(key, seq, body), seq, key, conditions)
 
     @post("/", status_code=201)
     async def create(self, request: Request, principal: Principal, board_id: uuid.UUID,
@@ -71,11 +71,14 @@ class CardController(Controller):
                    card_ref: str) -> Response[CardOut]:
         """A card by id or by key (`WEB-12`, case-insensitive); ETag: 304 when If-None-Match has it.
         The ETag is not a card version: If-Match on writes takes the version."""
-        conditions = IfNoneMatch(request)
-        card_id, seq, body = await card_json(state, principal.user_id, card_ref, conditions.known_seq())
-        key = etag_key("card", card_id)
-        if body is None and not conditions.matches(seq, key):  # the client's tag was another card's
+        conditions, rendered = IfNoneMatch(request), state.rendered
+        card_id, seq, body = await card_json(state, principal.user_id, card_ref, rendered.known_seq(
+            rendered.alias(card_ref), conditions.known_seq()))
+        key = rendered.alias(card_ref, etag_key("card", card_id))
+        body = rendered.body(key, seq, body)
+        if body is None and not conditions.matches(seq, key):  # the seq held was another card's
             card_id, seq, body = await card_json(state, principal.user_id, str(card_id))
+            body = rendered.body(key, seq, body)
         return tagged_json(request, body, seq, key, conditions)
 
     @patch("/{card_ref:str}")

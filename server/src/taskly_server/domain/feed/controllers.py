@@ -42,11 +42,11 @@ class SyncController(Controller):
         clock = Clock(state.settings.test_clock_file)
         # Sprint statuses follow the day: the hour is part of the tag (and the caller's role).
         key = etag_key("snapshot", workspace_id, principal.user_id, clock.now().strftime("%Y-%m-%dT%H"))
-        conditions = IfNoneMatch(request)
+        conditions, rendered = IfNoneMatch(request), state.rendered
         async with repeatable_read(state.sessionmaker) as db:
             seq, body = await snapshot_json(db, principal.user_id, workspace_id, clock,
-                                            conditions.known_seq(key))
-        return tagged_json(request, body, seq, key, conditions)
+                                            rendered.known_seq(key, conditions.known_seq(key)))
+        return tagged_json(request, rendered.body(key, seq, body), seq, key, conditions)
 
 
 ROUTES = [SyncController]
