@@ -53,7 +53,9 @@ async def test_space_selects_and_the_bulk_keys_act_on_the_selection_in_one_write
         assert selected_keys(app) == ["WEB-2", "WEB-3"]
 
         # a teammate's change arrives live: the selection stays, the card is repainted marked
-        seeded.teammates["maya"].ok("PATCH", "/cards/WEB-3", json={"title": "Onboarding, renamed"})
+        # (by id: maya is in every seeded workspace of the session, so WEB-3 is ambiguous to her)
+        renamed = server_card(seeded, "WEB-3")["id"]
+        seeded.teammates["maya"].ok("PATCH", f"/cards/{renamed}", json={"title": "Onboarding, renamed"})
         await until(pilot, lambda: app.board_screen.model.card(
             str(seeded.card("Onboarding checklist for new workspaces").id)).title == "Onboarding, renamed",
             what="the live change")
