@@ -148,15 +148,19 @@ async def seed_big(base_url: str, token: str, cards: int, parallel: int = 16) ->
     return workspace["id"]
 
 
-def snapshot_times(base_url: str, token: str, workspace_id: str,
-                   times: int = 7) -> tuple[list[float], list[float], int]:
+def snapshot_times(base_url: str, token: str, workspace_id: str, times: int = 7,
+                   changed: bool = True) -> tuple[list[float], list[float], int]:
     """Per GET of the snapshot, one at a time (unzipped): seconds until the answer's headers arrive
     (the server's time: it sends them once the whole body is made; same machine) and until the
-    whole body is read; and its size."""
+    whole body is read; and its size. `changed`: a card of the workspace (BIG-1) is changed before
+    each GET (not timed), so each is rendered; otherwise the server sends the document it holds
+    (lib/rendered.py) from the second GET on."""
     first_bytes, whole = [], []
     with httpx.Client(timeout=60, headers={"Authorization": f"Bearer {token}",
                                            "Accept-Encoding": "identity"}) as http:
-        for _ in range(times):
+        for n in range(times):
+            if changed:
+                http.patch(f"{base_url}/api/v1/cards/BIG-1", json={"points": n + 1}).raise_for_status()
             started = time.perf_counter()
             with http.stream("GET", f"{base_url}/api/v1/workspaces/{workspace_id}/snapshot") as response:
                 first_bytes.append(time.perf_counter() - started)
