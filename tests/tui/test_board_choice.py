@@ -24,6 +24,8 @@ def current(app) -> tuple[str | None, str | None]:
 async def test_several_boards_a_list_to_choose_from_and_the_choice_is_remembered(seed, open_app):
     seeded = seed()
     seeded.owner.board(seeded.workspace["id"], key="API", name="Public API")
+    old = seeded.owner.board(seeded.workspace["id"], key="OLD", name="Archived")
+    seeded.owner.ok("PATCH", f"/boards/{old['id']}", json={"archived": True})  # not offered
     app = open_app(seeded, board=None)
     assert current(app) == (None, None)
     async with app.run_test(size=SIZE) as pilot:

@@ -47,13 +47,14 @@ class BoardChoice(NamedTuple):
 
 def board_choices(f: Factory) -> list[BoardChoice]:
     """The cached boards to choose from when none is named or current: the current workspace's
-    (configured), else every workspace's, by workspace then key."""
+    (configured), else every workspace's, by workspace then key; archived ones are not offered
+    (`taskly board use KEY` still opens one, read-only)."""
     store = f.store
     scope = store.workspace_id(f.config.workspace) if f.config.workspace else None
     if f.config.workspace and scope is None:
         return []  # a workspace that does not exist: resolve's error says so
     names = {str(w.id): w.name for w in store.workspaces()}
-    boards = store.boards(scope)
+    boards = [b for b in store.boards(scope) if not b.archived]
     choices = [BoardChoice(str(b.id), b.key, b.name, names.get(str(b.workspace_id), "")) for b in boards]
     return sorted(choices, key=lambda c: (c.workspace.lower(), c.workspace, c.key))
 
