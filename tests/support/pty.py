@@ -45,11 +45,13 @@ class Terminal:
         self.output += chunk
         return True
 
-    def until(self, pattern: bytes, since: int, within: float = 20.0) -> float:
-        """Read until `pattern` shows in the output after offset `since`; the time it did."""
-        regex = re.compile(pattern)
+    def until(self, pattern: bytes, since: int, within: float = 20.0, *, plain: bool = False) -> float:
+        """Read until `pattern` shows in the output after offset `since`; the time it did. `plain`:
+        in the output without its escape sequences (`text`), where a line Textual redraws in
+        pieces (a toast over part of it) reads whole."""
+        regex = re.compile(pattern.decode() if plain else pattern)
         deadline = time.perf_counter() + within
-        while not regex.search(self.output, since):
+        while not (regex.search(self.text(since)) if plain else regex.search(self.output, since)):
             if time.perf_counter() > deadline:
                 raise RuntimeError(f"no {pattern!r} after {within} s; output: {self.output[-2000:]!r}")
             self._read(deadline - time.perf_counter())
@@ -82,7 +84,8 @@ class Terminal:
         os.close(self.master)
         return code
 
-    def text(self) -> str:
-        """The output so far with escape sequences removed (for error messages and plain lines)."""
+    def text(self, since: int = 0) -> str:
+        """The output so far (from offset `since`) with escape sequences removed (for error messages
+        and plain lines)."""
         return re.sub(r"\x1b\[[0-9;?<>=]*[ -/]*[@-~]|\x1b[()][0-9A-Za-z]|\x1b[=>]|\x1b\][^\x07]*\x07", "",
-                      self.output.decode(errors="replace"))
+                      self.output[since:].decode(errors="replace"))

@@ -61,6 +61,11 @@ async def test_escape_leaves_the_choice_open(seed, open_app):
         await pilot.press("escape")
         await until(pilot, lambda: app.board_screen.placeholder.startswith("No board chosen"))
         assert app.board_screen.model is None and current(app) == (None, None)
+        await pilot.press("B")  # the list again
+        await until(pilot, lambda: isinstance(app.screen, BoardPicker), what="the board picker again")
+        await pilot.press("enter")
+        await until(pilot, lambda: app.board_screen.model is not None, what="the chosen board")
+        assert app.board_screen.model.board.key == "API" and current(app)[1] == "API"
 
 
 async def test_the_only_board_opens_and_becomes_current(seed, open_app):
@@ -74,3 +79,28 @@ async def test_the_only_board_opens_and_becomes_current(seed, open_app):
         assert column_keys(app, "Todo") == ["WEB-2", "WEB-3", "WEB-4"]
     assert current(app) == (seeded.workspace["name"], "WEB")
     assert other["name"] != seeded.workspace["name"]
+
+
+async def test_B_switches_boards_and_esc_keeps_the_one_open(seed, open_app):
+    seeded = seed()
+    seeded.owner.board(seeded.workspace["id"], key="API", name="Public API")
+    app = open_app(seeded)  # WEB, named
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: app.board_screen.model is not None, what="the board")
+        await pilot.press("slash", *"auth", "enter")  # a filter: the other board starts without it
+        await until(pilot, lambda: app.board_screen.model.filter.shown, what="the filter")
+        await pilot.press("B")
+        await until(pilot, lambda: isinstance(app.screen, BoardPicker), what="the board picker")
+        options = app.screen.query_one(OptionList)
+        assert options.get_option_at_index(options.highlighted).id == seeded.board["id"]  # the open one
+        await pilot.press("escape")
+        await until(pilot, lambda: not isinstance(app.screen, BoardPicker), what="the picker closed")
+        assert app.board_screen.model.board.key == "WEB" and app.board_screen.placeholder == ""
+
+        await pilot.press("B")
+        await until(pilot, lambda: isinstance(app.screen, BoardPicker), what="the board picker again")
+        await pilot.press("up", "enter")
+        await until(pilot, lambda: app.board_screen.model.board.key == "API", what="the API board")
+        assert not app.board_screen.model.filter.shown
+        assert column_keys(app, "Todo") == []
+    assert current(app) == (seeded.workspace["name"], "API")

@@ -10,6 +10,7 @@ import pytest
 from taskly.core.render import handle
 from taskly.tui.widgets.card_list import PENDING_MARK
 from taskly.tui.widgets.sync_indicator import SyncIndicator
+from taskly.tui.widgets.unread_indicator import UnreadIndicator
 
 from tests.cli.support import ok
 from tests.support.api import Api
@@ -77,6 +78,9 @@ async def test_changes_by_others_appear_without_a_key_press(seed, open_app):
 
 async def test_pull_request_events_show_badges_and_toasts(seed, open_app, tui_server, database_url):
     seeded = seed()
+    web2 = seeded.card("Rate-limit the public search endpoint")
+    # mine too: its move by the PR is also a notification of mine, told in the same toast as the move
+    seeded.owner.ok("PATCH", f"/cards/{web2.id}", json={"assignees": ["lee", seeded.owner.username]})
     app = open_app(seeded)
     hook = Hook.connect(tui_server.url, database_url, seeded.workspace["id"])
     branch = "web-2-rate-limit-search"
@@ -88,6 +92,11 @@ async def test_pull_request_events_show_badges_and_toasts(seed, open_app, tui_se
         await until(pilot, lambda: noted(app, f"WEB-2: PR {hook.full_name}#42 open"), within=5, what="the PR toast")
         await until(pilot, lambda: noted(app, "moved WEB-2 to In Review"), within=5)
         await until(pilot, lambda: any("#42 open" in line for line in card_lines(app, "In Review")), within=5)
+        await until(pilot, lambda: "1 unread" in str(app.board_screen.query_one(UnreadIndicator).render()),
+                    within=60, what="the moved_by_automation notification")
+        await pilot.pause(1.0)  # its toast would be gathered and shown by now (inbox.BURST)
+        assert not noted(app, "WEB-2 moved to In Review")
+        assert sum("WEB-2 to In Review" in message for _, message in app.notes) == 1
 
         hook.deliver("check_suite", hook.check_suite(sha(f"{branch}:42"), "success", updated=5))
         hook.deliver("pull_request_review", hook.review("approved", 42, head=branch, submitted=6))

@@ -204,7 +204,10 @@ class TasklyApp(InboxHandlers, App[None]):
                                                              and change.actor.name == self.context.me)
         if mine:
             return
-        for toast in toasts(change):
+        lines = toasts(change)
+        if lines and change.op == "move" and self.move_toasted(str(change.entity_id), "change"):
+            lines = lines[1:]  # its move notification was toasted just now
+        for toast in lines:
             self.notify(toast, timeout=4)
 
     def action_sync(self) -> None:

@@ -44,6 +44,7 @@ BOARD = [
     Binding("S", "pick_sprint", "Sprint", id="board.sprint"),
     Binding("b", "burndown", "Burndown", id="board.burndown"),
     Binding("i", "inbox", "Inbox", id="board.inbox"),
+    Binding("B", "pick_board", "Boards", show=False, id="board.switch"),
 ]
 
 CARD_LIST = [

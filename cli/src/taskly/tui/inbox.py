@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from typing import TYPE_CHECKING, Any
 
 from ..core.errors import TasklyError
@@ -31,6 +32,9 @@ TOASTS_AT_ONCE = 3
 """New notifications toasted one by one; more arriving together are counted in one toast."""
 BURST = 0.3
 """Seconds notifications arriving together are gathered before they are toasted."""
+MOVE_TOASTED = 10.0
+"""Seconds a card's move toast stands for its `moved_by_automation` notification, and the other
+way round: one toast for one move."""
 REFRESH_TIMEOUT = 5.0
 """Seconds the fetch of notifications and settings after the first sync may take."""
 
@@ -67,6 +71,8 @@ class InboxHandlers:
 
     _unread: int | None = None
     _arrived: list[dict[str, Any]] | None = None
+    _moves_toasted: dict[str, tuple[float, str]] | None = None
+    """Card id → when a toast last told of its move (the board's or a notification's)."""
 
     # --- the count --------------------------------------------------------------------------------
 
@@ -107,8 +113,21 @@ class InboxHandlers:
             self.set_timer(BURST, self._toast_arrived)
         self._arrived.append(notification.model_dump(mode="json"))
 
+    def move_toasted(self, card_id: str, by: str) -> bool:
+        """Note a toast telling of this card's move, `by` the board ("change") or the inbox
+        ("notification"); whether the other one told of it just now (then this one is not shown)."""
+        now = time.monotonic()
+        told = {card: (at, who) for card, (at, who) in (self._moves_toasted or {}).items()
+                if now - at < MOVE_TOASTED}
+        other = card_id in told and told[card_id][1] != by
+        told[card_id] = (now, by)
+        self._moves_toasted = told
+        return other
+
     def _toast_arrived(self) -> None:
         arrived, self._arrived = self._arrived or [], None
+        arrived = [n for n in arrived if not (n.get("kind") == "moved_by_automation" and n.get("card_id")
+                                              and self.move_toasted(str(n["card_id"]), "notification"))]
         shown = arrived if len(arrived) <= TOASTS_AT_ONCE else arrived[:TOASTS_AT_ONCE - 1]
         for notification in shown:
             title, message = toast_text(notification)

@@ -34,7 +34,7 @@ from ..messages import (
     WriteDone,
     WriteFailed,
 )
-from ..model import sprint_text
+from ..model import CardFilter, sprint_text
 from ..widgets.card_list import CardList
 from ..widgets.column import BoardColumn
 from ..widgets.columns import Columns
@@ -184,12 +184,27 @@ class BoardScreen(BoardKeys, Screen[None]):
             self.app.push_screen(BoardPicker(choices), self._picked)
         return bool(choices)
 
+    def action_pick_board(self) -> None:
+        """B: the list of boards again (after esc, or to switch); the one chosen becomes current."""
+        from .board_picker import BoardPicker
+
+        choices = self.context.board_choices()
+        if not choices:
+            self.notify("No board to choose from in the cache (archived ones are not listed)", severity="warning")
+            return
+        self._choosing, self._declined = True, False
+        current = str(self.model.board.id) if self.model is not None else None
+        self.app.push_screen(BoardPicker(choices, current), self._picked)
+
     def _picked(self, board_id: str | None) -> None:
         if board_id is not None:
             self.run_worker(self._use_board(board_id), group="board", exit_on_error=False)
             return
-        self._choosing, self._declined = False, True
-        self.placeholder = "No board chosen: q quits; `taskly board use KEY` makes one current."
+        self._choosing = False
+        if self.model is not None:  # esc while a board is open: it stays
+            return
+        self._declined = True
+        self.placeholder = "No board chosen: B lists them again, q quits; `taskly board use KEY` makes one current."
         self.run_worker(self.recompose(), group="board", exit_on_error=False)
 
     async def _use_board(self, board_id: str) -> None:
@@ -201,6 +216,8 @@ class BoardScreen(BoardKeys, Screen[None]):
             await self.recompose()
             return
         self._choosing = False
+        if self.model is not None and str(self.model.board.id) != board_id:
+            self.model = self.model.with_filter(CardFilter())  # another board: its own filter
         await self.reload()
 
     def activate(self, card_list: CardList) -> None:

@@ -1,4 +1,5 @@
-"""Which board to open, when `taskly board` has none named nor current (a list; enter opens)."""
+"""Which board to open, when `taskly board` has none named nor current, or on `B` (a list; enter
+opens)."""
 
 from __future__ import annotations
 
@@ -24,9 +25,11 @@ class BoardPicker(ModalScreen[str | None]):
 
     BINDINGS = [Binding("escape", "dismiss(None)", "Cancel", show=False)]
 
-    def __init__(self, choices: list[BoardChoice]) -> None:
+    def __init__(self, choices: list[BoardChoice], current: str | None = None) -> None:
         super().__init__(classes="form-screen")
         self.choices = choices
+        self.current = current
+        """The open board's id, highlighted first."""
 
     def compose(self) -> ComposeResult:
         with Vertical(id="board-picker", classes="dialog"):
@@ -40,7 +43,8 @@ class BoardPicker(ModalScreen[str | None]):
 
     def on_mount(self) -> None:
         options = self.query_one(OptionList)
-        options.highlighted = 0
+        ids = [choice.id for choice in self.choices]
+        options.highlighted = ids.index(self.current) if self.current in ids else 0
         options.focus()
 
     @on(OptionList.OptionSelected)
