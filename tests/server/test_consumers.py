@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import text
 from taskly_server.db.session import create_engine, create_sessionmaker
 from taskly_server.lib.clock import Clock
-from taskly_server.lib.consumers import Consumer, ConsumerContext, FeedConsumers
+from taskly_server.lib.consumers import Consumer, ConsumerContext, FeedConsumers, NoticeListener
 from taskly_server.lib.jobs import Announcer
 from taskly_server.settings import Settings
 
@@ -191,3 +191,30 @@ async def test_a_notice_is_not_queued_behind_the_sweeps_backlog(stack: ConsumerS
     lag = stack.sql("SELECT count(*) FROM workspaces w JOIN consumer_cursors c ON c.workspace_id = w.id "
                     "AND c.consumer = %(c)s WHERE c.seq < w.seq AND w.deleted_at IS NULL", {"c": gate.name})
     assert lag == [(0,)]
+
+
+async def test_a_workspace_made_between_two_looks_of_the_postgres_listener_is_caught_up(
+        stack: ConsumerStack, sessionmaker: Any, world: dict[str, Any]) -> None:
+    """On Postgres the listener LISTENs on each workspace's channel, looking for new workspaces
+    every `consumer_sweep_interval`: a card made just after its workspace is announced before the
+    LISTEN. The next look catches the new workspace up itself (no sweep runs in this test)."""
+    recorder = Recorder(f"listened-{uuid.uuid4().hex[:6]}")
+    settings = Settings(database_url=stack.database_url, secret_key="x" * 32, redis_url=None,
+                        consumer_sweep_interval=5)
+    consumers = FeedConsumers([Consumer(recorder.name, recorder.handle, actor="test")], sessionmaker,
+                              settings, Announcer({"settings": settings, "queue": None}), Clock())
+    await consumers.register()
+    listener = NoticeListener(settings, consumers)
+    listener.start()
+    try:
+        await eventually(lambda: listener._listening, "the listener's first look")
+        owner = world["owner"]  # at once, well before the next look
+        workspace = owner.workspace(f"Between looks {uuid.uuid4().hex[:4]}")
+        board = owner.board(workspace["id"], "BLX")
+        owner.ok("POST", f"/boards/{board['id']}/cards", json={"title": "Announced before the LISTEN"})
+        latest = head(stack, workspace["id"])
+        await eventually(lambda: len(effects(stack, recorder.name)) >= latest, "the new workspace caught up")
+        assert sorted(recorder.seen) == list(range(1, latest + 1))
+    finally:
+        await listener.stop()
+        await consumers.idle()

@@ -42,9 +42,9 @@ SCAN = 2000
 """Changes looked at per transaction by a consumer with a `where` filter (few are read)."""
 CONCURRENT_WORKSPACES = 3
 """Workspaces one worker catches up at once (each holds a database connection)."""
-SWEEP_LANE = 1
-"""Of those, how many the sweep may hold or wait for at once: a backlog of thousands of workspaces
-(a worker's first start, a long outage) is worked off behind the notices, never in front of them."""
+SWEEP_WAIT = 5.0
+"""Seconds a sweep waits for one workspace's run before going on to the next (a workspace whose
+changes keep coming keeps its run going; the run carries on regardless)."""
 LOCKED_RETRY = 0.2
 """Seconds before looking again at a workspace whose cursor another worker holds: it may have
 committed its last batch just before the change that woke us."""
@@ -115,7 +115,10 @@ SELECT w.id FROM workspaces w CROSS JOIN unnest(CAST(:names AS text[])) AS c(nam
 LEFT JOIN consumer_cursors cc ON cc.consumer = c.name AND cc.workspace_id = w.id
 WHERE w.deleted_at IS NULL AND w.seq > coalesce(cc.seq, 0)
 GROUP BY w.id
+ORDER BY max(w.created_at) DESC
 """)
+"""Workspaces some consumer is behind in, the newest first: a sweep cut short by its job's timeout
+has reached the ones made since the last look (a backlog of old ones is worked off over sweeps)."""
 LAG = text("""
 SELECT c.name AS consumer, w.id AS workspace_id, coalesce(cc.seq, 0) AS cursor, w.seq AS head,
        w.seq - coalesce(cc.seq, 0) AS lag
@@ -192,28 +195,25 @@ class FeedConsumers:
                 del self._running[workspace_id]
 
     async def sweep(self) -> int:
-        """Catch up every workspace some consumer is behind in, one at a time (so a notice waits
-        for at most one of them); how many there were. A sweep still under way makes this one a
-        no-op (0)."""
+        """Catch up every workspace some consumer is behind in, newest first, one at a time: a
+        backlog of thousands (a worker's first start, a long outage) is worked off behind the
+        notices, which wait for at most one of its workspaces. How many there were; 0 when a sweep
+        is still under way (the SAQ job's timeout ends one)."""
         if self._sweeping.locked():
             return 0
         async with self._sweeping:
             async with self.sessionmaker() as db:
                 behind = (await db.scalars(_BEHIND, {"names": [c.name for c in self.consumers]})).all()
-            lane = asyncio.Semaphore(SWEEP_LANE)
-
-            async def one(workspace_id: uuid.UUID) -> None:
-                async with lane:
-                    self.wake(workspace_id)
-                    task = self._running.get(workspace_id)
-                    if task is not None:
-                        await asyncio.wait({task})  # (a cancelled sweep leaves the run be)
-
-            await asyncio.gather(*(one(workspace_id) for workspace_id in behind))
+            for workspace_id in behind:
+                self.wake(workspace_id)
+                task = self._running.get(workspace_id)
+                if task is not None:  # a busy workspace keeps its run going: not waited for long
+                    await asyncio.wait({task}, timeout=SWEEP_WAIT)  # (a cancelled sweep leaves it be)
             return len(behind)
 
     def sweep_soon(self) -> None:
-        """The sweep in the background: a listener hears notices while a backlog is worked off."""
+        """A sweep in the background (a listener that starts: anything announced while nothing
+        listened), while the notices are heard."""
         if self._background is None or self._background.done():
             self._background = asyncio.create_task(self.sweep())
 
@@ -367,18 +367,23 @@ class NoticeListener:
                 await asyncio.sleep(1)
 
     async def refresh(self) -> None:
-        """Postgres: LISTEN on the channels of workspaces made since the last look."""
+        """Postgres: LISTEN on the channels of workspaces made since the last look, and catch those
+        up at once: a notice sent before the LISTEN (a card made just after its workspace) was not
+        heard. (The first look of a connection wakes none: the sweep finds what is behind.)"""
         connection = self._pg
         if self.settings.redis_url or connection is None or connection.is_closed():
             return
         from .notices import channel_name
 
+        first = not self._listening
         ids = await connection.fetch("SELECT id FROM workspaces WHERE deleted_at IS NULL")
         for (workspace_id,) in ids:
             channel = channel_name(workspace_id)
             if channel not in self._listening:
                 await connection.add_listener(channel, lambda _c, _p, _ch, payload: self._heard(payload))
                 self._listening.add(channel)
+                if not first:
+                    self.consumers.wake(workspace_id)
 
 
 async def sweep_consumers(ctx: dict[str, Any]) -> dict[str, Any]:
