@@ -239,8 +239,8 @@ async def _log_job(ctx: dict[str, Any]) -> None:
     exception by its type (SAQ has logged its traceback at ERROR)."""
     job: Job = ctx["job"]
     error = ctx.get("exception")
-    if error is None and job.function == "sweep_consumers" and not (job.result or {}).get("workspaces"):
-        return  # every few seconds in every deployment: only a sweep that found work is worth a line
+    if error is None and job.function == "sweep_consumers":
+        return  # every few seconds: the sweep it starts logs `consumers_swept` when it finds work
     fields = {"job": job.function, "key": job.key, "status": str(job.status.value),
               "attempt": job.attempts, "duration_ms": job.duration("process")}
     if isinstance(error, JobDeferred):

@@ -209,13 +209,17 @@ class FeedConsumers:
                 task = self._running.get(workspace_id)
                 if task is not None:  # a busy workspace keeps its run going: not waited for long
                     await asyncio.wait({task}, timeout=SWEEP_WAIT)  # (a cancelled sweep leaves it be)
+            if behind:  # only a sweep that found work is worth a line
+                log.info("consumers_swept", workspaces=len(behind))
             return len(behind)
 
-    def sweep_soon(self) -> None:
-        """A sweep in the background (a listener that starts: anything announced while nothing
-        listened), while the notices are heard."""
-        if self._background is None or self._background.done():
-            self._background = asyncio.create_task(self.sweep())
+    def sweep_soon(self) -> bool:
+        """A sweep in the background, unless one is under way (then False): the cron job's and a
+        starting listener's (anything announced while nothing listened), while notices are heard."""
+        if self._background is not None and not self._background.done():
+            return False
+        self._background = asyncio.create_task(self.sweep())
+        return True
 
     async def idle(self) -> None:
         """Stop a background sweep and wait for the runs under way (shutdown)."""
@@ -387,6 +391,8 @@ class NoticeListener:
 
 
 async def sweep_consumers(ctx: dict[str, Any]) -> dict[str, Any]:
-    """The SAQ cron job (every `consumer_sweep_interval` s, one worker at a time): catch up every
-    workspace some consumer is behind in, whatever notices were lost."""
-    return {"workspaces": await ctx["consumers"].sweep()}
+    """The SAQ cron job (every `consumer_sweep_interval` s, one worker at a time): starts the
+    worker's sweep in the background (every workspace some consumer is behind in, whatever notices
+    were lost) and returns. A long backlog never holds the job, and a worker that dies mid-sweep
+    leaves no cron job behind to block the next ones."""
+    return {"started": ctx["consumers"].sweep_soon()}
