@@ -103,3 +103,12 @@ def test_a_failing_dependency_is_a_503_with_retry_after() -> None:
     assert problem.detail == "the database is unavailable; try again shortly"
     assert to_problem_details(wrapped(DriverError("bad", "22P02"))).status_code == 422
     assert to_problem_details(RuntimeError("bug")).status_code == 500
+
+
+def test_a_deadlock_that_outlasts_the_retries_is_a_503_not_a_500() -> None:
+    """lib/mutation.py retries a write on a deadlock or serialization failure; one that still fails
+    (contention on a busy card) is the database being busy: 503 with a short Retry-After."""
+    for sqlstate in ("40P01", "40001"):
+        problem = to_problem_details(wrapped(DriverError("deadlock detected", sqlstate)))
+        assert problem.status_code == 503 and problem.extra == {"code": "service_unavailable"}
+        assert problem.headers["Retry-After"] == "1"

@@ -98,6 +98,10 @@ def to_problem_details(exc: Exception) -> ProblemDetailsException:
     if dependency is not None:
         log.warning("dependency_unavailable", dependency=dependency, error=_names(exc))
         return unavailable(f"the {dependency} is unavailable; try again shortly")
+    if isinstance(exc, DBAPIError) and _sqlstate_class(exc) == "40":
+        # a deadlock or serialization failure that outlasted the retries (lib/mutation.py): contention
+        return _problem(503, ErrorCode.SERVICE_UNAVAILABLE, "Service unavailable",
+                        "the database is busy with conflicting writes; try again", {"Retry-After": "1"})
     if isinstance(exc, DBAPIError) and _sqlstate_class(exc) == "22":
         # a data exception (NUL byte in text, value out of range …): the input, not the server
         return _problem(422, ErrorCode.VALIDATION, "Invalid request", "a value cannot be stored as given")

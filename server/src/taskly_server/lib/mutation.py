@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+import random
 import uuid
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Iterable
@@ -174,7 +176,8 @@ async def execute(request: Request, principal: Principal, operation: Operation,
             break
         except DBAPIError as exc:
             if _sqlstate(exc) not in RETRYABLE_SQLSTATES or attempt == MAX_ATTEMPTS:
-                raise
+                raise  # (out of attempts: errors.py answers 503, the database busy)
+            await asyncio.sleep(random.uniform(0.005, 0.025) * attempt)  # the other writer goes first
     await announce(state, mutation.committed_seqs, mutation.committed)
     return Response(body, status_code=status_code)
 
