@@ -145,6 +145,28 @@ async def test_reads_are_the_pydantic_documents(make_api, database_url):
         assert dumped == json.loads(raw), path
 
 
+async def test_changes_pages_from_the_window_the_server_holds_are_the_feeds(make_api, database_url):
+    """A page reads only what the process's window of the feed lacks (domain/feed/reads.py
+    `HeldFeed`): pages ahead of, behind, across and inside the window, between writes, are each
+    the page the pydantic path reads; a non-member still gets 404."""
+    alice, carol = make_api(), make_api()
+    workspace, board = setup_board(alice, "HF")
+    user_id, workspace_id = uuid.UUID(alice.user["id"]), uuid.UUID(workspace["id"])
+    for n in range(12):
+        add(alice, board, f"Card {n}")
+    reads = [(20, 5), (18, 10), (2, 5), (0, 100), (25, 3), (24, 50), (5, 8), (40, 10)]
+    for n, (since, limit) in enumerate(reads):
+        if n % 3 == 2:
+            alice.ok("PATCH", f"/cards/HF-{n}", json={"points": n})
+        page = await _pydantic(database_url, lambda db, s=since, k=limit: FeedService(db).changes(
+            user_id, workspace_id, s, k))
+        got = alice.ok("GET", f"/workspaces/{workspace_id}/changes", params={"since": since, "limit": limit})
+        assert got == page, (since, limit)
+        problem(carol.get(f"/workspaces/{workspace_id}/changes", params={"since": since}), 404)
+    assert [c["seq"] for c in alice.ok("GET", f"/workspaces/{workspace_id}/changes")["changes"]] == list(
+        range(1, page["seq"] + 1))
+
+
 def test_read_errors_stay_problems(make_api):
     alice, stranger = make_api(), make_api()
     workspace, board = setup_board(alice, "ER")

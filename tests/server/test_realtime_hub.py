@@ -13,6 +13,7 @@ from sqlalchemy import insert, text
 from taskly_server.db.models import Change
 from taskly_server.db.session import create_engine, create_sessionmaker
 from taskly_server.domain.feed.services import read_changes
+from taskly_server.lib.feed_window import FeedWindow
 from taskly_server.lib.mutation import CHANGE_FIELDS
 from taskly_server.realtime import connection as connection_module
 from taskly_server.realtime.connection import Connection, start_eagerly
@@ -23,7 +24,6 @@ from taskly_server.realtime.hub import (
     event_frame,
     stored_frame,
 )
-from taskly_server.realtime.window import FrameWindow
 from taskly_shared.events import CLOSE_TOO_SLOW
 
 from tests.server.test_feed import setup_board
@@ -315,7 +315,7 @@ async def test_joiners_catch_up_from_one_feed_read_each_with_exactly_its_changes
         fanout = CountedFanout(engine)
         feed = WorkspaceFeed(fanout, workspace_id)  # type: ignore[arg-type]
         feed.head = feed.target = head
-        feed.window = FrameWindow(head, capacity=100)
+        feed.window = FeedWindow(head, capacity=100)
         joiners = [(Receiver(), since) for since in range(head - 60, head)]
         await asyncio.gather(*(feed.join(Subscription(receiver, workspace_id, user_id), since)
                                for receiver, since in joiners))

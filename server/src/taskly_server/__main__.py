@@ -161,7 +161,7 @@ def cmd_consumers(settings: Settings, args: argparse.Namespace) -> int:
     import asyncio
     import json
 
-    from .db.session import create_engine, create_sessionmaker
+    from .db.session import create_engine, create_sessionmaker, dispose
     from .lib.consumers import consumer_lag
 
     settings = _prepare(settings)
@@ -172,7 +172,7 @@ def cmd_consumers(settings: Settings, args: argparse.Namespace) -> int:
             async with create_sessionmaker(engine)() as db:
                 return await consumer_lag(db)
         finally:
-            await engine.dispose()
+            await dispose(engine)
 
     rows = asyncio.run(read())
     if not args.all:

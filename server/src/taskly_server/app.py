@@ -14,13 +14,14 @@ from litestar.openapi.spec import Components, SecurityScheme
 from litestar.plugins.problem_details import ProblemDetailsPlugin
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from .db.session import create_engine, create_sessionmaker
+from .db.session import create_engine, create_sessionmaker, dispose
 from .domain.activity import controllers as activity
 from .domain.auth import controllers as auth
 from .domain.auth.controllers import provide_principal
 from .domain.boards import controllers as boards
 from .domain.cards import controllers as cards
 from .domain.feed import controllers as feed
+from .domain.feed.reads import HeldFeed
 from .domain.github import controllers as github
 from .domain.health import controllers as health
 from .domain.jobs import controllers as jobs
@@ -69,11 +70,12 @@ def create_app(settings: Settings) -> Litestar:
         app.state.engine = engine
         app.state.sessionmaker = create_sessionmaker(engine)
         app.state.rendered = Rendered(settings.rendered_cache_mb * 2**20)
+        app.state.held_feed = HeldFeed()
         try:
             yield
         finally:
             await bounded(limiter.close(), 2, "rate limiter")
-            await bounded(engine.dispose(), 2, "database pool")
+            await bounded(dispose(engine), 2, "database pool")
 
     app = Litestar(
         route_handlers=[*health.ROUTES, *auth.ROUTES, *workspaces.ROUTES, *boards.ROUTES,

@@ -216,7 +216,9 @@ def create_worker(settings: Settings, queue: Queue, *, sessionmaker: Any = None,
             await ctx["notice_listener"].stop()
             await bounded(ctx["consumers"].idle(), SHUTDOWN_GRACE, "feed consumers")
         if engine is not None:
-            await engine.dispose()
+            from .db.session import dispose
+
+            await dispose(engine)
 
     QuietJobFailures.install(logging.getLogger("saq"))
     worker_class = InProcessWorker if in_process else TasklyWorker

@@ -27,6 +27,8 @@ from litestar.enums import MediaType
 from litestar.status_codes import HTTP_200_OK, HTTP_304_NOT_MODIFIED
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from ..db.session import driver_pool
+
 RENDERING = f"taskly-server {version('taskly-server')}, wire form 1"
 """Part of every ETag key: a server that renders the documents differently changes it."""
 NO_SEQ = -1
@@ -140,10 +142,14 @@ def rendered_json(body: bytes, status_code: int = HTTP_200_OK) -> Response:
 
 
 async def fetch(engine: AsyncEngine, query: str, *args: object) -> list[asyncpg.Record]:
-    """The rows of one statement (asyncpg's `$1` parameters) on a pooled connection, straight on
-    the driver: no session or transaction object per request, and asyncpg keeps the prepared
+    """The rows of one statement (asyncpg's `$1` parameters), straight on the driver: on the
+    driver's pool beside the engine (db/session.py `DriverPool`), else on a connection of the
+    engine's own. No session or transaction object per request, and asyncpg keeps the prepared
     statement per connection. Its errors are the driver's (errors.py answers 503 for a database
     that fails)."""
+    pool = driver_pool(engine)
+    if pool is not None:
+        return await pool.fetch(query, *args)
     async with engine.connect() as connection:
         raw = await connection.get_raw_connection()
         return await raw.driver_connection.fetch(query, *args)

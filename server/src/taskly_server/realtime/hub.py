@@ -10,7 +10,7 @@ A commit made by this process may bring its rows along (`Fanout.on_commit`): whe
 follow the last seq handed out, they go to the sockets without the feed read; anything else (a
 gap, a read or a join under way, a member removal) falls back to the notice and the feed.
 
-A joining socket catches up from the workspace's window of the newest frames (`window.py`), which
+A joining socket catches up from the workspace's window of the newest frames (lib/feed_window.py), which
 the reader fills as it hands changes out; older frames are read into it once for all the joiners
 that need them (single flight). Sign-ins, joins and catch-ups take turns (`CATCH_UPS`), so a
 thousand sockets reconnecting after a restart leave room for the live traffic.
@@ -37,9 +37,9 @@ from taskly_shared.events import ChangeEvent, Resync, Subscribed
 from ..db.models import Change, Member, Workspace
 from ..domain.cards.views import change_out
 from ..domain.feed.services import current_members, feed_head, read_changes
+from ..lib.feed_window import FeedWindow
 from ..lib.notices import Notice, channel_name
 from ..lib.rendered import fetch
-from .window import FrameWindow
 
 log = structlog.get_logger("taskly.realtime")
 
@@ -109,7 +109,7 @@ class WorkspaceFeed:
         """Held while reading and handing out, and while a subscription joins."""
         self.last_removal = 0.0
         """When a batch with a member or workspace removal was last handed out (monotonic)."""
-        self.window = FrameWindow(0)
+        self.window = FeedWindow(0)
         """The newest frames handed out, for the sockets that join (`join`)."""
         self._older: asyncio.Future[None] | None = None
         """The read of older frames into the window under way, awaited by every joiner it serves."""
@@ -123,7 +123,7 @@ class WorkspaceFeed:
         async with self.fanout.sessionmaker() as db:
             head = await feed_head(db, self.workspace_id)
         self.head = self.target = head.seq if head else 0
-        self.window = FrameWindow(self.head)
+        self.window = FeedWindow(self.head)
         self._tasks = [asyncio.create_task(self._listen()), asyncio.create_task(self._read_loop())]
 
     async def close(self, unsubscribe: bool = True) -> None:
@@ -332,7 +332,7 @@ class WorkspaceFeed:
         if not future.cancelled():
             future.exception()  # retrieved: each waiter gets it raised
 
-    async def _read_older(self, window: FrameWindow, low: int) -> None:
+    async def _read_older(self, window: FeedWindow, low: int) -> None:
         high = window.since
         async with self.fanout.sessionmaker() as db:
             rows = await read_changes(db, self.workspace_id, low, high - low, high)

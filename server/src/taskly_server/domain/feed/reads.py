@@ -13,6 +13,8 @@ documents equal `ChangeOut`'s and `Snapshot`'s (tests/server/test_reads.py holds
 from __future__ import annotations
 
 import uuid
+from collections import OrderedDict
+from collections.abc import Callable
 
 from litestar.datastructures import State
 from pydantic import TypeAdapter
@@ -24,49 +26,117 @@ from ...db.models import Board
 from ...errors import Gone, NotFound
 from ...lib.access import require_role
 from ...lib.clock import Clock
+from ...lib.feed_window import FeedWindow
 from ...lib.rendered import NO_SEQ, fetch
 from ..sprints.queries import board_sprints
 from ..sprints.services import SprintService
 
-# Each change's `wire` is its ChangeOut JSON, stored when it was written: a page concatenates them.
+# The caller's membership, the workspace's head and floor, and the stored wire forms (`wire`: each
+# change's ChangeOut JSON, stored when it was written) of the page's changes, (since, until], but
+# those in ($5, $6], which the process holds; none below the floor (the page is then a 410).
 _PAGE = """
 WITH head AS (
-    SELECT w.seq, w.feed_floor
+    SELECT w.seq, w.feed_floor, least(w.seq, $3::bigint + $4::int) AS until
       FROM workspaces w
       JOIN members m ON m.workspace_id = w.id AND m.user_id = $1
      WHERE w.id = $2 AND w.deleted_at IS NULL
-), page AS (
-    SELECT ch.seq, ch.wire, row_number() OVER (ORDER BY ch.seq) AS n
-      FROM changes ch, head
-     WHERE ch.workspace_id = $2 AND ch.seq > $3::bigint
-       AND ch.seq <= head.seq AND $3::bigint >= head.feed_floor
-     ORDER BY ch.seq
-     LIMIT $4::int + 1
 )
-SELECT head.seq, head.feed_floor, (
-    SELECT '{"changes":[' || coalesce(string_agg(p.wire, ',' ORDER BY p.seq) FILTER (WHERE p.n <= $4::int), '')
-           || '],"next_since":' || coalesce(max(p.seq) FILTER (WHERE p.n <= $4::int), $3::bigint)
-           || ',"has_more":' || (count(*) > $4::int) || ',"seq":' || head.seq || '}'
-      FROM page p)
-  FROM head
+SELECT head.seq, head.feed_floor, page.seqs, page.wires
+  FROM head, LATERAL (
+    SELECT array_agg(ch.seq ORDER BY ch.seq) AS seqs, array_agg(ch.wire ORDER BY ch.seq) AS wires
+      FROM changes ch
+     WHERE ch.workspace_id = $2 AND ch.seq > $3::bigint AND ch.seq <= head.until
+       AND $3::bigint >= head.feed_floor AND NOT (ch.seq > $5::bigint AND ch.seq <= $6::bigint)) page
 """
+
+
+class HeldFeed:
+    """The changes' wire forms this process read last, a window per workspace
+    (lib/feed_window.py), the least recently read workspace's dropped first past `max_changes`:
+    a changes page reads only the changes its window lacks. Seqs are gap-free and a stored wire
+    form never changes, so a held change is good for as long as the feed keeps it (a page below
+    the floor is a 410 before the window is looked at)."""
+
+    def __init__(self, max_changes: int = 20_000, per_workspace: int = 2_000) -> None:
+        self.max_changes, self.per_workspace = max_changes, per_workspace
+        self._windows: OrderedDict[uuid.UUID, FeedWindow[bytes]] = OrderedDict()
+        self._held = 0
+
+    def window(self, workspace_id: uuid.UUID) -> FeedWindow[bytes] | None:
+        window = self._windows.get(workspace_id)
+        if window is not None:
+            self._windows.move_to_end(workspace_id)
+        return window
+
+    def page(self, workspace_id: uuid.UUID, since: int, until: int,
+             read: list[tuple[int, bytes]]) -> list[bytes] | None:
+        """The wire forms of (since, until]: `read` (what the feed gave outside the window) and
+        the window's; the window takes what follows on from either end. None when they do not
+        make the whole page (a hole: the caller reads it all)."""
+        window = self._windows.get(workspace_id)
+        if window is None or since > window.last or until < window.since:
+            if window is None or since >= window.last:  # from or past the window's end: hold it
+                self._replace(workspace_id, since, read)
+            page = read
+        else:
+            before = [item for item in read if item[0] <= window.since]
+            after = [item for item in read if item[0] > window.last]
+            low, high = max(since, window.since), min(until, window.last)
+            page = [*before, *zip(range(low + 1, high + 1), window.between(low, high), strict=True),
+                    *after]
+            if after and after[0][0] == window.last + 1:
+                self._grow(window, lambda: window.append(after))
+            if (before and before[-1][0] == window.since
+                    and len(window) + len(before) <= window.capacity):
+                self._grow(window, lambda: window.prepend(before[0][0] - 1, before))
+        if [seq for seq, _ in page] != list(range(since + 1, until + 1)):
+            return None
+        return [wire for _, wire in page]
+
+    def _replace(self, workspace_id: uuid.UUID, since: int, read: list[tuple[int, bytes]]) -> None:
+        if [seq for seq, _ in read] != list(range(since + 1, since + 1 + len(read))):
+            return
+        old = self._windows.pop(workspace_id, None)
+        self._held -= len(old) if old is not None else 0
+        window = self._windows[workspace_id] = FeedWindow(since, self.per_workspace)
+        self._grow(window, lambda: window.append(read))
+
+    def _grow(self, window: FeedWindow[bytes], change: Callable[[], None]) -> None:
+        before = len(window)
+        change()
+        self._held += len(window) - before
+        while self._held > self.max_changes and len(self._windows) > 1:
+            _, dropped = self._windows.popitem(last=False)
+            self._held -= len(dropped)
 
 
 async def changes_json(state: State, user_id: uuid.UUID, workspace_id: uuid.UUID, since: int,
                        limit: int) -> bytes:
     """A `ChangesPage` of the changes after `since`; 410 below the pruned floor, 404 for no
     workspace (or no membership), as `FeedService.changes`."""
-    rows = await fetch(state.engine, _PAGE, user_id, workspace_id, since, limit)
+    held: HeldFeed = state.held_feed
+    window = held.window(workspace_id)
+    held_since, held_last = (window.since, window.last) if window is not None else (0, 0)
+    rows = await fetch(state.engine, _PAGE, user_id, workspace_id, since, limit, held_since, held_last)
     if not rows:
         async with state.sessionmaker() as db:
             await require_role(db, workspace_id, user_id, Role.VIEWER)
         raise NotFound("workspace not found")
-    [row] = rows
-    seq, feed_floor, body = row
+    [(seq, feed_floor, seqs, wires)] = rows
     if since < feed_floor:
         raise Gone(f"the feed before seq {feed_floor} was pruned: reload the snapshot",
                    feed_floor=feed_floor, seq=seq)
-    return body.encode()
+    until = max(since, min(seq, since + limit))
+    read = list(zip(seqs or (), (wire.encode() for wire in wires or ()), strict=True))
+    page = held.page(workspace_id, since, until, read)
+    if page is None:  # not one run of seqs: read it all, hold nothing
+        [(seq, _, seqs, wires)] = await fetch(state.engine, _PAGE, user_id, workspace_id, since,
+                                              limit, 0, 0)
+        page = [wire.encode() for wire in wires or ()]
+        until = seqs[-1] if seqs else since
+    return b"".join((b'{"changes":[', b",".join(page), b'],"next_since":', str(until).encode(),
+                     b',"has_more":', b"true" if seq > until else b"false",
+                     b',"seq":', str(seq).encode(), b"}"))
 
 
 # Everything but the sprints (not rendered when the seq is :known, the client's ETag's), whether
