@@ -123,6 +123,35 @@ class Rendered:
         return key
 
 
+# The workspace's seq, when the caller is a member: of the workspace ($1) or of the board's ($1).
+WORKSPACE_SEQ = """
+SELECT w.seq FROM workspaces w JOIN members m ON m.workspace_id = w.id AND m.user_id = $2
+ WHERE w.id = $1 AND w.deleted_at IS NULL
+"""
+BOARD_SEQ = """
+SELECT w.seq
+  FROM boards b
+  JOIN workspaces w ON w.id = b.workspace_id AND w.deleted_at IS NULL
+  JOIN members m ON m.workspace_id = w.id AND m.user_id = $2
+ WHERE b.id = $1 AND b.deleted_at IS NULL
+"""
+
+
+async def held_response(request: Request, engine: AsyncEngine, rendered: Rendered, key: str,
+                        conditions: IfNoneMatch, seq_query: str, *args: object) -> Response | None:
+    """The answer without rendering or a transaction when the workspace's seq (`seq_query`, which
+    also checks membership) is the held document's or the client's tag's; None otherwise (not
+    found, not a member, or a seq nobody holds: the caller's checked path answers)."""
+    rows = await fetch(engine, seq_query, *args)
+    if not rows:
+        return None
+    [(seq,)] = rows
+    body = rendered.body(key, seq, None)
+    if body is None and not conditions.matches(seq, key):
+        return None
+    return tagged_json(request, body, seq, key, conditions)
+
+
 def tagged_json(request: Request, body: bytes | None, seq: int, key: str,
                 conditions: IfNoneMatch | None = None) -> Response:
     """`body` (JSON bytes) tagged `seq`.`key`; 304 with no body when the client has it (`body` may

@@ -22,7 +22,7 @@ from taskly_shared.models import (
 from ...db.models import Board, Workspace
 from ...lib.mutation import execute
 from ...lib.principal import Principal
-from ...lib.rendered import IfNoneMatch, etag_key, tagged_json
+from ...lib.rendered import BOARD_SEQ, IfNoneMatch, etag_key, held_response, tagged_json
 from ..cards.reads import live_cards_json
 from .columns import ColumnService
 from .services import BoardService, board_out
@@ -51,22 +51,26 @@ class BoardController(Controller):
     tags = ["boards"]
 
     @get("/")
-    async def read(self, request: Request, principal: Principal, db: AsyncSession, state: State,
+    async def read(self, request: Request, principal: Principal, state: State,
                    board_id: uuid.UUID) -> Response[BoardDetail]:
         """The board with its columns and live cards (ETag: 304 when If-None-Match has it)."""
-        # The seq first: the tag never claims a newer seq than the document read after it.
-        seq = await db.scalar(select(Workspace.seq).join(Board, Board.workspace_id == Workspace.id)
-                              .where(Board.id == board_id)) or 0
-        service = BoardService(db)
-        board, _ = await service.board(principal, board_id)
-        key, conditions = etag_key("board", board_id), IfNoneMatch(request)
-        rendered = state.rendered
-        body = rendered.body(key, seq, None)
-        if body is None and not conditions.matches(seq, key):
-            head = board_out(board, await service.columns(board.id)).model_dump_json().encode()
-            # BoardDetail is BoardOut and its cards: the cards, rendered by Postgres, go in as bytes.
-            body = rendered.body(key, seq, b"".join((head[:-1], b',"cards":',
-                                                     await live_cards_json(db, board.id), b"}")))
+        key, conditions, rendered = etag_key("board", board_id), IfNoneMatch(request), state.rendered
+        held = await held_response(request, state.engine, rendered, key, conditions, BOARD_SEQ,
+                                   board_id, principal.user_id)
+        if held is not None:
+            return held
+        async with state.sessionmaker() as db:
+            # The seq first: the tag never claims a newer seq than the document read after it.
+            seq = await db.scalar(select(Workspace.seq).join(Board, Board.workspace_id == Workspace.id)
+                                  .where(Board.id == board_id)) or 0
+            service = BoardService(db)
+            board, _ = await service.board(principal, board_id)
+            body = rendered.body(key, seq, None)
+            if body is None and not conditions.matches(seq, key):
+                head = board_out(board, await service.columns(board.id)).model_dump_json().encode()
+                # BoardDetail is BoardOut and its cards: the cards, rendered by Postgres, go in as bytes.
+                body = rendered.body(key, seq, b"".join((head[:-1], b',"cards":',
+                                                         await live_cards_json(db, board.id), b"}")))
         return tagged_json(request, body, seq, key, conditions)
 
     @patch("/")

@@ -12,7 +12,14 @@ from taskly_shared.models import ChangesPage, Snapshot
 
 from ...lib.clock import Clock
 from ...lib.principal import Principal
-from ...lib.rendered import IfNoneMatch, etag_key, rendered_json, tagged_json
+from ...lib.rendered import (
+    WORKSPACE_SEQ,
+    IfNoneMatch,
+    etag_key,
+    held_response,
+    rendered_json,
+    tagged_json,
+)
 from .reads import changes_json, snapshot_json
 from .services import DEFAULT_PAGE, MAX_PAGE, repeatable_read
 
@@ -43,6 +50,10 @@ class SyncController(Controller):
         # Sprint statuses follow the day: the hour is part of the tag (and the caller's role).
         key = etag_key("snapshot", workspace_id, principal.user_id, clock.now().strftime("%Y-%m-%dT%H"))
         conditions, rendered = IfNoneMatch(request), state.rendered
+        held = await held_response(request, state.engine, rendered, key, conditions, WORKSPACE_SEQ,
+                                   workspace_id, principal.user_id)
+        if held is not None:
+            return held
         async with repeatable_read(state.sessionmaker) as db:
             seq, body = await snapshot_json(db, principal.user_id, workspace_id, clock,
                                             rendered.known_seq(key, conditions.known_seq(key)))
