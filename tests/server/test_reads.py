@@ -167,6 +167,57 @@ async def test_changes_pages_from_the_window_the_server_holds_are_the_feeds(make
         range(1, page["seq"] + 1))
 
 
+async def test_held_documents_brought_forward_by_card_changes_are_the_rendered_ones(
+        make_api, database_url):
+    """A held board, board's cards or snapshot is brought forward by the card changes after it
+    (lib/rendered.py `Rendered.patch`) or rendered again when it cannot be (a card created, a
+    column renamed): after each write, every document is the one the pydantic path reads."""
+    alice = make_api()
+    workspace, board = setup_board(alice, "BF")
+    user_id, workspace_id, board_id = (uuid.UUID(alice.user["id"]), uuid.UUID(workspace["id"]),
+                                       uuid.UUID(board["id"]))
+    cards = [add(alice, board, f"Card {n}", column=("Todo", "Done")[n % 2]) for n in range(4)]
+
+    async def board_cards(db, include_deleted):
+        query = (select(Card).where(Card.board_id == board_id)
+                 .join(BoardColumn, BoardColumn.id == Card.column_id)
+                 .order_by(BoardColumn.rank, Card.rank, Card.id))
+        if not include_deleted:
+            query = query.where(Card.deleted_at.is_(None))
+        return await CardRenderer(db).many((await db.scalars(query)).all())
+
+    async def check(step: str) -> None:
+        for include_deleted in (False, True):
+            expected = await _pydantic(database_url, lambda db, d=include_deleted: board_cards(db, d))
+            got = alice.ok("GET", f"/boards/{board_id}/cards", params={"include_deleted": include_deleted})
+            assert got == expected, (step, include_deleted)
+        detail = await _pydantic(database_url, lambda db: BoardService(db).get(
+            Principal(user_id, alice.username), board_id))
+        assert alice.ok("GET", f"/boards/{board_id}") == detail, step
+        snapshot = await _pydantic(database_url, lambda db: FeedService(db).snapshot(user_id, workspace_id))
+        assert alice.ok("GET", f"/workspaces/{workspace_id}/snapshot") == snapshot, step
+
+    await check("rendered")
+    first, second, third, fourth = (card["id"] for card in cards)
+    steps = [
+        ("PATCH", f"/cards/{first}", {"title": 'Comma, "quoted", "rank" : "0" ✓',
+                                     "description": "line one\nline two"}),
+        ("POST", f"/cards/{second}/move", {"column": "Todo", "position": "top"}),
+        ("PATCH", f"/cards/{third}", {"points": 8, "labels": []}),
+        ("DELETE", f"/cards/{fourth}", None),
+        ("POST", f"/cards/{first}/comments", {"body": "a comment"}),
+        ("POST", f"/cards/{fourth}/restore", None),
+        ("POST", "/cards/bulk-update", {"cards": [{"card": first, "priority": "high"},
+                                          {"card": third, "priority": "low"}]}),
+        ("POST", f"/boards/{board_id}/cards", {"title": "Created: rendered again"}),
+        ("PATCH", f"/columns/{cards[0]['column_id']}", {"name": "To do"}),
+        ("POST", f"/cards/{third}/move", {"column": "To do", "position": "bottom"}),
+    ]
+    for method, path, body in steps:
+        alice.ok(method, path, json=body) if body is not None else alice.ok(method, path)
+        await check(f"{method} {path}")
+
+
 def test_read_errors_stay_problems(make_api):
     alice, stranger = make_api(), make_api()
     workspace, board = setup_board(alice, "ER")

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from taskly_server.lib.rendered import NO_SEQ, Rendered
+import json
+from dataclasses import replace
+
+from taskly_server.lib.rendered import NO_SEQ, CardList, Rendered
 
 
 def test_a_held_document_is_served_only_at_its_seq() -> None:
@@ -37,3 +40,78 @@ def test_aliases_remember_where_a_reference_was_found() -> None:
     for n in range(Rendered.ALIASES):
         rendered.alias(f"X-{n}", "k")
     assert rendered.alias("WEB-1") is None  # forgotten all at once past the limit
+
+
+# --- documents brought forward by card changes (Rendered.patch) -------------------------------
+
+BOARD = "00000000-0000-0000-0000-0000000000b1"
+OTHER_BOARD = "00000000-0000-0000-0000-0000000000b2"
+
+
+def card(n: int, board: str = BOARD, title: str = "t", **more: object) -> dict:
+    return {"id": f"00000000-0000-0000-0000-{n:012d}", "key": f"B-{n}", "number": n,
+            "board_id": board, "title": title, "deleted_at": None, **more}
+
+
+def as_postgres(data: dict) -> bytes:
+    """A card as taskly_cards_json writes it: `"key" : value`, keys in the model's order."""
+    return ("{" + ", ".join(f'"{k}" : {json.dumps(v, ensure_ascii=False)}' for k, v in data.items())
+            + "}").encode()
+
+
+def snapshot(seq: int, cards: list[dict]) -> tuple[bytes, CardList]:
+    head = b'{"seq" : %d, "workspace" : {"id" : "w", "seq" : %d, "version" : 1}, "cards" : [' % (seq, seq)
+    inside = b",\n".join(as_postgres(c) for c in cards)
+    live = {BOARD}
+
+    def order(c):
+        return (c["board_id"], c["number"]) if c["board_id"] in live else None
+
+    return head + inside + b'], "sprints" : []}', CardList(len(head), len(head) + len(inside), order,
+                                                          ("board_id", "number"), seq_in_head=True)
+
+
+def change(data: dict, op: str = "update", entity_type: str = "card") -> dict:
+    return {"entity_type": entity_type, "entity_id": data["id"], "op": op, "data": data}
+
+
+def test_card_changes_bring_a_held_document_forward_in_order() -> None:
+    rendered = Rendered(10**6)
+    tricky = card(2, title='a, "number" : 99, "board_id" : "x",\\n\u2028')  # keys inside a string
+    body, cards = snapshot(5, [card(1), tricky, card(3)])
+    rendered.body("snap", 5, body, cards)
+    assert json.loads(body)["cards"][1]["title"] == tricky["title"]
+    moved = card(1, title="renamed")
+    gone = card(3, deleted_at="2026-12-07T10:00:00Z")
+    away = {**card(2), "board_id": OTHER_BOARD}
+    patched = rendered.patch("snap", 5, 8, [change(moved), change(gone, "delete"),
+                                            change(moved, entity_type="comment")])
+    document = json.loads(patched)
+    assert document["seq"] == 8 and document["workspace"]["seq"] == 8
+    assert document["cards"] == [moved, tricky, gone]
+    assert rendered.body("snap", 8, None) == patched  # held at its new seq
+    # Again from the held entries: a card leaves for another board, one comes in between.
+    newcomer = card(2, title="back")
+    patched = rendered.patch("snap", 8, 9, [change(away)])
+    assert [c["number"] for c in json.loads(patched)["cards"]] == [1, 3]
+    patched = rendered.patch("snap", 9, 10, [change(newcomer)])
+    assert json.loads(patched)["cards"] == [moved, newcomer, gone]
+
+
+def test_what_a_held_document_cannot_be_brought_forward_by() -> None:
+    rendered = Rendered(10**6)
+    body, cards = snapshot(5, [card(1)])
+    rendered.body("snap", 5, body, cards)
+    assert rendered.patch("snap", 5, 6, [change(card(2), "create")]) is None  # next_card_number moved
+    assert rendered.patch("snap", 5, 6, [change(card(1), entity_type="column")]) is None
+    assert rendered.patch("snap", 4, 6, [change(card(1))]) is None  # another seq is held by now
+    assert rendered.patch("snap", 5, 5 + Rendered.PATCH_MAX + 1, [change(card(1))]) is None
+    assert rendered.body("snap", 5, None) == body  # still held as it was
+    rendered.body("plain", 5, b"[]")
+    assert rendered.patch("plain", 5, 6, [change(card(1))]) is None  # rendered without a CardList
+
+    def unplaceable(c):
+        raise KeyError(c["id"])  # e.g. a column the document does not know
+
+    rendered.body("board", 5, body, replace(cards, order=unplaceable))
+    assert rendered.patch("board", 5, 6, [change(card(1))]) is None

@@ -17,9 +17,17 @@ clients between two writes is rendered once.
 
 from __future__ import annotations
 
+import bisect
 import hashlib
+import json
+import re
+import uuid
 from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from importlib.metadata import version
+from operator import itemgetter
+from typing import Any
 
 import asyncpg
 from litestar import Request, Response
@@ -69,48 +77,159 @@ class IfNoneMatch:
         return self.any or self.seqs.get(key) == seq
 
 
+CardOrder = Callable[[Mapping[str, Any]], "tuple[Any, ...] | None"]
+"""A card's place in a document, from its fields (None: the card is not in the document)."""
+
+
+@dataclass(slots=True)
+class CardList:
+    """Where a held document's cards are and how they are ordered, so that the changes that
+    followed it can be applied without rendering it again (`Rendered.patch`). `body[start:end]` is
+    the inside of its cards array as taskly_cards_json writes it: one card per line, each starting
+    with its id. `order` places a card by its `fields` (read off a rendered card by their keys, or
+    taken from a change's data)."""
+
+    start: int
+    end: int
+    order: CardOrder
+    fields: tuple[str, ...]
+    seq_in_head: bool = False
+    """The document before the cards says its seq (`"seq" : N`, as Postgres' json writes it)."""
+    entries: list[tuple[Any, str, bytes]] | None = None
+    """(place, id, card) in order, made from the body on the first patch."""
+
+    def split(self, body: bytes) -> list[tuple[Any, str, bytes]] | None:
+        inside = body[self.start:self.end]
+        entries = []
+        for card in inside.split(b",\n") if inside else ():
+            fields = {name: _field(card, name) for name in self.fields}
+            fields["id"] = card[_ID].decode()
+            place = self.order(fields)
+            if place is None:
+                return None
+            entries.append((place, card[_ID].decode(), card))
+        return entries
+
+
+_ID = slice(9, 45)
+"""The id in a card as taskly_cards_json writes it: `{"id" : "<36 characters>", ...`."""
+_FIELD_VALUE = rb'(?:"([^"\\]*)"|(-?\d+)|null)'
+
+
+def _field(card: bytes, name: str) -> Any:
+    """A top-level field of a card rendered by Postgres: a key is always `, "name" : ` there, which
+    no string can hold (quotes in strings are escaped)."""
+    found = re.search(b', "%s" : %s' % (name.encode(), _FIELD_VALUE), card)
+    if found is None:
+        return None
+    text, number = found.groups()
+    return text.decode() if text is not None else int(number) if number is not None else None
+
+
+@dataclass(slots=True)
+class Held:
+    seq: int
+    body: bytes
+    cards: CardList | None = None
+
+
 class Rendered:
-    """The documents this process rendered most recently: key → (seq, bytes), the least recently
-    used dropped first past `max_bytes`. A document at a seq never changes, so a held one is good
-    for as long as its workspace's seq stays the same; nothing needs invalidating."""
+    """The documents this process rendered most recently: key → the seq and the bytes, the least
+    recently used dropped first past `max_bytes`. A document at a seq never changes, so a held one
+    is good for as long as its workspace's seq stays the same; nothing needs invalidating. One whose
+    cards are a `CardList` is brought forward by the card changes that followed it (`patch`)."""
 
     ALIASES = 10_000
     """Card references remembered (`alias`), then forgotten all at once."""
+    PATCH_MAX = 100
+    """Changes at most that a held document is brought forward by; further behind, rendered."""
 
     def __init__(self, max_bytes: int) -> None:
         self.max_bytes = max_bytes
-        self._docs: OrderedDict[str, tuple[int, bytes]] = OrderedDict()
+        self._docs: OrderedDict[str, Held] = OrderedDict()
         self._size = 0
         self._aliases: dict[str, str] = {}
 
     def known_seq(self, key: str | None, client_seq: int = NO_SEQ) -> int:
         """The seq to hand the statement: the held document's, else the client's tag's."""
         held = self._docs.get(key) if key is not None else None
-        return held[0] if held is not None else client_seq
+        return held.seq if held is not None else client_seq
 
-    def body(self, key: str, seq: int, rendered: bytes | None) -> bytes | None:
-        """The document at `seq`: `rendered` (then held), or the held bytes when the statement did
-        not render because they are of that seq; None when neither (the client's tag matched)."""
+    def held(self, key: str) -> Held | None:
+        return self._docs.get(key)
+
+    def body(self, key: str, seq: int, rendered: bytes | None,
+             cards: CardList | None = None) -> bytes | None:
+        """The document at `seq`: `rendered` (then held, with where its cards are), or the held
+        bytes when the statement did not render because they are of that seq; None when neither
+        (the client's tag matched)."""
         if rendered is not None:
-            self._hold(key, seq, rendered)
+            self._hold(key, Held(seq, rendered, cards))
             return rendered
         held = self._docs.get(key)
-        if held is None or held[0] != seq:
+        if held is None or held.seq != seq:
             return None
         self._docs.move_to_end(key)
-        return held[1]
+        return held.body
 
-    def _hold(self, key: str, seq: int, body: bytes) -> None:
-        if len(body) > self.max_bytes // 4:
+    def patchable(self, held: Held, seq: int) -> bool:
+        return held.cards is not None and held.seq < seq <= held.seq + self.PATCH_MAX
+
+    def patch(self, key: str, since: int, seq: int,
+              changes: Sequence[Mapping[str, Any]]) -> bytes | None:
+        """The document `key` held at `since` brought forward to `seq` by `changes`, the
+        workspace's changes in (since, seq], parsed; None (nothing held changes) when another is
+        held by now or they are not all card changes it can apply: a card created (its board's
+        `next_card_number` moved), or anything but a card or a comment."""
+        held = self._docs.get(key)
+        if held is None or held.seq != since or not self.patchable(held, seq):
+            return None
+        changed: dict[str, Mapping[str, Any]] = {}
+        for change in changes:
+            if change["entity_type"] == "comment":
+                continue
+            if change["entity_type"] != "card" or change["op"] == "create" or not change["data"]:
+                return None
+            changed[change["entity_id"]] = change["data"]
+        cards = held.cards
+        try:
+            entries = cards.entries if cards.entries is not None else cards.split(held.body)
+            if entries is None:
+                return None
+            entries = [entry for entry in entries if entry[1] not in changed]
+            for card_id, data in changed.items():
+                place = cards.order(data)
+                if place is not None:
+                    bisect.insort(entries, (place, card_id, json.dumps(
+                        data, ensure_ascii=False, separators=(",", ":")).encode()), key=itemgetter(0))
+        except KeyError:  # a card it cannot place
+            return None
+        head, tail = held.body[:cards.start], held.body[cards.end:]
+        if cards.seq_in_head:
+            head = head.replace(b'"seq" : %d,' % held.seq, b'"seq" : %d,' % seq)
+        inside = b",\n".join(entry[2] for entry in entries)
+        body = b"".join((head, inside, tail))
+        self._hold(key, Held(seq, body, replace(cards, start=len(head), end=len(head) + len(inside),
+                                                 entries=entries)))
+        return body
+
+    def _hold(self, key: str, held: Held) -> None:
+        size = self._sized(held)
+        if size > self.max_bytes // 4:
             return
         previous = self._docs.pop(key, None)
         if previous is not None:
-            self._size -= len(previous[1])
-        self._docs[key] = (seq, body)
-        self._size += len(body)
+            self._size -= self._sized(previous)
+        self._docs[key] = held
+        self._size += size
         while self._size > self.max_bytes:
-            _, (_, dropped) = self._docs.popitem(last=False)
-            self._size -= len(dropped)
+            _, dropped = self._docs.popitem(last=False)
+            self._size -= self._sized(dropped)
+
+    @staticmethod
+    def _sized(held: Held) -> int:
+        """Its bytes: the body, twice once its cards are held apart too."""
+        return len(held.body) * (2 if held.cards is not None and held.cards.entries else 1)
 
     def alias(self, reference: str, key: str | None = None) -> str | None:
         """The document key a reference (a card's key, as the client wrote it) was last found at;
@@ -123,32 +242,46 @@ class Rendered:
         return key
 
 
-# The workspace's seq, when the caller is a member: of the workspace ($1) or of the board's ($1).
+# The workspace's seq and id, when the caller is a member: of the workspace ($1) or of the board's.
 WORKSPACE_SEQ = """
-SELECT w.seq FROM workspaces w JOIN members m ON m.workspace_id = w.id AND m.user_id = $2
+SELECT w.seq, w.id FROM workspaces w JOIN members m ON m.workspace_id = w.id AND m.user_id = $2
  WHERE w.id = $1 AND w.deleted_at IS NULL
 """
 BOARD_SEQ = """
-SELECT w.seq
+SELECT w.seq, w.id
   FROM boards b
   JOIN workspaces w ON w.id = b.workspace_id AND w.deleted_at IS NULL
   JOIN members m ON m.workspace_id = w.id AND m.user_id = $2
  WHERE b.id = $1 AND b.deleted_at IS NULL
 """
 
+ChangesAfter = Callable[[uuid.UUID, int, int], Awaitable["list[dict[str, Any]] | None"]]
+"""The workspace's changes in (since, until], parsed (None when the feed no longer has them)."""
+
 
 async def held_response(request: Request, engine: AsyncEngine, rendered: Rendered, key: str,
-                        conditions: IfNoneMatch, seq_query: str, *args: object) -> Response | None:
-    """The answer without rendering or a transaction when the workspace's seq (`seq_query`, which
-    also checks membership) is the held document's or the client's tag's; None otherwise (not
-    found, not a member, or a seq nobody holds: the caller's checked path answers)."""
+                        conditions: IfNoneMatch, changes: ChangesAfter, seq_query: str,
+                        *args: object) -> Response | None:
+    """The answer without rendering or a transaction, when something is held for `key` or the
+    client sent a tag: after one statement (`seq_query`: the workspace's seq and id, membership
+    checked), the held document at that seq, a 304, or the held one brought forward by the card
+    changes since (`Rendered.patch`). None when none of those (not found, not a member, nothing
+    held, or changes it cannot apply): the caller renders."""
+    held = rendered.held(key)
+    if held is None and not conditions.seqs and not conditions.any:
+        return None
     rows = await fetch(engine, seq_query, *args)
     if not rows:
         return None
-    [(seq,)] = rows
+    [(seq, workspace_id)] = rows
     body = rendered.body(key, seq, None)
     if body is None and not conditions.matches(seq, key):
-        return None
+        if held is None or not rendered.patchable(held, seq):
+            return None
+        found = await changes(workspace_id, held.seq, seq)
+        body = None if found is None else rendered.patch(key, held.seq, seq, found)
+        if body is None:
+            return None
     return tagged_json(request, body, seq, key, conditions)
 
 

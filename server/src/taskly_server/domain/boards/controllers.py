@@ -23,7 +23,8 @@ from ...db.models import Board, Workspace
 from ...lib.mutation import execute
 from ...lib.principal import Principal
 from ...lib.rendered import BOARD_SEQ, IfNoneMatch, etag_key, held_response, tagged_json
-from ..cards.reads import live_cards_json
+from ..cards.reads import board_card_list, live_cards_json
+from ..feed.reads import changes_after
 from .columns import ColumnService
 from .services import BoardService, board_out
 
@@ -55,7 +56,8 @@ class BoardController(Controller):
                    board_id: uuid.UUID) -> Response[BoardDetail]:
         """The board with its columns and live cards (ETag: 304 when If-None-Match has it)."""
         key, conditions, rendered = etag_key("board", board_id), IfNoneMatch(request), state.rendered
-        held = await held_response(request, state.engine, rendered, key, conditions, BOARD_SEQ,
+        held = await held_response(request, state.engine, rendered, key, conditions,
+                                   changes_after(state, principal.user_id), BOARD_SEQ,
                                    board_id, principal.user_id)
         if held is not None:
             return held
@@ -67,10 +69,13 @@ class BoardController(Controller):
             board, _ = await service.board(principal, board_id)
             body = rendered.body(key, seq, None)
             if body is None and not conditions.matches(seq, key):
-                head = board_out(board, await service.columns(board.id)).model_dump_json().encode()
+                columns = await service.columns(board.id)
                 # BoardDetail is BoardOut and its cards: the cards, rendered by Postgres, go in as bytes.
-                body = rendered.body(key, seq, b"".join((head[:-1], b',"cards":',
-                                                         await live_cards_json(db, board.id), b"}")))
+                head = board_out(board, columns).model_dump_json().encode()[:-1] + b',"cards":['
+                inside = (await live_cards_json(db, board.id))[1:-1]
+                body = rendered.body(key, seq, b"".join((head, inside, b"]}")), board_card_list(
+                    board.id, [str(column.id) for column in columns], len(head),
+                    len(head) + len(inside), "number"))
         return tagged_json(request, body, seq, key, conditions)
 
     @patch("/")

@@ -22,7 +22,8 @@ from taskly_shared.models import (
 
 from ...lib.mutation import execute
 from ...lib.principal import Principal
-from ...lib.rendered import IfNoneMatch, etag_key, tagged_json
+from ...lib.rendered import BOARD_SEQ, IfNoneMatch, etag_key, held_response, tagged_json
+from ..feed.reads import changes_after
 from .comments import CommentService, card_activity
 from .moves import move_card
 from .reads import board_cards_json, card_json
@@ -43,9 +44,14 @@ class BoardCardController(Controller):
         If-None-Match has it)."""
         conditions, rendered = IfNoneMatch(request), state.rendered
         key = etag_key("board cards", board_id, include_deleted)
-        seq, body = await board_cards_json(state, principal.user_id, board_id, include_deleted,
-                                           rendered.known_seq(key, conditions.known_seq(key)))
-        return tagged_json(request, rendered.body(key, seq, body), seq, key, conditions)
+        held = await held_response(request, state.engine, rendered, key, conditions,
+                                   changes_after(state, principal.user_id), BOARD_SEQ,
+                                   board_id, principal.user_id)
+        if held is not None:
+            return held
+        seq, body, cards = await board_cards_json(state, principal.user_id, board_id, include_deleted,
+                                                  rendered.known_seq(key, conditions.known_seq(key)))
+        return tagged_json(request, rendered.body(key, seq, body, cards), seq, key, conditions)
 
     @post("/", status_code=201)
     async def create(self, request: Request, principal: Principal, board_id: uuid.UUID,

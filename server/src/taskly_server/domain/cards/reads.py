@@ -10,12 +10,14 @@ to raise the right error (404, 409 or 403).
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from litestar.datastructures import State
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ...lib.rendered import NO_SEQ, fetch
+from ...lib.rendered import NO_SEQ, CardList, fetch
 from .queries import MAX_NUMBER, load_board, load_card, parse_card_reference
 
 # Each: the card's id, the workspace's seq, and the card (not rendered when the seq is $3's, the
@@ -46,7 +48,8 @@ SELECT w.seq, CASE WHEN w.seq = $4 THEN NULL ELSE taskly_cards_json(ARRAY(
              FROM cards c
              JOIN board_columns col ON col.id = c.column_id
             WHERE c.board_id = b.id AND ($3 OR c.deleted_at IS NULL)
-            ORDER BY col.rank, c.rank, c.id))::text END
+            ORDER BY col.rank, c.rank, c.id)) END,
+       ARRAY(SELECT col.id::text FROM board_columns col WHERE col.board_id = b.id ORDER BY col.rank)
   FROM boards b
   JOIN workspaces w ON w.id = b.workspace_id AND w.deleted_at IS NULL
   JOIN members m ON m.workspace_id = b.workspace_id AND m.user_id = $2
@@ -76,18 +79,38 @@ async def card_json(state: State, user_id: uuid.UUID, ref: str,
     return found_id, seq, None if body is None else body.encode()
 
 
+def board_card_list(board_id: uuid.UUID, columns: Sequence[str], start: int, end: int,
+                    tiebreak: str, include_deleted: bool = False) -> CardList:
+    """Where a board's cards are in a held document (`body[start:end]`) and their order: column
+    (`columns`, the board's column ids in rank order), rank, then `tiebreak`; deleted cards only
+    with `include_deleted`. A card in a column not in `columns` cannot be placed (KeyError: the
+    document is rendered again)."""
+    position = {column: n for n, column in enumerate(columns)}
+    board = str(board_id)
+
+    def order(card: Mapping[str, Any]) -> tuple[int, str, Any] | None:
+        if card["board_id"] != board or (card["deleted_at"] is not None and not include_deleted):
+            return None
+        return position[card["column_id"]], card["rank"], card[tiebreak]
+
+    return CardList(start, end, order, ("board_id", "deleted_at", "column_id", "rank", tiebreak))
+
+
 async def board_cards_json(state: State, user_id: uuid.UUID, board_id: uuid.UUID,
-                           include_deleted: bool = False,
-                           known_seq: int = NO_SEQ) -> tuple[int, bytes | None]:
+                           include_deleted: bool = False, known_seq: int = NO_SEQ
+                           ) -> tuple[int, bytes | None, CardList | None]:
     """The workspace's seq and the board's cards as a JSON array in board order (column rank, card
-    rank, id); None for the cards when the seq is `known_seq`."""
+    rank, id), and where they are in it; None for the cards when the seq is `known_seq`."""
     rows = await fetch(state.engine, _BOARD_CARDS, board_id, user_id, include_deleted, known_seq)
     if not rows:
         async with state.sessionmaker() as db:
             await load_board(db, user_id, board_id)  # raises 404 (or the board appeared)
         rows = await fetch(state.engine, _BOARD_CARDS, board_id, user_id, include_deleted, known_seq)
-    [(seq, body)] = rows
-    return seq, None if body is None else body.encode()
+    [(seq, body, columns)] = rows
+    if body is None:
+        return seq, None, None
+    encoded = body.encode()
+    return seq, encoded, board_card_list(board_id, columns, 1, len(encoded) - 1, "id", include_deleted)
 
 
 _LIVE_CARDS = text("""
@@ -96,7 +119,7 @@ SELECT taskly_cards_json(ARRAY(
              FROM cards c
              JOIN board_columns col ON col.id = c.column_id
             WHERE c.board_id = :board_id AND c.deleted_at IS NULL
-            ORDER BY col.rank, c.rank, c.number))::text
+            ORDER BY col.rank, c.rank, c.number))
 """)
 
 

@@ -20,7 +20,7 @@ from ...lib.rendered import (
     rendered_json,
     tagged_json,
 )
-from .reads import changes_json, snapshot_json
+from .reads import changes_after, changes_json, snapshot_json
 from .services import DEFAULT_PAGE, MAX_PAGE, repeatable_read
 
 MAX_SEQ = 2**63 - 1
@@ -50,14 +50,16 @@ class SyncController(Controller):
         # Sprint statuses follow the day: the hour is part of the tag (and the caller's role).
         key = etag_key("snapshot", workspace_id, principal.user_id, clock.now().strftime("%Y-%m-%dT%H"))
         conditions, rendered = IfNoneMatch(request), state.rendered
-        held = await held_response(request, state.engine, rendered, key, conditions, WORKSPACE_SEQ,
+        held = await held_response(request, state.engine, rendered, key, conditions,
+                                   changes_after(state, principal.user_id), WORKSPACE_SEQ,
                                    workspace_id, principal.user_id)
         if held is not None:
             return held
         async with repeatable_read(state.sessionmaker) as db:
-            seq, body = await snapshot_json(db, principal.user_id, workspace_id, clock,
-                                            rendered.known_seq(key, conditions.known_seq(key)))
-        return tagged_json(request, rendered.body(key, seq, body), seq, key, conditions)
+            seq, body, cards = await snapshot_json(
+                db, principal.user_id, workspace_id, clock,
+                rendered.known_seq(key, conditions.known_seq(key)))
+        return tagged_json(request, rendered.body(key, seq, body, cards), seq, key, conditions)
 
 
 ROUTES = [SyncController]

@@ -12,9 +12,11 @@ documents equal `ChangeOut`'s and `Snapshot`'s (tests/server/test_reads.py holds
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from litestar.datastructures import State
 from pydantic import TypeAdapter
@@ -27,7 +29,7 @@ from ...errors import Gone, NotFound
 from ...lib.access import require_role
 from ...lib.clock import Clock
 from ...lib.feed_window import FeedWindow
-from ...lib.rendered import NO_SEQ, fetch
+from ...lib.rendered import NO_SEQ, CardList, ChangesAfter, fetch
 from ..sprints.queries import board_sprints
 from ..sprints.services import SprintService
 
@@ -110,10 +112,10 @@ class HeldFeed:
             self._held -= len(dropped)
 
 
-async def changes_json(state: State, user_id: uuid.UUID, workspace_id: uuid.UUID, since: int,
-                       limit: int) -> bytes:
-    """A `ChangesPage` of the changes after `since`; 410 below the pruned floor, 404 for no
-    workspace (or no membership), as `FeedService.changes`."""
+async def _page(state: State, user_id: uuid.UUID, workspace_id: uuid.UUID, since: int,
+                limit: int) -> tuple[int, int, list[bytes]]:
+    """The workspace's head, the page's last seq and the wire forms of the changes in (since, that
+    seq], from the process's window and the feed; errors as `changes_json`."""
     held: HeldFeed = state.held_feed
     window = held.window(workspace_id)
     held_since, held_last = (window.since, window.last) if window is not None else (0, 0)
@@ -134,13 +136,36 @@ async def changes_json(state: State, user_id: uuid.UUID, workspace_id: uuid.UUID
                                               limit, 0, 0)
         page = [wire.encode() for wire in wires or ()]
         until = seqs[-1] if seqs else since
+    return seq, until, page
+
+
+async def changes_json(state: State, user_id: uuid.UUID, workspace_id: uuid.UUID, since: int,
+                       limit: int) -> bytes:
+    """A `ChangesPage` of the changes after `since`; 410 below the pruned floor, 404 for no
+    workspace (or no membership), as `FeedService.changes`."""
+    seq, until, page = await _page(state, user_id, workspace_id, since, limit)
     return b"".join((b'{"changes":[', b",".join(page), b'],"next_since":', str(until).encode(),
                      b',"has_more":', b"true" if seq > until else b"false",
                      b',"seq":', str(seq).encode(), b"}"))
 
 
-# Everything but the sprints (not rendered when the seq is :known, the client's ETag's), whether
-# there are any, the caller's role and the seq.
+def changes_after(state: State, user_id: uuid.UUID) -> ChangesAfter:
+    """The caller's reader of a workspace's changes in (since, until], parsed, for bringing held
+    documents forward (lib/rendered.py `held_response`)."""
+
+    async def read(workspace_id: uuid.UUID, since: int, until: int) -> list[dict[str, Any]] | None:
+        try:
+            _, last, page = await _page(state, user_id, workspace_id, since, until - since)
+        except (Gone, NotFound):
+            return None
+        return [json.loads(wire) for wire in page] if last == until else None
+
+    return read
+
+
+# Everything but the cards and the sprints, and the cards (taskly_cards_json's text), neither
+# rendered when the seq is :known, the client's ETag's; whether there are sprints, the caller's
+# role, the seq and the live boards' ids.
 _SNAPSHOT = text("""
 WITH ws AS (
     SELECT w.*, m.role
@@ -151,7 +176,8 @@ WITH ws AS (
     SELECT b.* FROM boards b JOIN ws ON b.workspace_id = ws.id WHERE b.deleted_at IS NULL
 )
 SELECT ws.role, ws.seq, EXISTS (SELECT 1 FROM sprints s JOIN live b ON b.id = s.board_id
-                                 WHERE s.deleted_at IS NULL), CASE WHEN ws.seq = :known THEN NULL
+                                 WHERE s.deleted_at IS NULL),
+       ARRAY(SELECT b.id::text FROM live b), CASE WHEN ws.seq = :known THEN NULL
   ELSE json_build_object(
     'seq', ws.seq,
     'workspace', json_build_object(
@@ -183,9 +209,10 @@ SELECT ws.role, ws.seq, EXISTS (SELECT 1 FROM sprints s JOIN live b ON b.id = s.
                    'created_at', taskly_json_time(l.created_at),
                    'updated_at', taskly_json_time(l.updated_at))
                    ORDER BY lower(l.name), l.name), '[]')
-                 FROM labels l WHERE l.workspace_id = ws.id),
-    'cards', taskly_cards_json(ARRAY(SELECT c.id FROM cards c JOIN live b ON b.id = c.board_id
-                                      ORDER BY c.board_id, c.number)))::text END
+                 FROM labels l WHERE l.workspace_id = ws.id))::text END,
+  CASE WHEN ws.seq = :known THEN NULL
+  ELSE taskly_cards_json(ARRAY(SELECT c.id FROM cards c JOIN live b ON b.id = c.board_id
+                                ORDER BY c.board_id, c.number)) END
   FROM ws
 """)
 
@@ -193,19 +220,21 @@ _SPRINTS = TypeAdapter(list[SprintOut])
 
 
 async def snapshot_json(db: AsyncSession, user_id: uuid.UUID, workspace_id: uuid.UUID,
-                        clock: Clock | None = None, known_seq: int = NO_SEQ) -> tuple[int, bytes | None]:
+                        clock: Clock | None = None,
+                        known_seq: int = NO_SEQ) -> tuple[int, bytes | None, CardList | None]:
     """The workspace's seq and its `Snapshot` (soft-deleted cards included; None when the seq is
-    `known_seq`); the caller runs this in a REPEATABLE READ transaction, so the sprints, when there
-    are some, are as of the same `seq`. Sprint statuses are as of `clock`'s day (the database's when
-    none)."""
+    `known_seq`), and where its cards are when card changes can bring it forward (not when it has
+    sprints: their figures follow the cards); the caller runs this in a REPEATABLE READ
+    transaction, so the sprints, when there are some, are as of the same `seq`. Sprint statuses
+    are as of `clock`'s day (the database's when none)."""
     row = (await db.execute(_SNAPSHOT, {"user_id": user_id, "workspace_id": workspace_id,
                                         "known": known_seq})).first()
     if row is None:
         await require_role(db, workspace_id, user_id, Role.VIEWER)  # raises 404
         raise NotFound("workspace not found")
-    _, seq, has_sprints, body = row
-    if body is None:
-        return seq, None
+    _, seq, has_sprints, board_ids, rest, cards = row
+    if rest is None:
+        return seq, None, None
     sprints = b"[]"
     if has_sprints:
         board_ids = list((await db.scalars(
@@ -213,5 +242,15 @@ async def snapshot_json(db: AsyncSession, user_id: uuid.UUID, workspace_id: uuid
         )).all())
         sprints = _SPRINTS.dump_json(await SprintService(db, clock).render_all(
             workspace_id, await board_sprints(db, board_ids)))
-    # The object ends with its cards: the sprints go in after them.
-    return seq, b"".join((body[:-1].encode(), b',"sprints":', sprints, b"}"))
+    # The cards go in last but the sprints.
+    head, inside = rest[:-1].encode() + b', "cards" : [', cards[1:-1].encode()
+    body = b"".join((head, inside, b'], "sprints" : ', sprints, b"}"))
+    if has_sprints:
+        return seq, body, None
+    live = frozenset(board_ids)
+
+    def order(card: Mapping[str, Any]) -> tuple[str, int] | None:
+        return (card["board_id"], card["number"]) if card["board_id"] in live else None
+
+    return seq, body, CardList(len(head), len(head) + len(inside), order, ("board_id", "number"),
+                               seq_in_head=True)
