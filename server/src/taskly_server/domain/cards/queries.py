@@ -16,6 +16,7 @@ from taskly_shared.models import Role
 from ...db.models import Board, BoardColumn, Card, CardPullRequest, Member, User, Workspace
 from ...errors import Conflict, Invalid, NotFound
 from ...lib.access import refuse_archived, require_role, roles_at_least
+from ...lib.rendered import fetch
 
 
 def as_uuid(text: str) -> uuid.UUID | None:
@@ -182,12 +183,31 @@ async def load_card(db: AsyncSession, user_id: uuid.UUID, ref: str, minimum: Rol
     return card
 
 
+# The ids of the cards a key names in the caller's workspaces (two: ambiguous).
+_IDS_BY_KEY = """
+SELECT c.id
+  FROM boards b
+  JOIN cards c ON c.board_id = b.id AND c.number = $2
+  JOIN workspaces w ON w.id = c.workspace_id AND w.deleted_at IS NULL
+  JOIN members m ON m.workspace_id = c.workspace_id AND m.user_id = $3
+ WHERE b.key = $1 AND b.deleted_at IS NULL
+ LIMIT 2
+"""
+
+
 async def _card_id(db: AsyncSession, user_id: uuid.UUID, ref: str) -> uuid.UUID:
-    """The id `ref` gives, or the id of the card its key names (404 or 409 as `find_card`)."""
+    """The id `ref` gives, or the id of the card its key names: one statement on the driver (a
+    third of a card write's time went into building `find_card`'s query), else `find_card`, which
+    raises the error (404 or 409)."""
     card_id = as_uuid(ref)
-    if card_id is None:
-        card_id = (await find_card(db, user_id, ref)).id
-    return card_id
+    if card_id is not None:
+        return card_id
+    key = parse_card_key(ref)
+    if key is not None and key[1] <= MAX_NUMBER:
+        rows = await fetch(db.bind, _IDS_BY_KEY, *key, user_id)
+        if len(rows) == 1:
+            return rows[0][0]
+    return (await find_card(db, user_id, ref)).id
 
 
 async def load_card_context(db: AsyncSession, user_id: uuid.UUID, ref: str,
