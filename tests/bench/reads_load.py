@@ -148,18 +148,30 @@ async def seed_big(base_url: str, token: str, cards: int, parallel: int = 16) ->
     return workspace["id"]
 
 
-def snapshot_times(base_url: str, token: str, workspace_id: str, times: int = 7,
-                   changed: bool = True) -> tuple[list[float], list[float], int]:
+SNAPSHOT_CASES = {
+    "rendered": "a card created before each (a held snapshot cannot be brought forward by that): rendered",
+    "brought forward": "a card changed before each: the held snapshot brought forward by the change",
+    "held": "nothing changed: the held snapshot from the second on",
+}
+
+
+def snapshot_times(base_url: str, token: str, workspace_id: str, case: str,
+                   times: int = 7) -> tuple[list[float], list[float], int]:
     """Per GET of the snapshot, one at a time (unzipped): seconds until the answer's headers arrive
     (the server's time: it sends them once the whole body is made; same machine) and until the
-    whole body is read; and its size. `changed`: a card of the workspace (BIG-1) is changed before
-    each GET (not timed), so each is rendered; otherwise the server sends the document it holds
-    (lib/rendered.py) from the second GET on."""
+    whole body is read; and its size. Before each GET (not timed), as `case` says
+    (`SNAPSHOT_CASES`): a card is created in the workspace, so the snapshot is rendered; a card
+    (BIG-1) is changed, so the process brings the snapshot it holds forward (lib/rendered.py); or
+    nothing."""
     first_bytes, whole = [], []
     with httpx.Client(timeout=60, headers={"Authorization": f"Bearer {token}",
                                            "Accept-Encoding": "identity"}) as http:
+        board = http.get(f"{base_url}/api/v1/cards/BIG-1").raise_for_status().json()["board_id"]
         for n in range(times):
-            if changed:
+            if case == "rendered":
+                http.post(f"{base_url}/api/v1/boards/{board}/cards",
+                          json={"title": f"Made before snapshot {n}"}).raise_for_status()
+            elif case == "brought forward":
                 http.patch(f"{base_url}/api/v1/cards/BIG-1", json={"points": n + 1}).raise_for_status()
             started = time.perf_counter()
             with http.stream("GET", f"{base_url}/api/v1/workspaces/{workspace_id}/snapshot") as response:
