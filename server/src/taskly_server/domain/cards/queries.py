@@ -183,9 +183,9 @@ async def load_card(db: AsyncSession, user_id: uuid.UUID, ref: str, minimum: Rol
     return card
 
 
-# The ids of the cards a key names in the caller's workspaces (two: ambiguous).
-_IDS_BY_KEY = """
-SELECT c.id
+# The cards (c) a key names ($1 the board's key, $2 the number) in the workspaces (w) of a member
+# ($3); two rows when it is ambiguous (409 on the checked path).
+CARDS_BY_KEY = """
   FROM boards b
   JOIN cards c ON c.board_id = b.id AND c.number = $2
   JOIN workspaces w ON w.id = c.workspace_id AND w.deleted_at IS NULL
@@ -193,6 +193,7 @@ SELECT c.id
  WHERE b.key = $1 AND b.deleted_at IS NULL
  LIMIT 2
 """
+_IDS_BY_KEY = "SELECT c.id" + CARDS_BY_KEY
 
 
 async def _card_id(db: AsyncSession, user_id: uuid.UUID, ref: str) -> uuid.UUID:

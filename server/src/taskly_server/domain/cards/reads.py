@@ -18,7 +18,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ...lib.rendered import NO_SEQ, CardList, fetch
-from .queries import MAX_NUMBER, load_board, load_card, parse_card_reference
+from .queries import CARDS_BY_KEY, MAX_NUMBER, load_board, load_card, parse_card_reference
 
 # Each: the card's id, the workspace's seq, and the card (not rendered when the seq is $3's, the
 # one of the client's ETag: lib/rendered.py).
@@ -31,16 +31,8 @@ SELECT c.id, w.seq, CASE WHEN w.seq = $3 THEN NULL ELSE taskly_card_json(c.id)::
  WHERE c.id = $1
 """
 
-# Two rows when the key names a card in two of the caller's workspaces (409 on the checked path).
-_CARD_BY_KEY = """
-SELECT c.id, w.seq, CASE WHEN w.seq = $4 THEN NULL ELSE taskly_card_json(c.id)::text END
-  FROM boards b
-  JOIN cards c ON c.board_id = b.id AND c.number = $2
-  JOIN workspaces w ON w.id = c.workspace_id AND w.deleted_at IS NULL
-  JOIN members m ON m.workspace_id = c.workspace_id AND m.user_id = $3
- WHERE b.key = $1 AND b.deleted_at IS NULL
- LIMIT 2
-"""
+_CARD_BY_KEY = ("SELECT c.id, w.seq, CASE WHEN w.seq = $4 THEN NULL ELSE taskly_card_json(c.id)::text END"
+                + CARDS_BY_KEY)
 
 _BOARD_CARDS = """
 SELECT w.seq, CASE WHEN w.seq = $4 THEN NULL ELSE taskly_cards_json(ARRAY(
