@@ -39,7 +39,7 @@ def create_engine(url: str, pool_size: int = 20, *, connect_timeout: float = 30.
         url, pool_size=pool_size, max_overflow=0, pool_pre_ping=False, pool_recycle=1800,
         pool_timeout=connect_timeout, connect_args=connect_args,
     )
-    _DRIVER_POOLS[engine] = DriverPool(engine, pool_size, connect_timeout, connect_args)
+    _DRIVER_POOLS[engine] = DriverPool(engine, min(pool_size, DriverPool.SIZE), connect_args)
     return engine
 
 
@@ -57,18 +57,22 @@ class DriverPool:
     connection's (no Connection object, no greenlet), and asyncpg keeps each statement prepared
     per connection. Opened on first use with the engine's URL and timeouts; idle ones close."""
 
-    IDLE_SECONDS = 60.0
+    SIZE = 10
+    """Connections at most (fewer when the engine's pool is smaller): each read holds one for one
+    statement, so a process seldom needs more than a few."""
+    IDLE_SECONDS = 30.0
 
-    def __init__(self, engine: AsyncEngine, size: int, connect_timeout: float,
-                 connect_args: dict[str, Any]) -> None:
+    def __init__(self, engine: AsyncEngine, size: int, connect_args: dict[str, Any]) -> None:
         self._url = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
-        self._size, self._acquire_timeout, self._connect_args = size, connect_timeout, connect_args
+        self._size, self._connect_args = size, connect_args
         self._pool: asyncpg.Pool | None = None
         self._opening = asyncio.Lock()
 
     async def fetch(self, query: str, *args: object) -> list[asyncpg.Record]:
         pool = self._pool or await self._open()
-        async with pool.acquire(timeout=self._acquire_timeout) as connection:
+        # No timeout of its own (asyncio's wait_for costs more than the rest of the checkout): the
+        # request's deadline bounds the wait for a connection.
+        async with pool.acquire() as connection:
             return await connection.fetch(query, *args)
 
     async def _open(self) -> asyncpg.Pool:
