@@ -317,7 +317,8 @@ class BoardScreen(BoardKeys, Screen[None]):
         if state != self._binding_state:
             self._binding_state = state
             self.refresh_bindings()
-            self.query_one(KeyBar).show(self._key_line())
+            for bar in self.query(KeyBar):  # none while the screen recomposes: the new one is made current
+                bar.show(self._key_line())
 
     def _key_line(self) -> KeyParts:
         return key_line([*BOARD, *APP], self.context.keymap, self.app.get_key_display,
