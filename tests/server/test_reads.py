@@ -27,7 +27,9 @@ from taskly_server.lib.principal import Principal
 from taskly_shared.models import BoardDetail, CardOut, ChangesPage, Snapshot
 
 from tests.server.test_cards import add, setup_board
+from tests.support.api import Api
 from tests.support.checks import join, problem, sql
+from tests.support.processes import start_server
 
 
 async def _pydantic(database_url: str, call) -> Any:
@@ -216,6 +218,35 @@ async def test_held_documents_brought_forward_by_card_changes_are_the_rendered_o
     for method, path, body in steps:
         alice.ok(method, path, json=body) if body is not None else alice.ok(method, path)
         await check(f"{method} {path}")
+
+
+async def test_a_snapshot_rendered_in_two_halves_at_once_is_the_whole(server_env, tmp_path,
+                                                                     database_url):
+    """Past TASKLY_SNAPSHOT_SPLIT_AT cards two Postgres processes render the snapshot's cards, the
+    second in a transaction importing the first's snapshot: the document is the pydantic path's,
+    sprints and deleted cards included, and a held one is still brought forward."""
+    server = start_server({**server_env, "TASKLY_SNAPSHOT_SPLIT_AT": "2"}, tmp_path)
+    try:
+        alice = Api.login(server.url)
+        workspace, board = setup_board(alice, "SP")
+        user_id, workspace_id = uuid.UUID(alice.user["id"]), uuid.UUID(workspace["id"])
+        cards = [add(alice, board, f"Card {n}", column=("Todo", "Done")[n % 2]) for n in range(5)]
+        alice.ok("DELETE", f"/cards/{cards[1]['id']}")
+        other = alice.ok("POST", f"/workspaces/{workspace_id}/boards", json={"name": "Ops", "key": "OP"})
+        add(alice, other, "On another board")
+
+        async def expected():
+            return await _pydantic(database_url, lambda db: FeedService(db).snapshot(user_id, workspace_id))
+
+        assert alice.ok("GET", f"/workspaces/{workspace_id}/snapshot") == await expected()
+        alice.ok("PATCH", f"/cards/{cards[2]['id']}", json={"title": "Brought forward"})
+        assert alice.ok("GET", f"/workspaces/{workspace_id}/snapshot") == await expected()
+        alice.ok("POST", f"/boards/{board['id']}/sprints",
+                 json={"name": "Sprint 1", "start_date": "2026-12-01", "end_date": "2026-12-14"})
+        snapshot = alice.ok("GET", f"/workspaces/{workspace_id}/snapshot")
+        assert snapshot == await expected() and snapshot["sprints"] and len(snapshot["cards"]) == 6
+    finally:
+        server.stop()
 
 
 def test_read_errors_stay_problems(make_api):

@@ -77,6 +77,8 @@ class Settings(BaseSettings):
     large_bodies_at_once: int = Field(default=2, ge=1, le=64)
     rendered_cache_mb: int = Field(default=64, ge=0, le=4096)
     """Documents each process keeps as it rendered them (lib/rendered.py `Rendered`)."""
+    snapshot_split_at: int = Field(default=2000, ge=1)
+    """Cards past which a snapshot's are rendered by two Postgres processes at once."""
     """Request bodies over 1 MB each process reads and parses at once; the others wait their turn
     (up to 30 s, then 503), so a burst of large bodies cannot exhaust memory."""
     json_max_depth: int = Field(default=64, ge=2, le=512)

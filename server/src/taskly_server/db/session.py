@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import weakref
 from pathlib import Path
 from typing import Any
@@ -43,6 +44,9 @@ def create_engine(url: str, pool_size: int = 20, *, connect_timeout: float = 30.
     return engine
 
 
+_SNAPSHOT_ID = re.compile(r"[0-9A-F]+-[0-9A-F]+(-[0-9]+)?")
+
+
 class _ReadConnection(asyncpg.Connection):
     """A connection of `DriverPool`: released without a reset statement (the reads there set
     nothing, listen to nothing and take no advisory lock), which saved a round trip per read."""
@@ -74,6 +78,17 @@ class DriverPool:
         # request's deadline bounds the wait for a connection.
         async with pool.acquire() as connection:
             return await connection.fetch(query, *args)
+
+    async def fetch_in_snapshot(self, snapshot: str, query: str, *args: object) -> Any:
+        """The first value of one statement in a read-only REPEATABLE READ transaction that sees
+        what the transaction that exported `snapshot` (`pg_export_snapshot()`) sees."""
+        if not _SNAPSHOT_ID.fullmatch(snapshot):
+            raise ValueError(f"not a snapshot id: {snapshot!r}")
+        pool = self._pool or await self._open()
+        async with pool.acquire() as connection, connection.transaction(
+                isolation="repeatable_read", readonly=True):
+            await connection.execute(f"SET TRANSACTION SNAPSHOT '{snapshot}'")
+            return await connection.fetchval(query, *args)
 
     async def _open(self) -> asyncpg.Pool:
         async with self._opening:

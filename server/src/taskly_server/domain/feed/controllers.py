@@ -58,7 +58,7 @@ class SyncController(Controller):
         async with repeatable_read(state.sessionmaker) as db:
             seq, body, cards = await snapshot_json(
                 db, principal.user_id, workspace_id, clock,
-                rendered.known_seq(key, conditions.known_seq(key)))
+                rendered.known_seq(key, conditions.known_seq(key)), state.settings.snapshot_split_at)
         return tagged_json(request, rendered.body(key, seq, body, cards), seq, key, conditions)
 
 

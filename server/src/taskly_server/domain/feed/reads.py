@@ -12,6 +12,7 @@ documents equal `ChangeOut`'s and `Snapshot`'s (tests/server/test_reads.py holds
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from collections import OrderedDict
@@ -25,11 +26,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from taskly_shared.models import Role, SprintOut
 
 from ...db.models import Board
+from ...db.session import driver_pool
 from ...errors import Gone, NotFound
 from ...lib.access import require_role
 from ...lib.clock import Clock
 from ...lib.feed_window import FeedWindow
-from ...lib.rendered import NO_SEQ, CardList, ChangesAfter, fetch
+from ...lib.rendered import CardList, ChangesAfter, fetch
 from ..sprints.queries import board_sprints
 from ..sprints.services import SprintService
 
@@ -163,9 +165,9 @@ def changes_after(state: State, user_id: uuid.UUID) -> ChangesAfter:
     return read
 
 
-# Everything but the cards and the sprints, and the cards (taskly_cards_json's text), neither
-# rendered when the seq is :known, the client's ETag's; whether there are sprints, the caller's
-# role, the seq and the live boards' ids.
+# Everything but the cards and the sprints (not rendered when the seq is :known, the client's
+# ETag's); whether there are sprints, the caller's role, the seq, the live boards' ids and how many
+# cards they hold.
 _SNAPSHOT = text("""
 WITH ws AS (
     SELECT w.*, m.role
@@ -210,31 +212,58 @@ SELECT ws.role, ws.seq, EXISTS (SELECT 1 FROM sprints s JOIN live b ON b.id = s.
                    'updated_at', taskly_json_time(l.updated_at))
                    ORDER BY lower(l.name), l.name), '[]')
                  FROM labels l WHERE l.workspace_id = ws.id))::text END,
-  CASE WHEN ws.seq = :known THEN NULL
-  ELSE taskly_cards_json(ARRAY(SELECT c.id FROM cards c JOIN live b ON b.id = c.board_id
-                                ORDER BY c.board_id, c.number)) END
+  (SELECT count(*) FROM cards c JOIN live b ON b.id = c.board_id)
   FROM ws
 """)
+
+# The snapshot's cards from $1 on, $2 of them (taskly_cards_json's text), in snapshot order.
+_SNAPSHOT_CARDS = """
+SELECT taskly_cards_json(ARRAY(SELECT c.id FROM cards c JOIN boards b ON b.id = c.board_id
+                                WHERE b.workspace_id = $3 AND b.deleted_at IS NULL
+                                ORDER BY c.board_id, c.number OFFSET $1 LIMIT $2))
+"""
 
 _SPRINTS = TypeAdapter(list[SprintOut])
 
 
+async def _snapshot_cards(db: AsyncSession, workspace_id: uuid.UUID, count: int,
+                          split_at: int) -> bytes:
+    """The inside of the snapshot's cards array, in this transaction's view. Past `split_at`
+    cards, in two halves rendered at once: the second on a connection of the driver's pool in a
+    transaction that imports this one's snapshot (`pg_export_snapshot`: the same committed state),
+    so that two Postgres processes build the JSON."""
+    connection = await db.connection()
+    raw = (await connection.get_raw_connection()).driver_connection
+    pool = driver_pool(db.bind)
+    if count <= split_at or pool is None:
+        halves = [await raw.fetchval(_SNAPSHOT_CARDS, 0, count, workspace_id)]
+    else:
+        snapshot = await raw.fetchval("SELECT pg_export_snapshot()")
+        first = count // 2
+        halves = await asyncio.gather(
+            raw.fetchval(_SNAPSHOT_CARDS, 0, first, workspace_id),
+            pool.fetch_in_snapshot(snapshot, _SNAPSHOT_CARDS, first, count - first, workspace_id))
+    return b",\n".join(half[1:-1].encode() for half in halves if half != "[]")
+
+
 async def snapshot_json(db: AsyncSession, user_id: uuid.UUID, workspace_id: uuid.UUID,
-                        clock: Clock | None = None,
-                        known_seq: int = NO_SEQ) -> tuple[int, bytes | None, CardList | None]:
+                        clock: Clock | None, known_seq: int,
+                        split_at: int) -> tuple[int, bytes | None, CardList | None]:
     """The workspace's seq and its `Snapshot` (soft-deleted cards included; None when the seq is
     `known_seq`), and where its cards are when card changes can bring it forward (not when it has
     sprints: their figures follow the cards); the caller runs this in a REPEATABLE READ
-    transaction, so the sprints, when there are some, are as of the same `seq`. Sprint statuses
-    are as of `clock`'s day (the database's when none)."""
+    transaction, so the cards and the sprints, when there are some, are as of the same `seq`.
+    Sprint statuses are as of `clock`'s day (the database's when none). Past `split_at` cards, two
+    Postgres processes render them (`_snapshot_cards`)."""
     row = (await db.execute(_SNAPSHOT, {"user_id": user_id, "workspace_id": workspace_id,
                                         "known": known_seq})).first()
     if row is None:
         await require_role(db, workspace_id, user_id, Role.VIEWER)  # raises 404
         raise NotFound("workspace not found")
-    _, seq, has_sprints, board_ids, rest, cards = row
+    _, seq, has_sprints, board_ids, rest, count = row
     if rest is None:
         return seq, None, None
+    inside = await _snapshot_cards(db, workspace_id, count, split_at)
     sprints = b"[]"
     if has_sprints:
         board_ids = list((await db.scalars(
@@ -243,7 +272,7 @@ async def snapshot_json(db: AsyncSession, user_id: uuid.UUID, workspace_id: uuid
         sprints = _SPRINTS.dump_json(await SprintService(db, clock).render_all(
             workspace_id, await board_sprints(db, board_ids)))
     # The cards go in last but the sprints.
-    head, inside = rest[:-1].encode() + b', "cards" : [', cards[1:-1].encode()
+    head = rest[:-1].encode() + b', "cards" : ['
     body = b"".join((head, inside, b'], "sprints" : ', sprints, b"}"))
     if has_sprints:
         return seq, body, None
