@@ -12,7 +12,9 @@ newer seq than its document. `RENDERING` changes the key when a new server rende
 The same reasoning lets each process keep what it rendered last (`Rendered`): per document key,
 the seq and the bytes. A read hands the statement the seq it holds, the statement skips rendering
 when the workspace is still there, and the held bytes go out: a board or a snapshot read by many
-clients between two writes is rendered once.
+clients between two writes is rendered once. And since every change is in the feed with the
+entity's wire form, a held document made of cards (`CardList`) is brought forward by the card
+changes after it (`Rendered.patch`, through `held_response`) instead of being rendered again.
 """
 
 from __future__ import annotations
