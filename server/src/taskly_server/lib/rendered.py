@@ -105,11 +105,11 @@ class CardList:
         entries = []
         for card in inside.split(b",\n") if inside else ():
             fields = {name: _field(card, name) for name in self.fields}
-            fields["id"] = card[_ID].decode()
+            fields["id"] = card_id = card[_ID].decode()
             place = self.order(fields)
             if place is None:
                 return None
-            entries.append((place, card[_ID].decode(), card))
+            entries.append((place, card_id, card))
         return entries
 
 

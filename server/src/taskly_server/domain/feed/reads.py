@@ -21,11 +21,10 @@ from typing import Any
 
 from litestar.datastructures import State
 from pydantic import TypeAdapter
-from sqlalchemy import select, text
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 from taskly_shared.models import Role, SprintOut
 
-from ...db.models import Board
 from ...db.session import driver_pool
 from ...errors import Gone, NotFound
 from ...lib.access import require_role
@@ -134,8 +133,10 @@ async def _page(state: State, user_id: uuid.UUID, workspace_id: uuid.UUID, since
     read = list(zip(seqs or (), (wire.encode() for wire in wires or ()), strict=True))
     page = held.page(workspace_id, since, until, read)
     if page is None:  # not one run of seqs: read it all, hold nothing
-        [(seq, _, seqs, wires)] = await fetch(state.engine, _PAGE, user_id, workspace_id, since,
-                                              limit, 0, 0)
+        rows = await fetch(state.engine, _PAGE, user_id, workspace_id, since, limit, 0, 0)
+        if not rows:  # the caller left the workspace (or it went) in between
+            raise NotFound("workspace not found")
+        [(seq, _, seqs, wires)] = rows
         page = [wire.encode() for wire in wires or ()]
         until = seqs[-1] if seqs else since
     return seq, until, page
@@ -265,12 +266,9 @@ async def snapshot_json(db: AsyncSession, user_id: uuid.UUID, workspace_id: uuid
         return seq, None, None
     inside = await _snapshot_cards(db, workspace_id, count, split_at)
     sprints = b"[]"
-    if has_sprints:
-        board_ids = list((await db.scalars(
-            select(Board.id).where(Board.workspace_id == workspace_id, Board.deleted_at.is_(None))
-        )).all())
+    if has_sprints:  # of the live boards the statement listed (as of the same transaction)
         sprints = _SPRINTS.dump_json(await SprintService(db, clock).render_all(
-            workspace_id, await board_sprints(db, board_ids)))
+            workspace_id, await board_sprints(db, [uuid.UUID(board) for board in board_ids])))
     # The cards go in last but the sprints.
     head = rest[:-1].encode() + b', "cards" : ['
     body = b"".join((head, inside, b'], "sprints" : ', sprints, b"}"))
