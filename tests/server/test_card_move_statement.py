@@ -12,6 +12,7 @@ edits, and that the endpoint, starts and column deletion really take the one fun
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import json
 import random
@@ -20,6 +21,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
+import httpx
 import pytest
 from fractional_indexing import generate_key_between, generate_n_keys_between
 from psycopg.types.json import Jsonb
@@ -422,3 +424,111 @@ def test_column_deletion_moves_its_cards_through_the_function(counted):
                "where workspace_id = %s order by seq desc limit 4", workspace["id"])
     assert feed[::-1] == [("card", card_id, "move", "user", api.username) for card_id in before] + \
         [("column", review["id"], "delete", "user", api.username)]
+
+
+async def test_patches_of_a_cards_own_fields_share_the_batches_and_answer_as_the_general_path(counted):
+    """A PATCH that sets only the card's own fields joins the move batches (`Move.edits`): each
+    answer, Change and stored row equals what the general path (the same edit with `assignees`,
+    which CardService makes) makes of a twin card — values with quotes and newlines, nulls that
+    reset, a reminder time that fires again, nothing changed, a stale base_version's conflicts —;
+    an Idempotency-Key is claimed and replayed; refusals and refused values answer as before and
+    leave nothing; a burst of PATCHes takes fewer statements than requests."""
+    url, database_url = counted
+    api, other = Api.login(url), Api.login(url)
+    workspace, board = setup_board(api, "EDT")
+    join(api, other, workspace["id"])
+    fast, general = add(api, board, "Twin"), add(api, board, "Twin")
+    own = ("id", "key", "number", "rank", "created_at", "updated_at")
+
+    def same(left: dict[str, Any], right: dict[str, Any]) -> None:
+        assert {k: v for k, v in left.items() if k not in own} == \
+            {k: v for k, v in right.items() if k not in own}
+
+    def reminded(card: dict[str, Any]) -> datetime | None:
+        return sql(database_url, "select reminded_at from cards where id = %s", card["id"])[0][0]
+
+    edits: list[dict[str, Any]] = [
+        {"title": 'Say "hi", x : "y"', "points": 5, "due": "2026-12-24", "priority": "high"},
+        {"description": "line\nbreak\ttab", "recurrence": "weekly", "recurrence_interval": 2,
+         "branch": "feat/edt-1"},
+        {"remind_at": "2026-12-08T09:30:00+01:00"},
+        {"remind_at": "2026-12-08T08:30:00Z"},  # the same time: the reminder is not armed again
+        {"description": None, "priority": None, "recurrence_interval": None, "branch": None,
+         "points": None, "due": None, "remind_at": None},
+        {"title": "Twin"},  # nothing changes: no version, no Change
+    ]
+    calls = _move_calls(database_url)
+    for edit in edits:
+        sql(database_url, "update cards set reminded_at = now() where id = any(%s)",
+            [uuid.UUID(fast["id"]), uuid.UUID(general["id"])])
+        fast_answer = api.ok("PATCH", f"/cards/{fast['key']}", json=edit)
+        general_answer = api.ok("PATCH", f"/cards/{general['key']}", json={**edit, "assignees": []})
+        same(fast_answer, general_answer)
+        assert fast_answer == api.ok("GET", f"/cards/{fast['id']}") | {"conflicts": []}
+        assert (reminded(fast) is None) == (reminded(general) is None) == ("remind_at" in edit and edit is not edits[3])
+    assert _move_calls(database_url, at_least=calls + 2 * len(edits)) == calls + 2 * len(edits)
+    fast_changes, general_changes = card_changes(database_url, fast["id"]), card_changes(database_url, general["id"])
+    assert len(fast_changes) == len(general_changes) == len(edits)  # the create, then all but the last
+    for mine, theirs in zip(fast_changes[1:], general_changes[1:], strict=True):
+        assert mine[1:5] == theirs[1:5]  # op, version, changes, conflicts
+        same(mine[5], theirs[5])
+    assert fast_answer["title"] == "Twin" and fast_answer["description"] == "" and fast_answer["points"] is None
+
+    # A stale base_version: the fields changed since are reported, the write still made.
+    seen = api.ok("GET", f"/cards/{fast['id']}")["version"]
+    for card in (fast, general):
+        other.ok("PATCH", f"/cards/{card['id']}", json={"title": "Theirs", "points": 1})
+    stale = {"title": "Mine", "priority": "low", "base_version": seen}
+    fast_answer = api.ok("PATCH", f"/cards/{fast['id']}", json=stale)
+    same(fast_answer, api.ok("PATCH", f"/cards/{general['id']}", json={**stale, "assignees": []}))
+    assert fast_answer["conflicts"] == [{"field": "title", "overwritten": "Theirs", "value": "Mine"}]
+    stale_header = api.patch(f"/cards/{fast['id']}", json={"points": 2}, headers={"If-Match": f'"{seen}"'})
+    assert stale_header.json()["conflicts"] == [{"field": "points", "overwritten": 1, "value": 2}]
+    [(actor, actor_type)] = sql(database_url, "select actor_name, actor_type from changes where "
+                                "entity_id = %s and version = %s", fast["id"], stale_header.json()["version"])
+    assert (actor, actor_type) == (api.username, "user")
+
+    # An Idempotency-Key: claimed by the statement, its answer replayed; another body is refused.
+    keyed = api.patch(f"/cards/{fast['key'].lower()}", json={"points": 8}, headers={"Idempotency-Key": "edt-1"})
+    replay = api.patch(f"/cards/{fast['key'].lower()}", json={"points": 8}, headers={"Idempotency-Key": "edt-1"})
+    assert keyed.status_code == replay.status_code == 200 and replay.json() == keyed.json()
+    assert replay.headers.get("idempotent-replayed") == "true" and keyed.json()["points"] == 8
+    problem(api.patch(f"/cards/{fast['id']}", json={"points": 9}, headers={"Idempotency-Key": "edt-1"}), 409)
+    [(mutation_id,)] = sql(database_url, "select mutation_id from changes where entity_id = %s and version = %s",
+                           fast["id"], keyed.json()["version"])
+    assert mutation_id == "edt-1"
+
+    # Refusals, as the general path answers them; nothing is written.
+    viewer, stranger = Api.login(url), Api.login(url)
+    join(api, viewer, workspace["id"], role="viewer")
+    _, shelf = setup_board(api, "EDS")
+    shelved = add(api, shelf, "Shelved")
+    api.ok("PATCH", f"/boards/{shelf['id']}", json={"archived": True})
+    before = sql(database_url, "select count(*) from changes")
+    problem(viewer.patch(f"/cards/{fast['id']}", json={"title": "No"}), 403)
+    problem(stranger.patch(f"/cards/{fast['key']}", json={"title": "No"}), 404)
+    problem(api.patch("/cards/EDT-99", json={"title": "No"}), 404)
+    problem(api.patch(f"/cards/{shelved['id']}", json={"title": "No"}), 409, "board_archived")
+    problem(api.patch(f"/cards/{fast['id']}", json={"title": None}), 422)
+    problem(api.patch(f"/cards/{fast['id']}", json={"title": "nul\u0000"}), 422)
+    problem(api.patch("/cards/EDT-99", json={"title": None}), 404)  # the card first, as before
+    assert sql(database_url, "select count(*) from changes") == before
+    assert api.ok("GET", f"/cards/{fast['id']}")["points"] == 8
+
+    # A burst: thirty PATCHes of ten cards at once share transactions; every edit is made, each
+    # Change's old value the one before it.
+    cards = [add(api, board, f"burst {i}") for i in range(10)]
+    async with httpx.AsyncClient(base_url=f"{url}/api/v1", timeout=60,
+                                 headers={"Authorization": f"Bearer {api.token}"}) as http:
+        answers = await asyncio.gather(*(http.patch(f"/cards/{card['key']}", json={"points": round_})
+                                         for round_ in range(1, 4) for card in cards))
+    assert [a.status_code for a in answers] == [200] * 30
+    for card in cards:
+        changes = [(version, c["points"]) for _, _, version, c, _, _ in card_changes(database_url, card["id"])[1:]]
+        assert [version for version, _ in changes] == [2, 3, 4]
+        assert [points["old"] for _, points in changes] == [None] + [points["new"] for _, points in changes[:2]]
+        assert sorted(points["new"] for _, points in changes) == [1, 2, 3]
+        assert api.ok("GET", f"/cards/{card['id']}")["points"] == changes[-1][1]["new"]
+    [(transactions,)] = sql(database_url, "select count(distinct xmin::text) from changes where entity_id = any(%s) "
+                            "and version > 1", [uuid.UUID(card["id"]) for card in cards])
+    assert 1 <= transactions < 30, transactions

@@ -6,6 +6,9 @@
 -- (top | bottom | before | after a card, or stay: column and rank kept), and when its wire form
 -- differs from the form before (p_befores, else the form now) bump its version once and write its
 -- Change (taskly_record_changes, at the end of the batch); or refuse with a code, writing nothing.
+-- A move may carry edits of the card's own fields (p_edits: column name -> stored value, already
+-- checked by the server; PATCH's batches, domain/cards/moves.py), made once nothing refuses it; the
+-- form before them is the Change's old side.
 -- A user's move on an archived board is refused (`board_archived`): archived boards are read-only.
 -- Mirrors the Python it replaced (fractional-indexing, `CardRenderer`, CardService's conflict and
 -- op rules); held to it by tests/server/test_card_move_statement.py.
@@ -17,7 +20,7 @@ CREATE OR REPLACE FUNCTION taskly_move_cards(
     p_actor_types text[], p_actor_ids uuid[], p_actor_names text[],
     p_keys text[], p_fingerprints text[],
     p_befores jsonb[] DEFAULT NULL, p_ops text[] DEFAULT NULL, p_extra_changes jsonb[] DEFAULT NULL,
-    p_delivery_ids text[] DEFAULT NULL)
+    p_delivery_ids text[] DEFAULT NULL, p_edits jsonb[] DEFAULT NULL)
 RETURNS TABLE (out_body text, out_workspace uuid, out_seq bigint, out_code text)
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -43,6 +46,8 @@ DECLARE
     v_card_id uuid;
     v_ids uuid[];
     v_card cards%ROWTYPE;
+    v_edited cards%ROWTYPE;
+    v_edit_before jsonb;
     v_target record;
     v_column uuid;
     v_anchor record;
@@ -156,6 +161,23 @@ BEGIN
             END IF;
         END IF;
 
+        -- The edits: the card's own fields, set as the caller checked them.
+        v_edit_before := NULL;
+        IF p_edits[i] IS NOT NULL THEN
+            v_edit_before := taskly_card_json(v_card.id);
+            v_edited := jsonb_populate_record(v_card, p_edits[i]);
+            IF v_edited.remind_at IS DISTINCT FROM v_card.remind_at THEN
+                v_edited.reminded_at := NULL;  -- a new reminder time fires again
+            END IF;
+            UPDATE cards SET title = v_edited.title, description = v_edited.description,
+                             priority = v_edited.priority, points = v_edited.points,
+                             due = v_edited.due, remind_at = v_edited.remind_at,
+                             reminded_at = v_edited.reminded_at, recurrence = v_edited.recurrence,
+                             recurrence_interval = v_edited.recurrence_interval,
+                             branch = v_edited.branch
+             WHERE id = v_card.id;
+        END IF;
+
         -- The rank: read by later statements than the locks, so they see the cards the
         -- transactions we waited for have placed. Deleted cards count, so a restored card never ties.
         IF p_positions[i] = 'stay' THEN
@@ -187,7 +209,7 @@ BEGIN
         -- The wire form now (the caller's other edits included) with the placement and the next
         -- version put in, against the form before: the tracked fields that differ (`_commit`).
         v_current := taskly_card_json(v_card.id);
-        v_before := coalesce(p_befores[i], v_current);
+        v_before := coalesce(p_befores[i], v_edit_before, v_current);
         v_now := clock_timestamp();
         v_after := v_current || jsonb_build_object(
             'rank', v_rank, 'version', v_card.version + 1, 'updated_at', taskly_json_time(v_now));

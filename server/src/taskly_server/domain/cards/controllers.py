@@ -25,7 +25,7 @@ from ...lib.principal import Principal
 from ...lib.rendered import BOARD_SEQ, IfNoneMatch, etag_key, held_response, tagged_json
 from ..feed.reads import changes_after
 from .comments import CommentService, card_activity
-from .moves import move_card
+from .moves import edit_card, move_card
 from .reads import board_cards_json, card_json
 from .services import CardService
 
@@ -91,8 +91,7 @@ class CardController(Controller):
     async def update(self, request: Request, principal: Principal, card_ref: str, data: CardPatch,
                      if_match: str | None = IF_MATCH) -> Response[CardOut]:
         """Change the named fields; `base_version` or If-Match lets the answer report conflicts."""
-        return await execute(request, principal,
-                             lambda m: CardService(m).update(principal, card_ref, data, if_match))
+        return await edit_card(request, principal, card_ref, data, if_match)
 
     @delete("/{card_ref:str}", status_code=200)
     async def remove(self, request: Request, principal: Principal,

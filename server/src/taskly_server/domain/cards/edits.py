@@ -49,6 +49,38 @@ def utc(value: datetime | None, field: str) -> datetime | None:
         raise Invalid(f"{field} is out of range") from None
 
 
+OWN_FIELDS = frozenset({"title", "description", "priority", "points", "due", "remind_at",
+                        "recurrence", "recurrence_interval", "branch"})
+"""The fields whose stored value comes from the request alone and lands in the card's row; of
+the others, `labels` also names labels in the catalogue, `assignees` and `sprint_id` are checked
+against other rows."""
+
+
+def stored_value(name: str, value: Any) -> Any:
+    """The stored value of a field but `assignees` and `sprint_id`; null resets a field to its
+    empty value."""
+    match name:
+        case "title":
+            if value is None:
+                raise Invalid("title cannot be null")
+            return checked_text(value, "title")
+        case "description":
+            return checked_text(value or "", "description")
+        case "labels":
+            return list(dict.fromkeys(checked_text(label, "labels") for label in value or []))
+        case "priority":
+            return (value or Priority.NONE).value
+        case "recurrence":
+            return (value or Recurrence.NONE).value
+        case "recurrence_interval":
+            return value or 1
+        case "remind_at":
+            return utc(value, "remind_at")
+        case "branch":
+            return checked_text(value, "branch") if value else None
+    return value
+
+
 class FieldEditor:
     """Turns the named fields of a CardFields body into a card's stored values."""
 
@@ -70,29 +102,11 @@ class FieldEditor:
     async def value(self, card: Card, name: str, value: Any) -> Any:
         """The stored value of field `name`; null resets a field to its empty value."""
         match name:
-            case "title":
-                if value is None:
-                    raise Invalid("title cannot be null")
-                return checked_text(value, "title")
-            case "description":
-                return checked_text(value or "", "description")
-            case "labels":
-                return list(dict.fromkeys(checked_text(label, "labels") for label in value or []))
-            case "priority":
-                return (value or Priority.NONE).value
-            case "recurrence":
-                return (value or Recurrence.NONE).value
-            case "recurrence_interval":
-                return value or 1
-            case "remind_at":
-                return utc(value, "remind_at")
             case "assignees":
                 return await self.assignee_ids(card.workspace_id, value or [])
             case "sprint_id":
                 return await self.sprint_id(card, value)
-            case "branch":
-                return checked_text(value, "branch") if value else None
-        return value
+        return stored_value(name, value)
 
     async def assignee_ids(self, workspace_id: uuid.UUID, usernames: list[str]) -> list[uuid.UUID]:
         """Usernames (case-insensitive) of workspace members, in the given order, once each."""

@@ -1,4 +1,4 @@
-"""The move endpoint in batches: one statement, one transaction and one commit for many moves.
+"""The move and edit endpoints in batches: one statement, one transaction and one commit for many.
 
 A batch is one call of `taskly_move_cards`, the one mechanism that changes a card's column
 (placement.py): it makes the moves in order, locking each card and its target column, and numbers
@@ -11,10 +11,17 @@ A move the function refuses comes back with a code, which `CardService.refusal` 
 error; a replayed Idempotency-Key, a request the batches do not take (a card reference that names
 no card, two placements, a non-ASCII column name) and a failed batch go to `CardService.move` in a
 transaction of their own (`execute`), which answers the replay or calls the function itself.
+
+A PATCH that sets only the card's own fields (`OWN_FIELDS`: title, description, priority, points,
+due, reminder, recurrence, branch) joins the same batches as a move that stays, carrying the
+checked values (`Move.edits`); one that names labels, assignees, a sprint or a column, that the
+function refuses or whose batch failed goes to `CardService.update`.
 """
 
 from __future__ import annotations
 
+import json
+from datetime import date
 from typing import Any
 
 import asyncpg
@@ -22,8 +29,9 @@ import structlog
 from litestar import Request, Response
 from litestar.enums import MediaType
 from sqlalchemy.ext.asyncio import AsyncEngine
-from taskly_shared.models import CardMove
+from taskly_shared.models import CardMove, CardPatch
 
+from ...errors import DomainError
 from ...lib.batching import Batches
 from ...lib.mutation import (
     MAX_ATTEMPTS,
@@ -35,6 +43,7 @@ from ...lib.mutation import (
     newest_seqs,
 )
 from ...lib.principal import Principal
+from .edits import OWN_FIELDS, stored_value
 from .placement import Move, Placed, requested_move, run_moves
 from .queries import parse_card_reference
 from .services import CardService, base_version_of
@@ -53,10 +62,7 @@ async def move_card(request: Request, principal: Principal, ref: str, data: Card
     base_version = base_version_of(data.base_version, if_match)
     move = _batchable(principal, ref, data, base_version)
     if move is not None:
-        key = idempotency_key(request)
-        if key is not None:
-            move = move._replace(key=key, fingerprint=await fingerprint_of(request))
-        placed = await batcher(request.app.state).submit(move)
+        placed = await _submit(request, move)
         if placed.body is not None:
             return Response(placed.body.encode(), media_type=MediaType.JSON)
         if placed.code is not None and placed.code != "replayed":
@@ -64,6 +70,28 @@ async def move_card(request: Request, principal: Principal, ref: str, data: Card
                 raise await CardService(db).refusal(principal, ref, data, placed.code)
     return await execute(request, principal,
                          lambda m: CardService(m).move(principal, ref, data, if_match))
+
+
+async def edit_card(request: Request, principal: Principal, ref: str, data: CardPatch,
+                    if_match: str | None) -> Response[Any]:
+    """`PATCH /cards/{ref}`: in the next batch when it sets only the card's own fields, else by
+    `CardService.update` (which also answers every refusal)."""
+    base_version = base_version_of(data.base_version, if_match)
+    edit = _batchable_edit(principal, ref, data, base_version)
+    if edit is not None:
+        placed = await _submit(request, edit)
+        if placed.body is not None:
+            return Response(placed.body.encode(), media_type=MediaType.JSON)
+    return await execute(request, principal,
+                         lambda m: CardService(m).update(principal, ref, data, if_match))
+
+
+async def _submit(request: Request, move: Move) -> Placed:
+    """The move in the next batch, claiming the request's Idempotency-Key there."""
+    key = idempotency_key(request)
+    if key is not None:
+        move = move._replace(key=key, fingerprint=await fingerprint_of(request))
+    return await batcher(request.app.state).submit(move)
 
 
 def batcher(state: Any) -> Batches[Move, Placed]:
@@ -109,3 +137,23 @@ def _batchable(principal: Principal, ref: str, data: CardMove, base_version: int
         return None
     move = requested_move(principal, card, data, base_version)
     return move if move.column_id is not None or move.column_name is not None else None
+
+
+def _batchable_edit(principal: Principal, ref: str, data: CardPatch,
+                    base_version: int | None) -> Move | None:
+    """The edit as a move that stays, its fields' stored values in `edits`; None when the request
+    needs the general path: no field, a field not of `OWN_FIELDS`, a value it refuses (refused
+    there, after the card's checks, as before), a card reference that names no card."""
+    names = data.model_fields_set - {"base_version"}
+    card = parse_card_reference(ref)
+    if not names or not names <= OWN_FIELDS or card is None:
+        return None
+    try:
+        values = {name: stored_value(name, getattr(data, name)) for name in names}
+    except DomainError:
+        return None
+    edits = json.dumps({name: value.isoformat() if isinstance(value, date) else value
+                        for name, value in values.items()})
+    return Move(principal.user_id, *card, position="stay", base_version=base_version,
+                actor_type=principal.actor_type, actor_id=principal.token_id or principal.user_id,
+                actor_name=principal.username, edits=edits)

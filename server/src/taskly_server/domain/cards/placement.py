@@ -65,6 +65,8 @@ class Move(NamedTuple):
     extra_changes: str | None = None
     """A JSON object merged into the Change's `changes` (automation's `pull_requests`)."""
     delivery_id: str | None = None
+    edits: str | None = None
+    """A JSON object of the card's own fields to set first (column name -> stored value, checked)."""
 
     @classmethod
     def by(cls, mutation: Mutation, **fields: Any) -> Move:
@@ -107,7 +109,8 @@ def requested_move(principal: Principal, card: CardReference, data: CardMove,
 
 
 _COUNT = len(Move._fields) + 2
-_OPTIONAL = tuple(Move._fields.index(f) for f in ("before", "op", "extra_changes", "delivery_id"))
+_OPTIONAL = tuple(Move._fields.index(f)
+                  for f in ("before", "op", "extra_changes", "delivery_id", "edits"))
 _CALL = ("SELECT out_body, out_workspace, out_seq, out_code FROM taskly_move_cards("
          + ", ".join(f"${n}" for n in range(1, _COUNT + 1)) + ")")
 _CALL_TEXT = text("SELECT out_body, out_workspace, out_seq, out_code FROM taskly_move_cards("
