@@ -89,6 +89,20 @@ def test_a_page_with_a_hole_is_refused_and_not_held():
     assert held.window(workspace).last == 2
 
 
+def test_a_window_that_moved_while_the_feed_was_read_takes_only_what_follows_on():
+    """The feed was read leaving out the window's range of then; meanwhile the window was made
+    anew further on: what the read brings has a hole, and only the run next to it goes in."""
+    held, workspace = HeldFeed(), uuid.uuid4()
+    held.page(workspace, 10, 20, wires(11, 20))
+    read_then = [*wires(1, 10), *wires(21, 35)]  # (10, 20] left out: the window held it
+    held.page(workspace, 30, 32, wires(31, 32))  # another page: a new window (30, 32]
+    assert held.page(workspace, 0, 35, read_then) is None  # 11..20 missing: read it all
+    window = held.window(workspace)
+    assert (window.since, window.last) == (20, 35)
+    assert window.between(20, 35) == [w for _, w in wires(21, 35)]
+    assert held.page(workspace, 25, 35, []) == [w for _, w in wires(26, 35)]
+
+
 def test_the_least_recently_read_workspaces_windows_go_first():
     held = HeldFeed(max_changes=10, per_workspace=8)
     first, second, third = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()

@@ -87,11 +87,15 @@ class HeldFeed:
             low, high = max(since, window.since), min(until, window.last)
             page = [*before, *zip(range(low + 1, high + 1), window.between(low, high), strict=True),
                     *after]
-            if after and after[0][0] == window.last + 1:
-                self._grow(window, lambda: window.append(after))
-            if (before and before[-1][0] == window.since
-                    and len(window) + len(before) <= window.capacity):
-                self._grow(window, lambda: window.prepend(before[0][0] - 1, before))
+            # Only the run that follows on from an end goes in: the window may have moved while
+            # the feed was read (another page grew it, or it was made anew), so what the statement
+            # left out can be other than what the window holds now.
+            following = _run(after, window.last + 1)
+            if following:
+                self._grow(window, lambda: window.append(following))
+            preceding = _run(before[::-1], window.since, step=-1)[::-1]
+            if preceding and len(window) + len(preceding) <= window.capacity:
+                self._grow(window, lambda: window.prepend(preceding[0][0] - 1, preceding))
         if [seq for seq, _ in page] != list(range(since + 1, until + 1)):
             return None
         return [wire for _, wire in page]
@@ -111,6 +115,14 @@ class HeldFeed:
         while self._held > self.max_changes and len(self._windows) > 1:
             _, dropped = self._windows.popitem(last=False)
             self._held -= len(dropped)
+
+
+def _run(items: list[tuple[int, bytes]], first: int, step: int = 1) -> list[tuple[int, bytes]]:
+    """The leading items whose seqs go `first`, `first + step`, … without a gap."""
+    for count, (seq, _) in enumerate(items):
+        if seq != first + count * step:
+            return items[:count]
+    return items
 
 
 async def _page(state: State, user_id: uuid.UUID, workspace_id: uuid.UUID, since: int,
