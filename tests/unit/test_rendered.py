@@ -71,8 +71,8 @@ def snapshot(seq: int, cards: list[dict]) -> tuple[bytes, CardList]:
                                                           ("board_id", "number"), seq_in_head=True)
 
 
-def change(data: dict, op: str = "update", entity_type: str = "card") -> dict:
-    return {"entity_type": entity_type, "entity_id": data["id"], "op": op, "data": data}
+def change(data: dict, op: str = "update", entity_type: str = "card", seq: int = 0) -> dict:
+    return {"seq": seq, "entity_type": entity_type, "entity_id": data["id"], "op": op, "data": data}
 
 
 def test_card_changes_bring_a_held_document_forward_in_order() -> None:
@@ -98,13 +98,28 @@ def test_card_changes_bring_a_held_document_forward_in_order() -> None:
     assert json.loads(patched)["cards"] == [moved, newcomer, gone]
 
 
+def test_a_document_another_request_brought_forward_meanwhile_goes_on_from_there() -> None:
+    """Two requests read the changes after the same held seq; the first brings the document
+    forward part of the way: the second applies only the changes after that, or answers it."""
+    rendered = Rendered(10**6)
+    body, cards = snapshot(5, [card(1), card(2)])
+    rendered.body("snap", 5, body, cards)
+    first, second = card(1, title="first"), card(2, title="second")
+    rendered.patch("snap", 5, 6, [change(first, seq=6)])
+    stale = card(1, title="stale")  # what seq 6 would be if applied again over seq 7's change
+    patched = rendered.patch("snap", 5, 7, [change(stale, seq=6), change(second, seq=7)])
+    assert json.loads(patched)["cards"] == [first, second] and json.loads(patched)["seq"] == 7
+    assert rendered.patch("snap", 5, 7, [change(stale, seq=6), change(second, seq=7)]) == patched
+    assert rendered.patch("snap", 5, 6, [change(stale, seq=6)]) is None  # held further on by now
+
+
 def test_what_a_held_document_cannot_be_brought_forward_by() -> None:
     rendered = Rendered(10**6)
     body, cards = snapshot(5, [card(1)])
     rendered.body("snap", 5, body, cards)
     assert rendered.patch("snap", 5, 6, [change(card(2), "create")]) is None  # next_card_number moved
     assert rendered.patch("snap", 5, 6, [change(card(1), entity_type="column")]) is None
-    assert rendered.patch("snap", 4, 6, [change(card(1))]) is None  # another seq is held by now
+    assert rendered.patch("snap", 6, 7, [change(card(1), seq=7)]) is None  # an older seq is held
     assert rendered.patch("snap", 5, 5 + Rendered.PATCH_MAX + 1, [change(card(1))]) is None
     assert rendered.body("snap", 5, None) == body  # still held as it was
     rendered.body("plain", 5, b"[]")

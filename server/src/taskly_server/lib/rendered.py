@@ -180,14 +180,23 @@ class Rendered:
     def patch(self, key: str, since: int, seq: int,
               changes: Sequence[Mapping[str, Any]]) -> bytes | None:
         """The document `key` held at `since` brought forward to `seq` by `changes`, the
-        workspace's changes in (since, seq], parsed; None (nothing held changes) when another is
-        held by now or they are not all card changes it can apply: a card created (its board's
+        workspace's changes in (since, seq], parsed (each with its `seq`). Another request may have
+        brought it forward meanwhile: from a seq in between, by the changes after it; held at
+        `seq` already, as it is. None (nothing held changes) when it is held at another seq by
+        now or the changes are not all card changes it can apply: a card created (its board's
         `next_card_number` moved), or anything but a card or a comment."""
         held = self._docs.get(key)
-        if held is None or held.seq != since or not self.patchable(held, seq):
+        if held is None or not since <= held.seq <= seq or held.cards is None:
+            return None
+        if held.seq == seq:
+            self._docs.move_to_end(key)
+            return held.body
+        if not self.patchable(held, seq):
             return None
         changed: dict[str, Mapping[str, Any]] = {}
         for change in changes:
+            if held.seq > since and change["seq"] <= held.seq:
+                continue
             if change["entity_type"] == "comment":
                 continue
             if change["entity_type"] != "card" or change["op"] == "create" or not change["data"]:
@@ -283,7 +292,10 @@ async def held_response(request: Request, engine: AsyncEngine, rendered: Rendere
         found = await changes(workspace_id, held.seq, seq)
         body = None if found is None else rendered.patch(key, held.seq, seq, found)
         if body is None:
-            return None
+            newer = rendered.held(key)  # brought further forward while the changes were read
+            if newer is None or newer.seq <= seq:
+                return None
+            seq, body = newer.seq, newer.body
     return tagged_json(request, body, seq, key, conditions)
 
 
