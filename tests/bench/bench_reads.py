@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import multiprocessing
 import os
 import random
@@ -74,7 +75,8 @@ from tests.support.services import create_database, drop_database  # noqa: E402
 class Load:
     base_url: str
     token: str
-    paths: list[str]
+    paths: list[str] | list[tuple[str, str, bytes]]
+    """GET paths, or (method, path, body) requests."""
     concurrency: int
     duration: float
 
@@ -92,7 +94,9 @@ def run_clients(load: Load) -> tuple[int, int, list[float], int]:
 
 async def _clients(load: Load) -> tuple[int, int, list[float], int]:
     host, port = load.base_url.removeprefix("http://").split(":")
-    requests = [build_request("GET", path, f"{host}:{port}", load.token) for path in load.paths]
+    requests = [build_request(path[0], path[1], f"{host}:{port}", load.token, path[2])
+                if isinstance(path, tuple) else build_request("GET", path, f"{host}:{port}", load.token)
+                for path in load.paths]
     latencies: list[float] = []
     errors = 0
     deadline = time.perf_counter() + load.duration
@@ -188,6 +192,8 @@ def main() -> int:
             (f"board ({args.cards} cards)", [f"/api/v1/boards/{board_id}/cards"]),
             (f"snapshot ({args.cards} cards)", [f"/api/v1/workspaces/{workspace_id}/snapshot"]),
             ("changes page of 100", [f"/api/v1/workspaces/{workspace_id}/changes?since=0&limit=100"]),
+            ("PATCH /cards/{key}", [("PATCH", f"/api/v1/cards/BENCH-{n}", json.dumps({"points": n % 14}).encode())
+                                    for n in range(1, args.cards + 1)]),
         ]
         server_process = psutil.Process(server.process.pid)
         rows = []
