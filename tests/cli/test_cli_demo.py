@@ -7,6 +7,7 @@ import os
 import re
 import shutil
 import tempfile
+import uuid
 from pathlib import Path
 
 import pytest
@@ -118,9 +119,9 @@ def test_demo_stop_also_stops_the_postgres_of_a_killed_server(demo_home) -> None
 
 
 def test_demo_leaves_your_setup_alone(demo_home, server) -> None:
-    home, env = demo_home
+    _, env = demo_home
     env = {**env, "TASKLY_SERVER": None}
-    ok("login", "--server", server.url, "--dev", f"own-{home.name[-8:]}", env=env)
+    ok("login", "--server", server.url, "--dev", f"own-{uuid.uuid4().hex[:8]}", env=env)
     ok("workspace", "create", "Mine", env=env)
     ok("board", "create", "Mine", "--key", "MINE", env=env)
 
