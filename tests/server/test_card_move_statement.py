@@ -532,3 +532,26 @@ async def test_patches_of_a_cards_own_fields_share_the_batches_and_answer_as_the
     [(transactions,)] = sql(database_url, "select count(distinct xmin::text) from changes where entity_id = any(%s) "
                             "and version > 1", [uuid.UUID(card["id"]) for card in cards])
     assert 1 <= transactions < 30, transactions
+
+
+async def test_a_batch_reports_the_conflicts_of_its_own_earlier_moves_of_a_card(api, database_url):
+    """Two writers who both saw version v edit one card's title in one batch: the second answer
+    reports overwriting the first's, though the first's Change is written only at the batch's
+    end; a field the first did not touch is no conflict."""
+    _, board = setup_board(api, "BAT")
+    card = add(api, board, "Card")
+    user = uuid.UUID(api.user["id"])
+    actor = {"user_id": user, "actor_type": "user", "actor_id": user, "actor_name": api.username}
+
+    def edit(**fields: Any) -> Move:
+        return Move(card_id=uuid.UUID(card["id"]), position="stay", base_version=card["version"],
+                    edits=json.dumps(fields), **actor)
+
+    first, second, third = await _moves(database_url, edit(title="first"), edit(title="second"),
+                                        edit(points=3))
+    assert json.loads(first.body)["conflicts"] == []
+    assert json.loads(second.body)["conflicts"] == [
+        {"field": "title", "overwritten": "first", "value": "second"}]
+    assert json.loads(third.body)["conflicts"] == []
+    assert [row[2] for row in card_changes(database_url, card["id"])] == [1, 2, 3, 4]
+    assert [row[4] for row in card_changes(database_url, card["id"])] == [[], [], ["title"], []]

@@ -235,11 +235,16 @@ BEGIN
             -- Conflicts: fields this write changes that a change after the client's view changed.
             v_conflicts := '[]';
             v_conflict_fields := '[]';
+            -- The Changes of this batch's earlier moves of the card count too (written at the end).
             IF p_base_versions[i] < v_card.version THEN
-                SELECT array_agg(DISTINCT k) INTO v_touched
-                  FROM changes ch, jsonb_object_keys(coalesce(ch.changes, '{}')) AS k
-                 WHERE ch.entity_type = 'card' AND ch.entity_id = v_card.id
-                   AND ch.version > p_base_versions[i];
+                SELECT array_agg(DISTINCT t.k) INTO v_touched FROM (
+                    SELECT k FROM changes ch, jsonb_object_keys(coalesce(ch.changes, '{}')) AS k
+                     WHERE ch.entity_type = 'card' AND ch.entity_id = v_card.id
+                       AND ch.version > p_base_versions[i]
+                    UNION ALL
+                    SELECT k FROM unnest(c_cards, c_versions, c_changes) AS b(card, version, changes),
+                                  jsonb_object_keys(b.changes) AS k
+                     WHERE b.card = v_card.id AND b.version > p_base_versions[i]) t;
                 FOREACH v_field IN ARRAY p_tracked LOOP
                     IF v_changes ? v_field AND v_field = ANY (v_touched) AND v_field <> 'column_id' THEN
                         v_conflicts := v_conflicts || jsonb_build_array(jsonb_build_object(

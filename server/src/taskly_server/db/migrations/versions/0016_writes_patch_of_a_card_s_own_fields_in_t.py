@@ -7,7 +7,7 @@ texts are frozen in migrations/sql/0016/. Edit db/sql/<name>.sql, never a frozen
 
 Revision ID: 0016
 Revises: 0015
-Create Date: 2026-12-07 23:51:56
+Create Date: 2026-12-08 00:26:06
 
 """
 from typing import Sequence, Union
