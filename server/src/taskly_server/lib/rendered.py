@@ -143,8 +143,10 @@ class Rendered:
 
     ALIASES = 10_000
     """Card references remembered (`alias`), then forgotten all at once."""
-    PATCH_MAX = 100
-    """Changes at most that a held document is brought forward by; further behind, rendered."""
+    PATCH_MAX = 500
+    """Changes at most that a held document is brought forward by; further behind, rendered.
+    Parsing 500 changes costs about what rendering a board of 500 cards does (and far less than
+    a big snapshot); under a load of writes a board's readers can fall more than 100 behind."""
 
     def __init__(self, max_bytes: int) -> None:
         self.max_bytes = max_bytes
@@ -252,19 +254,6 @@ class Rendered:
         self._aliases[reference] = key
         return key
 
-
-# The workspace's seq and id, when the caller is a member: of the workspace ($1) or of the board's.
-WORKSPACE_SEQ = """
-SELECT w.seq, w.id FROM workspaces w JOIN members m ON m.workspace_id = w.id AND m.user_id = $2
- WHERE w.id = $1 AND w.deleted_at IS NULL
-"""
-BOARD_SEQ = """
-SELECT w.seq, w.id
-  FROM boards b
-  JOIN workspaces w ON w.id = b.workspace_id AND w.deleted_at IS NULL
-  JOIN members m ON m.workspace_id = w.id AND m.user_id = $2
- WHERE b.id = $1 AND b.deleted_at IS NULL
-"""
 
 ChangesAfter = Callable[[uuid.UUID, int, int], Awaitable["list[dict[str, Any]] | None"]]
 """The workspace's changes in (since, until], parsed (None when the feed no longer has them)."""

@@ -22,8 +22,8 @@ from taskly_shared.models import (
 from ...db.models import Board, Workspace
 from ...lib.mutation import execute
 from ...lib.principal import Principal
-from ...lib.rendered import BOARD_SEQ, IfNoneMatch, etag_key, held_response, tagged_json
-from ..cards.reads import board_card_list, live_cards_json
+from ...lib.rendered import IfNoneMatch, etag_key, held_response, tagged_json
+from ..cards.reads import BOARD_SEQ, board_card_list, live_cards_json
 from ..feed.reads import changes_after
 from .columns import ColumnService
 from .services import BoardService, board_out

@@ -22,11 +22,11 @@ from taskly_shared.models import (
 
 from ...lib.mutation import execute
 from ...lib.principal import Principal
-from ...lib.rendered import BOARD_SEQ, IfNoneMatch, etag_key, held_response, tagged_json
+from ...lib.rendered import IfNoneMatch, etag_key, held_response, tagged_json
 from ..feed.reads import changes_after
 from .comments import CommentService, card_activity
 from .moves import edit_card, move_card
-from .reads import board_cards_json, card_json
+from .reads import BOARD_SEQ, board_cards_json, card_json
 from .services import CardService
 
 IF_MATCH = HeaderParameter(name="If-Match", default=None, required=False,

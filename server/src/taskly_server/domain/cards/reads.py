@@ -20,6 +20,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ...lib.rendered import NO_SEQ, CardList, fetch
 from .queries import CARDS_BY_KEY, MAX_NUMBER, load_board, load_card, parse_card_reference
 
+# The workspace's seq and id, when the caller is a member of the board's (`held_response`'s statement).
+BOARD_SEQ = """
+SELECT w.seq, w.id
+  FROM boards b
+  JOIN workspaces w ON w.id = b.workspace_id AND w.deleted_at IS NULL
+  JOIN members m ON m.workspace_id = w.id AND m.user_id = $2
+ WHERE b.id = $1 AND b.deleted_at IS NULL
+"""
+
 # Each: the card's id, the workspace's seq, and the card (not rendered when the seq is $3's, the
 # one of the client's ETag: lib/rendered.py).
 _CARD_BY_ID = """

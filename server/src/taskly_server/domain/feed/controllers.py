@@ -12,15 +12,8 @@ from taskly_shared.models import ChangesPage, Snapshot
 
 from ...lib.clock import Clock
 from ...lib.principal import Principal
-from ...lib.rendered import (
-    WORKSPACE_SEQ,
-    IfNoneMatch,
-    etag_key,
-    held_response,
-    rendered_json,
-    tagged_json,
-)
-from .reads import changes_after, changes_json, snapshot_json
+from ...lib.rendered import IfNoneMatch, etag_key, held_response, rendered_json, tagged_json
+from .reads import WORKSPACE_SEQ, changes_after, changes_json, snapshot_json
 from .services import DEFAULT_PAGE, MAX_PAGE, repeatable_read
 
 MAX_SEQ = 2**63 - 1

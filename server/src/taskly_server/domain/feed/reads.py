@@ -53,6 +53,13 @@ SELECT head.seq, head.feed_floor, page.seqs, page.wires
 """
 
 
+# The workspace's seq and id, when the caller is a member (`held_response`'s statement).
+WORKSPACE_SEQ = """
+SELECT w.seq, w.id FROM workspaces w JOIN members m ON m.workspace_id = w.id AND m.user_id = $2
+ WHERE w.id = $1 AND w.deleted_at IS NULL
+"""
+
+
 class HeldFeed:
     """The changes' wire forms this process read last, a window per workspace
     (lib/feed_window.py), the least recently read workspace's dropped first past `max_changes`:
