@@ -218,6 +218,34 @@ async def test_rows_that_follow_the_head_go_to_every_socket_without_a_read():
     assert alice.seqs == [6, 7, 8] and feed.head == 8
 
 
+async def test_the_reader_does_not_wait_behind_the_joiners_for_its_lock():
+    """Fifty sockets join while the reader holds the feed's lock (a read under way), and the reader
+    asks for it again: the reader gets it first — the joiners wait for it to be free without
+    queueing on it — and once it lets go every joiner goes live, none missing a change."""
+    feed = feed_at(5)
+    feed.window = FeedWindow(5)
+    await feed.lock.acquire()
+    receivers = [Receiver() for _ in range(50)]
+    joins = [asyncio.create_task(feed.join(Subscription(r, feed.workspace_id, uuid.uuid4()), 5,
+                                           head=(5, 0))) for r in receivers]
+    await turn()
+    assert not feed.subscriptions and all(r.seqs == [5] for r in receivers)  # subscribed {seq 5}
+    subscribed_when_read: list[int] = []
+
+    async def read_again() -> None:
+        async with feed.lock:
+            subscribed_when_read.append(len(feed.subscriptions))
+            feed._hand_out([(6, json.dumps({"seq": 6}))], {})
+            feed.head = feed.target = 6
+
+    reader = asyncio.create_task(read_again())
+    await turn()
+    feed.lock.release()
+    await asyncio.wait_for(asyncio.gather(reader, *joins), 5)
+    assert subscribed_when_read == [0]  # before: the reader came after all fifty
+    assert len(feed.subscriptions) == 50 and all(r.seqs == [5, 6] for r in receivers)
+
+
 @pytest.mark.parametrize("case", ["gap", "read under way", "member removed", "workspace deleted",
                                   "row incomplete", "not consecutive"])
 async def test_anything_else_is_left_to_the_feed_reader(case):

@@ -93,6 +93,29 @@ class NotMember(Exception):
     """The user may not (or no longer) subscribe to the workspace."""
 
 
+class FeedLock(asyncio.Lock):
+    """The lock of a workspace's reader, which joiners need only now and then: they wait for it
+    to be free (`free`) without queueing on it, so the reader never waits behind a thousand of
+    them (asyncio's lock is first come, first served)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._free: asyncio.Future[None] | None = None
+
+    def release(self) -> None:
+        super().release()
+        if self._free is not None:
+            self._free.set_result(None)
+            self._free = None
+
+    async def free(self) -> None:
+        """Until no one holds the lock (whoever waits on it may take it next)."""
+        while self.locked():
+            if self._free is None:
+                self._free = asyncio.get_running_loop().create_future()
+            await asyncio.shield(self._free)
+
+
 class WorkspaceFeed:
     """The realtime fan-out of one workspace in this process."""
 
@@ -105,8 +128,8 @@ class WorkspaceFeed:
         """The newest seq read from the feed and handed out."""
         self.target = 0
         """The newest seq announced by a notice or the poll."""
-        self.lock = asyncio.Lock()
-        """Held while reading and handing out, and while a subscription joins."""
+        self.lock = FeedLock()
+        """Held while reading and handing out, and while a subscription joins the slow way."""
         self.last_removal = 0.0
         """When a batch with a member or workspace removal was last handed out (monotonic)."""
         self.window = FeedWindow(0)
@@ -267,10 +290,12 @@ class WorkspaceFeed:
         else:
             self.announce(seq)  # the reader may not have heard of it yet: it hands out the rest
             last = await self._catch_up(receiver, since, seq)
-        if (not self.lock.locked() and self.last_removal < subscription.checked_at
+        await self.lock.free()
+        if (self.last_removal < subscription.checked_at
                 and (self.head <= last or self.window.covers(last, self.head))):
-            # The common case, without waiting for the lock (nothing else runs until the end of
-            # this block): a thousand joiners queued on it would each cost the reader a loop turn.
+            # The common case, without the lock (nothing else runs until the end of this block,
+            # and no one holds it): a thousand joiners queued on it would each cost the reader a
+            # loop turn, and the live changes would wait for them all.
             self._subscribe(subscription, last)
             return
         async with self.lock:
