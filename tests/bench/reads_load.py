@@ -258,7 +258,8 @@ async def _observe(job: Observer) -> list[tuple[float, float]]:
         async with httpx.AsyncClient(base_url=f"{job.base_url}/api/v1", timeout=30,
                                      headers={"Authorization": f"Bearer {job.token}"}) as http:
             deadline = time.time() + job.seconds
-            points = 0
+            card = (await http.get(f"/cards/{job.card_key}")).raise_for_status().json()
+            points, version = card["points"] or 0, card["version"]
             while time.time() < deadline:
                 points = (points + 1) % 13
                 t0 = time.time()
@@ -267,8 +268,10 @@ async def _observe(job: Observer) -> list[tuple[float, float]]:
                     card = response.raise_for_status().json()
                 except httpx.HTTPError:
                     failed.append(t0)
-                else:
-                    sent[(card["id"], card["version"])] = t0
+                else:  # a new version, with its change (the points differ from the last ones)
+                    if card["version"] > version:
+                        sent[(card["id"], card["version"])] = t0
+                    version = card["version"]
                 await asyncio.sleep(job.write_every)
         await asyncio.sleep(2)
         return [(t0, (observer.versions[key] - t0) * 1000 if key in observer.versions else -1.0)
