@@ -61,9 +61,10 @@ def ok(*args: str, **kwargs: Any) -> CliResult:
 
 
 def unique(prefix: str = "cli") -> str:
+    """A fresh name; never one that reads as a card key (`cli-38697880` would, in `assign`)."""
     import uuid
 
-    return f"{prefix}-{uuid.uuid4().hex[:8]}"
+    return f"{prefix}-u{uuid.uuid4().hex[:8]}"
 
 
 def cli_login(server_url: str, username: str | None = None, *, env: dict[str, str | None] | None = None) -> str:
