@@ -154,6 +154,4 @@ def _batchable_edit(principal: Principal, ref: str, data: CardPatch,
         return None
     edits = json.dumps({name: value.isoformat() if isinstance(value, date) else value
                         for name, value in values.items()})
-    return Move(principal.user_id, *card, position="stay", base_version=base_version,
-                actor_type=principal.actor_type, actor_id=principal.token_id or principal.user_id,
-                actor_name=principal.username, edits=edits)
+    return Move.of(principal, card, position="stay", base_version=base_version, edits=edits)

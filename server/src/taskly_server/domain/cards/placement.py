@@ -69,6 +69,13 @@ class Move(NamedTuple):
     """A JSON object of the card's own fields to set first (column name -> stored value, checked)."""
 
     @classmethod
+    def of(cls, principal: Principal, card: CardReference, **fields: Any) -> Move:
+        """A move of `card` by the user of the request (the function checks their role)."""
+        return cls(principal.user_id, *card, actor_type=principal.actor_type,
+                   actor_id=principal.token_id or principal.user_id,
+                   actor_name=principal.username, **fields)
+
+    @classmethod
     def by(cls, mutation: Mutation, **fields: Any) -> Move:
         """A move by a caller that checked access, attributed as `mutation` records its changes."""
         return cls(**{"actor_type": mutation.actor_type, "actor_id": mutation.actor_id,
@@ -103,9 +110,11 @@ def requested_move(principal: Principal, card: CardReference, data: CardMove,
     else:
         position = data.position or "bottom"
     name = data.column.strip().lower()
-    return Move(principal.user_id, *card, as_uuid(data.column), name if name.isascii() else None,
-                position, *(anchor or (None, None, None)), base_version, principal.actor_type,
-                principal.token_id or principal.user_id, principal.username)
+    anchor_id, anchor_board, anchor_number = anchor or (None, None, None)
+    return Move.of(principal, card, column_id=as_uuid(data.column),
+                   column_name=name if name.isascii() else None, position=position,
+                   anchor_id=anchor_id, anchor_board=anchor_board, anchor_number=anchor_number,
+                   base_version=base_version)
 
 
 _COUNT = len(Move._fields) + 2
