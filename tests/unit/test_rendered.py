@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from dataclasses import replace
 
@@ -111,6 +112,35 @@ def test_a_document_another_request_brought_forward_meanwhile_goes_on_from_there
     assert json.loads(patched)["cards"] == [first, second] and json.loads(patched)["seq"] == 7
     assert rendered.patch("snap", 5, 7, [change(stale, seq=6), change(second, seq=7)]) == patched
     assert rendered.patch("snap", 5, 6, [change(stale, seq=6)]) is None  # held further on by now
+
+
+async def test_requests_that_need_a_document_brought_forward_at_once_read_the_changes_once() -> None:
+    """Ten requests at seq 7 and two at seq 8 of a document held at 5: one reads the changes
+    after 5 and brings it forward, those at 7 take its result; one more read, after 7, serves
+    those at 8. A request whose document cannot be brought forward gets None."""
+    rendered = Rendered(10**6)
+    body, cards = snapshot(5, [card(1), card(2)])
+    rendered.body("snap", 5, body, cards)
+    feed = {6: change(card(1, title="six"), seq=6), 7: change(card(2, title="seven"), seq=7),
+            8: change(card(1, title="eight"), seq=8)}
+    reads: list[tuple[int, int]] = []
+
+    def reader(until: int):
+        async def read(since: int) -> list[dict]:
+            reads.append((since, until))
+            await asyncio.sleep(0.01)
+            return [feed[seq] for seq in range(since + 1, until + 1)]
+        return read
+
+    found = await asyncio.gather(*(rendered.forward("snap", 7, reader(7)) for _ in range(10)),
+                                 *(rendered.forward("snap", 8, reader(8)) for _ in range(2)))
+    assert reads == [(5, 7), (7, 8)]
+    assert {h.seq for h in found[:10]} == {7} and {h.seq for h in found[10:]} == {8}
+    assert json.loads(found[0].body)["cards"] == [feed[6]["data"], feed[7]["data"]]
+    assert json.loads(found[-1].body)["cards"] == [feed[8]["data"], feed[7]["data"]]
+    assert (await rendered.forward("snap", 6, reader(6))).seq == 8  # held further on: as it is
+    assert await rendered.forward("snap", 8 + Rendered.PATCH_MAX + 1, reader(600)) is None
+    assert await rendered.forward("other", 8, reader(8)) is None
 
 
 def test_what_a_held_document_cannot_be_brought_forward_by() -> None:

@@ -19,6 +19,7 @@ changes after it (`Rendered.patch`, through `held_response`) instead of being re
 
 from __future__ import annotations
 
+import asyncio
 import bisect
 import hashlib
 import json
@@ -153,6 +154,8 @@ class Rendered:
         self._docs: OrderedDict[str, Held] = OrderedDict()
         self._size = 0
         self._aliases: dict[str, str] = {}
+        self._forwarding: dict[str, asyncio.Future[None]] = {}
+        """Per key, the bringing forward under way (`forward`)."""
 
     def known_seq(self, key: str | None, client_seq: int = NO_SEQ) -> int:
         """The seq to hand the statement: the held document's, else the client's tag's."""
@@ -178,6 +181,32 @@ class Rendered:
 
     def patchable(self, held: Held, seq: int) -> bool:
         return held.cards is not None and held.seq < seq <= held.seq + self.PATCH_MAX
+
+    async def forward(self, key: str, seq: int,
+                      read: Callable[[int], Awaitable[Sequence[Mapping[str, Any]] | None]]) -> Held | None:
+        """The document `key` at `seq` or later: as held, or the held one brought forward by the
+        changes `read(since)` gives (`patch`). One request at a time brings a document forward;
+        the others that need it meanwhile wait and take what it made (the changes are read and
+        parsed once, not once per request). None when nothing held can be brought there."""
+        while True:
+            held = self._docs.get(key)
+            if held is not None and held.seq >= seq:
+                self._docs.move_to_end(key)
+                return held
+            if held is None or not self.patchable(held, seq):
+                return None
+            running = self._forwarding.get(key)
+            if running is None:
+                break
+            await asyncio.shield(running)
+        done = self._forwarding[key] = asyncio.get_running_loop().create_future()
+        try:
+            found = await read(held.seq)
+            body = None if found is None else self.patch(key, held.seq, seq, found)
+        finally:
+            del self._forwarding[key]
+            done.set_result(None)
+        return None if body is None else Held(seq, body)
 
     def patch(self, key: str, since: int, seq: int,
               changes: Sequence[Mapping[str, Any]]) -> bytes | None:
@@ -276,15 +305,10 @@ async def held_response(request: Request, engine: AsyncEngine, rendered: Rendere
     [(seq, workspace_id)] = rows
     body = rendered.body(key, seq, None)
     if body is None and not conditions.matches(seq, key):
-        if held is None or not rendered.patchable(held, seq):
+        found = await rendered.forward(key, seq, lambda since: changes(workspace_id, since, seq))
+        if found is None:
             return None
-        found = await changes(workspace_id, held.seq, seq)
-        body = None if found is None else rendered.patch(key, held.seq, seq, found)
-        if body is None:
-            newer = rendered.held(key)  # brought further forward while the changes were read
-            if newer is None or newer.seq <= seq:
-                return None
-            seq, body = newer.seq, newer.body
+        seq, body = found.seq, found.body
     return tagged_json(request, body, seq, key, conditions)
 
 
