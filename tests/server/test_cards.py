@@ -440,6 +440,9 @@ def test_activity_lists_card_and_comment_changes_newest_first(make_api):
     ("POST", "/boards/{board}/cards", {"title": "x", "column": "c" * 300}),
     ("POST", "/boards/{board}/cards", {"title": "x", "column": "\x00"}),
     ("POST", "/boards/{board}/cards", {"title": "x", "unknown": 1}),
+    ("POST", "/boards/{board}/cards", {"title": "x", "db": [True]}),  # named like a dependency
+    ("PATCH", "/cards/WEB-1", {"title": "x", "principal": 1}),
+    ("PATCH", "/cards/WEB-1", {"state": {}, "request": 1}),
     ("POST", "/boards/{board}/cards", [1, 2]),
     ("POST", "/boards/{board}/cards", "null"),
     ("POST", "/boards/{board}/cards", ""),

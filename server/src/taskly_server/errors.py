@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import structlog
-from litestar.exceptions import HTTPException, ValidationException
+from litestar.exceptions import HTTPException, InternalServerException, ValidationException
 from litestar.plugins.problem_details import ProblemDetailsConfig, ProblemDetailsException
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 from pydantic import ValidationError as PydanticValidationError
@@ -94,6 +94,11 @@ def to_problem_details(exc: Exception) -> ProblemDetailsException:
     if isinstance(exc, PydanticValidationError):
         errors = [{"key": ".".join(map(str, e["loc"])), "message": e["msg"]} for e in exc.errors()]
         return _problem(400, ErrorCode.VALIDATION, "Invalid request", "Validation failed", errors=errors[:20])
+    body_errors = _body_errors_taken_for_a_dependency(exc)
+    if body_errors:
+        status = 422 if all(_unprocessable(e) for e in body_errors) else 400
+        return _problem(status, ErrorCode.VALIDATION, "Invalid request", "Validation failed",
+                        errors=_safe(body_errors))
     dependency = failing_dependency(exc)
     if dependency is not None:
         log.warning("dependency_unavailable", dependency=dependency, error=_names(exc))
@@ -112,6 +117,20 @@ def to_problem_details(exc: Exception) -> ProblemDetailsException:
         return _problem(exc.status_code, code, title, str(exc.detail) if exc.detail else None, exc.headers)
     log.error("unhandled_error", exc_info=exc)
     return _problem(HTTP_500_INTERNAL_SERVER_ERROR, ErrorCode.INTERNAL, "Internal server error")
+
+
+def _body_errors_taken_for_a_dependency(exc: Exception) -> list[dict[str, Any]] | None:
+    """Litestar answers 500 when a body field is named like a dependency (`{"db": 1}`): the body
+    model's error is located at the field alone (`db`), which Litestar then takes for the
+    dependency's. The cause it raises from still holds the errors; those of a pydantic model
+    (they carry pydantic's `url`) are the body's, as no dependency is validated by pydantic."""
+    errors = getattr(exc.__cause__, "errors", None) if type(exc) is InternalServerException else None
+    if not errors or not isinstance(errors, list):
+        return None
+    if not all(isinstance(e, dict) and "pydantic.dev" in str(e.get("url", "")) for e in errors):
+        return None
+    return [{"key": ".".join(map(str, e.get("loc") or ())), "message": str(e.get("msg", ""))}
+            for e in errors]
 
 
 def _problem(status: int, code: str, title: str, detail: str | None = None,
