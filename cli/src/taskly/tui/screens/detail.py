@@ -6,12 +6,14 @@ server has) arrive from workers run by the app. Editing and commenting are asked
 
 from __future__ import annotations
 
+from contextlib import suppress
 from typing import TYPE_CHECKING
 
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.content import Content
+from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.widgets import Footer, Markdown, Static
 
@@ -214,8 +216,9 @@ class CardDetail(Screen[None]):
             comments = await asyncio.to_thread(engine.fetch_comments, self.card_id, timeout=5)
         except Offline:
             return
-        if self.is_mounted:
-            await self.show_comments(comments)
+        if self._open:
+            with suppress(NoMatches):  # closed while the comments were drawn
+                await self.show_comments(comments)
 
     async def _fetch_activity(self) -> None:
         import asyncio
@@ -231,8 +234,14 @@ class CardDetail(Screen[None]):
                                                         limit=ACTIVITY_LIMIT, timeout=5)
             except Offline:
                 self.activity_note = "Activity needs the server, which cannot be reached now."
-        if self.is_mounted:
+        if self._open:
             self.show_activity()
+
+    @property
+    def _open(self) -> bool:
+        """Still on the app's screen stack: a closed screen may be mounted a while longer, its
+        widgets already gone."""
+        return self.is_mounted and self in self.app.screen_stack
 
     # --- keys and news ---------------------------------------------------------------------------------
 
