@@ -96,9 +96,7 @@ def to_problem_details(exc: Exception) -> ProblemDetailsException:
         return _problem(400, ErrorCode.VALIDATION, "Invalid request", "Validation failed", errors=errors[:20])
     body_errors = _body_errors_taken_for_a_dependency(exc)
     if body_errors:
-        status = 422 if all(_unprocessable(e) for e in body_errors) else 400
-        return _problem(status, ErrorCode.VALIDATION, "Invalid request", "Validation failed",
-                        errors=_safe(body_errors))
+        return to_problem_details(ValidationException("Validation failed", extra=body_errors))
     dependency = failing_dependency(exc)
     if dependency is not None:
         log.warning("dependency_unavailable", dependency=dependency, error=_names(exc))

@@ -75,12 +75,12 @@ class Settings(BaseSettings):
     """Largest GitHub webhook delivery (GitHub sends at most 25 MB); its signature is checked on
     the raw bytes before the payload is parsed."""
     large_bodies_at_once: int = Field(default=2, ge=1, le=64)
+    """Request bodies over 1 MB each process reads and parses at once; the others wait their turn
+    (up to 30 s, then 503), so a burst of large bodies cannot exhaust memory."""
     rendered_cache_mb: int = Field(default=64, ge=0, le=4096)
     """Documents each process keeps as it rendered them (lib/rendered.py `Rendered`)."""
     snapshot_split_at: int = Field(default=2000, ge=1)
     """Cards past which a snapshot's are rendered by two Postgres processes at once."""
-    """Request bodies over 1 MB each process reads and parses at once; the others wait their turn
-    (up to 30 s, then 503), so a burst of large bodies cannot exhaust memory."""
     json_max_depth: int = Field(default=64, ge=2, le=512)
     """Deepest nesting of arrays and objects a JSON body may have; deeper → 400."""
     rate_limit_user: int = Field(default=100, ge=0)

@@ -21,7 +21,6 @@ function refuses or whose batch failed goes to `CardService.update`.
 from __future__ import annotations
 
 import json
-from datetime import date
 from typing import Any
 
 import asyncpg
@@ -152,6 +151,5 @@ def _batchable_edit(principal: Principal, ref: str, data: CardPatch,
         values = {name: stored_value(name, getattr(data, name)) for name in names}
     except DomainError:
         return None
-    edits = json.dumps({name: value.isoformat() if isinstance(value, date) else value
-                        for name, value in values.items()})
+    edits = json.dumps(values, default=lambda value: value.isoformat())  # due, remind_at
     return Move.of(principal, card, position="stay", base_version=base_version, edits=edits)
